@@ -9,3 +9,4 @@ export * from './messages.js';
 export * from './envelope.js';
 export * from './receipt.js';
 export * from './auth.js';
+export * from './enrollment.js';

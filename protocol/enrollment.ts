@@ -1,0 +1,95 @@
+/**
+ * Enrollment: which keys may join the mesh, and in what role. One JSON file format shared
+ * by the broker (who may connect) and the gateway (whose receipts count):
+ *   { "format": "swarmlet-enrollment-v1",
+ *     "keys": [ { "publicKey": "<64 hex>", "role": "node", "name": "kitchen-hub" }, ... ] }
+ * Roles: node (a device agent), gateway, operator (read-only dashboards and tools),
+ * bridge (a hub broker's uplink to a regional broker).
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { z } from 'zod';
+import { nodeIdFromPublicKey } from './identity.js';
+import { fromHex, toHex } from './hash.js';
+
+export const ROLES = ['node', 'gateway', 'operator', 'bridge'] as const;
+export type Role = (typeof ROLES)[number];
+
+const EnrollmentFile = z.object({
+  format: z.literal('swarmlet-enrollment-v1'),
+  keys: z.array(z.object({
+    publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+    role: z.enum(ROLES),
+    name: z.string().max(128).optional(),
+  })),
+});
+
+export interface Enrolled {
+  nodeId: string;
+  publicKey: Uint8Array;
+  role: Role;
+  name?: string;
+}
+
+/** Emits 'revoked' (Enrolled) and 'added' (Enrolled). */
+export class Enrollment extends EventEmitter {
+  private readonly byId = new Map<string, Enrolled>();
+
+  static fromFile(file: string): Enrollment {
+    const e = new Enrollment();
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
+    }
+    const parsed = EnrollmentFile.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new Error(`enrollment file ${file}: ${i.path.join('.')}: ${i.message}`);
+    }
+    for (const k of parsed.data.keys) e.add(fromHex(k.publicKey), k.role, k.name);
+    return e;
+  }
+
+  add(publicKey: Uint8Array, role: Role, name?: string): Enrolled {
+    const entry: Enrolled = { nodeId: nodeIdFromPublicKey(publicKey), publicKey, role, ...(name ? { name } : {}) };
+    this.byId.set(entry.nodeId, entry);
+    this.emit('added', entry);
+    return entry;
+  }
+
+  revoke(nodeId: string): boolean {
+    const e = this.byId.get(nodeId);
+    if (!e) return false;
+    this.byId.delete(nodeId);
+    this.emit('revoked', e);
+    return true;
+  }
+
+  get(nodeId: string): Enrolled | undefined {
+    return this.byId.get(nodeId);
+  }
+
+  has(nodeId: string, role?: Role): boolean {
+    const e = this.byId.get(nodeId);
+    return !!e && (role === undefined || e.role === role);
+  }
+
+  list(): Enrolled[] {
+    return [...this.byId.values()];
+  }
+
+  toJSON(): z.infer<typeof EnrollmentFile> {
+    return {
+      format: 'swarmlet-enrollment-v1',
+      keys: this.list().map((e) => ({ publicKey: toHex(e.publicKey), role: e.role, ...(e.name ? { name: e.name } : {}) })),
+    };
+  }
+
+  saveTo(file: string): void {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.toJSON(), null, 2) + '\n', { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+}
