@@ -46,4 +46,97 @@ export interface CapacitySnapshot {
   /** Whether the agent may take one more task now, and if not, why. */
   accepts: boolean;
   reason: string | null;
+  /** Optional detail (capacity layer): the temperature used, or null without a sensor. */
+  tempC?: number | null;
+  /** Optional detail: predicted temperature after the horizon if one more task ran (null: no model/sensor). */
+  predictedC?: number | null;
+  /** Optional detail: at or above the hard limit, running tasks should be stopped, not just left to finish. */
+  overHardLimit?: boolean;
+}
+
+// ---- additions by the capacity layer (additive: nothing above changes) -------------------
+
+/** One Linux thermal zone as read from /sys/class/thermal (temperatures in deg C). */
+export interface ThermalZoneReading {
+  /** e.g. 'thermal_zone0' */
+  name: string;
+  /** The zone's `type` file, e.g. 'cpu-thermal', or null when unreadable. */
+  type: string | null;
+  tempC: number;
+  /** Trip points: `type` is the kernel's trip type ('passive', 'active', 'hot', 'critical'). */
+  trips: { type: string; tempC: number }[];
+}
+
+/**
+ * Optional extra detail a SensorSource may attach to a reading. Kept separate so that
+ * code building a SensorReading by hand need not know about it.
+ */
+export interface SensorDetail {
+  zones?: ThermalZoneReading[];
+}
+
+/** Temperature thresholds in deg C. State boundaries: warm/hot/critical; hardLimit stops running tasks. */
+export interface Thresholds {
+  warmC: number;
+  hotC: number;
+  /** Soft limit: no work at or above it (on a Pi, the firmware's 80 C throttle point). */
+  criticalC: number;
+  /** At or above it running tasks should be stopped (on a Pi, 85 C). */
+  hardLimitC: number;
+  /** A state is left only once the temperature is this far back below its boundary. */
+  hysteresisC: number;
+}
+
+/** First-order thermal parameters: T' = (P(u)·R + T_amb − T) / tau. */
+export interface ThermalParams {
+  /** Heat the SoC dissipates idle and at full load on all cores at full clock (W). */
+  idleW: number;
+  fullW: number;
+  /** Junction-to-ambient thermal resistance (C/W). */
+  rThCPerW: number;
+  /** Time constant (s). */
+  tauS: number;
+  ambientC: number;
+  /** Dynamic power scales with (freqRatio ^ powerExponent): ~2 for DVFS (f·V²). Default 2. */
+  powerExponent?: number;
+}
+
+/** Frequency steps the board's firmware/governor walks down when hot (ratios of max clock). */
+export interface ThrottleBehaviour {
+  /** Temperature at which the clock starts stepping down (deg C). */
+  throttleC: number;
+  /** Clock steps, first = full speed (1), then lower ratios, e.g. Pi 4: 1, 1000/1500, 750/1500, 600/1500. */
+  steps: number[];
+  /** The clock steps back up once the temperature is this far below throttleC. */
+  recoverC: number;
+  /** Minimum simulated seconds between two step changes (the firmware polls, it does not jump). */
+  stepIntervalS: number;
+}
+
+export interface BatterySpec {
+  capacityWh: number;
+  /** Power source at start in the simulator. */
+  startSource: 'ac' | 'battery';
+  startPct: number;
+}
+
+export interface DeviceProfile {
+  name: string;
+  description: string;
+  cores: number;
+  /** Task slots the agent offers on this device (normally = cores, fewer on small devices). */
+  slots: number;
+  thermal: ThermalParams;
+  thresholds: Thresholds;
+  throttle: ThrottleBehaviour;
+  /** null: mains only. */
+  battery: BatterySpec | null;
+  /** Below this battery charge (percent) while on battery the agent takes no work. */
+  minBatteryPct: number;
+  /** Relative CPU speed (fuel rate factor) against the machine the calibration ran on; 1 = Pi 4. */
+  speed: number;
+  /** Whether the board reports Raspberry Pi firmware throttled flags (get_throttled). */
+  firmwareFlags: boolean;
+  /** Memory the simulator reports as free (MB). */
+  memFreeMb: number;
 }
