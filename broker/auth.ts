@@ -1,0 +1,85 @@
+/**
+ * Who may connect. A device sends username = its node id and password = a connect proof
+ * (protocol/auth.ts) signed by its key over the mesh id, its client id, a timestamp and a
+ * nonce. We check the proof, that the key is enrolled (and is the key the node id names),
+ * that the client id belongs to the node, and that the last will is allowed.
+ *
+ * Refusals use the MQTT 3.1.1 CONNACK codes: 4 (bad username or password) for anything
+ * wrong with the credentials themselves, 5 (not authorized) for a valid key that may not
+ * connect like this (not enrolled, foreign client id, forbidden will).
+ */
+import { makeConnectProof, verifyConnectProof, NonceCache, DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
+import { isProtocolError } from '../protocol/errors.js';
+import { bytesEqual } from '../protocol/hash.js';
+import type { Identity } from '../protocol/identity.js';
+import type { Enrollment } from '../protocol/enrollment.js';
+import { canWill, clientIdAllowed, type BrokerRole } from './acl.js';
+
+/** A proof is ~200 bytes; refuse anything much larger before decoding it. */
+const MAX_PASSWORD_BYTES = 2048;
+
+/**
+ * MQTT credentials for a swarmlet broker: username = node id, password = a fresh connect
+ * proof. A proof is single-use (its nonce is remembered) and expires (timestamp skew), so
+ * agents must make a NEW one for every (re)connect. With mqtt.js:
+ *
+ *   const c = mqtt.connect(url, { clientId, protocolVersion: 4, ...credentialsFor(id, mesh, clientId) });
+ *   c.on('reconnect', () => { c.options.password = credentialsFor(id, mesh, clientId).password; });
+ *
+ * mqtt.js reads `client.options.password` each time it sends CONNECT, and emits
+ * 'reconnect' just before, so the handler above gives every attempt its own proof.
+ */
+export function credentialsFor(identity: Identity, meshId: string, clientId: string): { username: string; password: Buffer } {
+  const proof = makeConnectProof(identity, meshId, clientId);
+  return { username: identity.nodeId, password: Buffer.from(proof.buffer, proof.byteOffset, proof.byteLength) };
+}
+
+export type AuthResult =
+  | { ok: true; nodeId: string; role: BrokerRole }
+  | { ok: false; code: 4 | 5; reason: string };
+
+export interface AuthenticatorOptions {
+  enrollment: Enrollment;
+  meshId: string;
+  allowAnonymous: boolean;
+  maxSkewMs?: number;
+  nonces?: NonceCache;
+}
+
+export class Authenticator {
+  private readonly nonces: NonceCache;
+  constructor(private readonly o: AuthenticatorOptions) {
+    this.nonces = o.nonces ?? new NonceCache(2 * (o.maxSkewMs ?? DEFAULT_MAX_SKEW_MS));
+  }
+
+  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined): AuthResult {
+    if (username === undefined && password === undefined) {
+      if (!this.o.allowAnonymous) return { ok: false, code: 4, reason: 'no credentials' };
+      if (willTopic !== undefined && !canWill('anonymous', clientId, willTopic)) return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed` };
+      return { ok: true, nodeId: clientId, role: 'anonymous' };
+    }
+    if (typeof username !== 'string' || !password || password.length === 0) return { ok: false, code: 4, reason: 'username and password are both required' };
+    if (password.length > MAX_PASSWORD_BYTES) return { ok: false, code: 4, reason: `password of ${password.length} bytes is too large for a connect proof` };
+    let publicKey: Uint8Array;
+    try {
+      publicKey = verifyConnectProof({
+        username,
+        password: new Uint8Array(password.buffer, password.byteOffset, password.byteLength),
+        brokerId: this.o.meshId,
+        clientId,
+        nonces: this.nonces,
+        ...(this.o.maxSkewMs !== undefined ? { maxSkewMs: this.o.maxSkewMs } : {}),
+      }).publicKey;
+    } catch (e) {
+      if (isProtocolError(e)) return { ok: false, code: 4, reason: `${e.code}: ${e.message}` };
+      return { ok: false, code: 4, reason: `bad proof: ${(e as Error).message}` };
+    }
+    const enrolled = this.o.enrollment.get(username);
+    if (!enrolled || !bytesEqual(enrolled.publicKey, publicKey)) return { ok: false, code: 5, reason: 'key is not enrolled' };
+    if (!clientIdAllowed(username, clientId)) return { ok: false, code: 5, reason: `client id ${JSON.stringify(clientId)} does not belong to ${username}` };
+    if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
+      return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}` };
+    }
+    return { ok: true, nodeId: username, role: enrolled.role };
+  }
+}

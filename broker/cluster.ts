@@ -1,0 +1,60 @@
+/**
+ * Scale-out: several swarmlet brokers share messages and state through Redis.
+ * mqemitter-redis carries every publish between brokers; aedes-persistence-redis keeps
+ * retained messages (capacity adverts, statuses, modules), sessions and wills, so a
+ * device on broker A and a subscriber on broker B see each other, retained adverts
+ * included.
+ *
+ * Both packages are CommonJS factories; we load them with createRequire. aedes 1.x wants
+ * a persistence whose setup() is an async function, which the package's main export
+ * (a callback wrapper) is not, so we take its async class (asyncPersistence.js).
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export interface RedisOptions {
+  host: string;
+  port: number;
+  password?: string;
+  db?: number;
+}
+
+interface Closable {
+  close(cb: () => void): void;
+}
+interface Persistence {
+  destroy(): Promise<void>;
+}
+
+export interface ClusterParts {
+  mq: Closable;
+  persistence: Persistence;
+  /** Release the persistence connection (aedes' close() releases the mq, not the persistence). */
+  destroy(): Promise<void>;
+}
+
+export function redisParts(o: RedisOptions): ClusterParts {
+  const conn = {
+    host: o.host,
+    port: o.port,
+    ...(o.password ? { password: o.password } : {}),
+    ...(o.db !== undefined ? { db: o.db } : {}),
+    // Fail fast at startup instead of queueing commands forever against a dead Redis.
+    maxRetriesPerRequest: 3,
+  };
+  const mqFactory = require('mqemitter-redis') as (opts: object) => Closable;
+  const AsyncPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: object) => Persistence;
+  const mq = mqFactory(conn);
+  const persistence = new AsyncPersistence(conn);
+  let destroyed = false;
+  return {
+    mq,
+    persistence,
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      await persistence.destroy().catch(() => undefined);
+    },
+  };
+}

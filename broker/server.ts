@@ -1,0 +1,250 @@
+/**
+ * startBroker: an aedes broker with swarmlet's authentication, ACLs and limits, on TCP
+ * (optionally TLS) and optionally WebSocket, with optional bridges and Redis scale-out.
+ */
+import { createServer as createNetServer, type Server as NetServer, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client, type AuthenticateError, type AedesOptions } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { Enrollment, type Enrolled } from '../protocol/enrollment.js';
+import { createLogger } from '../util/log.js';
+import { canPublish, canSubscribe, type BrokerRole } from './acl.js';
+import { Authenticator } from './auth.js';
+import { guardPacketSize, maxPacketFor, rateLimited, resolveLimits, TokenBucket, type LimitsInput } from './limits.js';
+import { Bridge, type BridgeOptions } from './bridge.js';
+import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
+
+export interface BrokerOptions {
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 1883. */
+  port?: number;
+  /** Mesh id the connect proofs are bound to (one proof works on every broker of the mesh). */
+  meshId?: string;
+  /** Enrollment object (live: add/revoke apply at once) or a path to the enrollment file. */
+  enrollment?: Enrollment | string;
+  /** Dev only: accept clients without credentials (they may use all of swarm/v1/#). */
+  allowAnonymous?: boolean;
+  /** TLS on the main port: PEM cert and key (contents, or file paths). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** WebSocket listener (for the dashboard); 0 picks a free port. */
+  wsPort?: number;
+  limits?: LimitsInput;
+  bridges?: BridgeOptions[];
+  /** Share messages and retained state with other brokers through Redis. */
+  redis?: RedisOptions;
+  /** Where bridges keep their spools. Default ~/.swarmlet/broker. */
+  dataDir?: string;
+  /** aedes broker id (distinct per broker in a Redis cluster); default random. */
+  brokerId?: string;
+  /** Allowed clock skew for connect proofs (ms). */
+  maxSkewMs?: number;
+}
+
+export interface BrokerHandle {
+  port: number;
+  wsPort?: number;
+  url: string;
+  enrollment: Enrollment;
+  aedes: Aedes;
+  bridges: Bridge[];
+  /** Remove a key from the enrollment and disconnect its sessions now. */
+  revoke(nodeId: string): void;
+  close(): Promise<void>;
+}
+
+interface Session {
+  nodeId: string;
+  role: BrokerRole;
+  bucket?: TokenBucket;
+  subs: Set<string>;
+}
+
+const MESH_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+function pem(v: string | Buffer): string | Buffer {
+  return typeof v === 'string' && !v.includes('-----BEGIN') ? readFileSync(v) : v;
+}
+
+function authError(code: 3 | 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  const meshId = opts.meshId ?? 'swarmlet';
+  if (!MESH_RE.test(meshId)) throw new Error(`mesh id must be 1-64 characters of A-Z a-z 0-9 . _ -: ${JSON.stringify(meshId)}`);
+  const limits = resolveLimits(opts.limits);
+  const enrollment = opts.enrollment instanceof Enrollment ? opts.enrollment : typeof opts.enrollment === 'string' ? Enrollment.fromFile(opts.enrollment) : new Enrollment();
+  const allowAnonymous = opts.allowAnonymous === true;
+  const log = createLogger('broker', { mesh: meshId });
+  const auth = new Authenticator({ enrollment, meshId, allowAnonymous, ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}) });
+  const sessions = new WeakMap<Client, Session>();
+  const byNode = new Map<string, Set<Client>>();
+
+  const hooks: AedesOptions = {
+    maxInflightInbound: limits.maxInflight,
+    authenticate(client, username, password, done) {
+      if (aedes.connectedClients >= limits.maxClients) {
+        log.warn({ clientId: client.id, max: limits.maxClients }, 'connection refused: too many clients');
+        return done(authError(3, 'server full'), false);
+      }
+      const will = (client as unknown as { _will?: { topic?: string } })._will;
+      const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic);
+      if (!r.ok) {
+        log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
+        return done(authError(r.code, r.reason), false);
+      }
+      const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set() };
+      if (rateLimited(r.role)) s.bucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+      sessions.set(client, s);
+      let set = byNode.get(r.nodeId);
+      if (!set) byNode.set(r.nodeId, (set = new Set()));
+      set.add(client);
+      log.debug({ clientId: client.id, role: r.role }, 'client authenticated');
+      done(null, true);
+    },
+    authorizePublish(client, packet, cb) {
+      if (packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS/ topics are reserved'));
+      // A null client is a last will aedes publishes for a session that is gone; wills
+      // were checked against the ACL when their client connected.
+      if (!client) return cb(null);
+      const s = sessions.get(client);
+      if (!s) return cb(new Error('not authenticated'));
+      if (s.bucket && !s.bucket.take()) {
+        log.warn({ clientId: client.id, nodeId: s.nodeId, rate: limits.publishRate }, 'publish rate limit exceeded; disconnecting');
+        return cb(new Error('publish rate limit exceeded'));
+      }
+      if (!canPublish(s.role, s.nodeId, packet.topic)) {
+        // MQTT 3.1.1 cannot refuse a PUBLISH; the allowed answer is closing the connection.
+        log.warn({ clientId: client.id, nodeId: s.nodeId, role: s.role, topic: packet.topic }, 'publish refused by ACL; disconnecting');
+        return cb(new Error(`publish to ${packet.topic} not allowed`));
+      }
+      cb(null);
+    },
+    authorizeSubscribe(client, sub, cb) {
+      const s = sessions.get(client);
+      if (!s || !canSubscribe(s.role, s.nodeId, sub.topic)) {
+        log.warn({ clientId: client.id, nodeId: s?.nodeId, role: s?.role, filter: sub.topic }, 'subscription refused by ACL');
+        return cb(null, null); // SUBACK 0x80 for this filter; the connection stays
+      }
+      if (!s.subs.has(sub.topic) && s.subs.size >= limits.maxSubscriptions) {
+        log.warn({ clientId: client.id, nodeId: s.nodeId, max: limits.maxSubscriptions }, 'too many subscriptions; disconnecting');
+        return cb(new Error('too many subscriptions'));
+      }
+      s.subs.add(sub.topic);
+      cb(null, sub);
+    },
+  };
+
+  let cluster: ClusterParts | undefined;
+  if (opts.redis) {
+    cluster = redisParts(opts.redis);
+    hooks.mq = cluster.mq;
+    hooks.persistence = cluster.persistence;
+  }
+  if (opts.brokerId) hooks.id = opts.brokerId;
+  const aedes = await Aedes.createBroker(hooks);
+
+  aedes.on('unsubscribe', (filters, client) => {
+    const s = client && sessions.get(client);
+    if (s) for (const f of filters) s.subs.delete(f);
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const s = sessions.get(client);
+    if (!s) return;
+    const set = byNode.get(s.nodeId);
+    set?.delete(client);
+    if (set?.size === 0) byNode.delete(s.nodeId);
+  });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+
+  const onRevoked = (e: Enrolled) => {
+    const clients = [...(byNode.get(e.nodeId) ?? [])];
+    if (clients.length) log.warn({ nodeId: e.nodeId, sessions: clients.length }, 'key revoked; disconnecting its sessions');
+    for (const c of clients) c.close();
+  };
+  enrollment.on('revoked', onRevoked);
+
+  const handle = (stream: Duplex, req?: import('node:http').IncomingMessage) => {
+    const client = aedes.handle(stream, req);
+    guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>
+      log.warn({ clientId: client.id || undefined, size, max }, 'packet too large; disconnecting'));
+  };
+
+  const servers: (NetServer | HttpServer)[] = [];
+  const sockets = new Set<Duplex>(); // to cut off sockets that never finished CONNECT on close
+  const listen = (srv: NetServer | HttpServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.on('connection', (sock: Duplex) => {
+        sockets.add(sock);
+        sock.once('close', () => sockets.delete(sock));
+      });
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        resolve((srv.address() as AddressInfo).port);
+      });
+    });
+
+  const bridges: Bridge[] = [];
+  try {
+    const main = opts.tls
+      ? createTlsServer({ cert: pem(opts.tls.cert), key: pem(opts.tls.key) }, (s) => handle(s))
+      : createNetServer((s) => handle(s));
+    servers.push(main);
+    const port = await listen(main, opts.port ?? 1883);
+    let wsPort: number | undefined;
+    if (opts.wsPort !== undefined) {
+      const http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket only\n'); });
+      const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPacketBytes + 1024 });
+      wss.on('connection', (ws, req) => handle(createWebSocketStream(ws), req));
+      servers.push(http);
+      wsPort = await listen(http, opts.wsPort);
+    }
+    const dataDir = opts.dataDir ?? join(homedir(), '.swarmlet', 'broker');
+    for (const b of opts.bridges ?? []) {
+      const bridge = new Bridge(aedes, b, dataDir);
+      bridges.push(bridge);
+      await bridge.start();
+    }
+    const scheme = opts.tls ? 'mqtts' : 'mqtt';
+    log.info({ port, wsPort, tls: !!opts.tls, redis: !!opts.redis, bridges: bridges.length, anonymous: allowAnonymous }, 'broker listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      port,
+      ...(wsPort !== undefined ? { wsPort } : {}),
+      url: `${scheme}://${host}:${port}`,
+      enrollment,
+      aedes,
+      bridges,
+      revoke(nodeId: string) {
+        if (!enrollment.revoke(nodeId)) onRevoked({ nodeId } as Enrolled); // not enrolled (e.g. anonymous): still cut it off
+      },
+      close() {
+        closing ??= (async () => {
+          enrollment.off('revoked', onRevoked);
+          for (const b of bridges) await b.stop();
+          const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+          await new Promise<void>((r) => aedes.close(() => r()));
+          for (const s of sockets) s.destroy();
+          await Promise.all(closed);
+          await cluster?.destroy();
+          log.info('broker closed');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    for (const b of bridges) await b.stop().catch(() => undefined);
+    for (const s of servers) s.close();
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await cluster?.destroy();
+    throw e;
+  }
+}
