@@ -23,7 +23,10 @@ export interface RealSensorOptions {
   systeminformation?: boolean;
 }
 
-export type RealSensorSource = SensorSource & { read(): Promise<SensorReading & SensorDetail> };
+/** A SensorSource whose readings also carry the thermal zones it read. */
+export interface RealSensorSource extends SensorSource {
+  read(): Promise<SensorReading & SensorDetail>;
+}
 
 const log = () => createLogger('capacity.sensors');
 
