@@ -1,0 +1,154 @@
+/**
+ * Reads the sensors on a timer, keeps the capacity snapshot current, and publishes the
+ * signed, retained capacity advert: at once when what it says changes (thermal state,
+ * whether work is accepted, free slots) and otherwise every `advertIntervalMs`, so a
+ * gateway that lost it still sees the node, and a stale advert shows its age.
+ */
+import { seal } from '../protocol/envelope.js';
+import type { Identity } from '../protocol/identity.js';
+import type { CapacityAdvert } from '../protocol/messages.js';
+import { topics } from '../protocol/topics.js';
+import type { Logger } from '../util/log.js';
+import type { CapacitySnapshot, SensorReading, SensorSource } from './capacity/types.js';
+
+/** What the advertiser needs of the capacity layer's CapacityTracker. */
+export interface CapacityModel {
+  update(reading: SensorReading, busySlots: number): CapacitySnapshot;
+}
+
+export interface AdvertiserOptions {
+  identity: Identity;
+  region: string;
+  sensors: SensorSource;
+  capacity: CapacityModel;
+  busy: () => number;
+  priceFloor: number;
+  location: { lat: number; lon: number } | null;
+  profile: string;
+  sampleIntervalMs: number;
+  advertIntervalMs: number;
+  publish: (topic: string, payload: Uint8Array) => Promise<boolean>;
+  onAdvert: (advert: CapacityAdvert) => void;
+  logger: Logger;
+}
+
+const clampTemp = (t: number | null): number | null => (t === null || !Number.isFinite(t) ? null : Math.max(-60, Math.min(200, t)));
+
+export class Advertiser {
+  private reading: SensorReading | null = null;
+  private snap: CapacitySnapshot | null = null;
+  private seq = 0;
+  private lastKey = '';
+  private lastSentAt = 0;
+  private sampleTimer: NodeJS.Timeout | null = null;
+  private reading$: Promise<void> | null = null;
+  private stopped = false;
+  private readonly s = { samples: 0, adverts: 0, sensorErrors: 0 };
+
+  constructor(private readonly o: AdvertiserOptions) {}
+
+  /** Take the first reading, then sample on a timer. */
+  async start(): Promise<void> {
+    await this.sample();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.sampleTimer = setTimeout(() => {
+      this.sampleTimer = null;
+      void this.sample().finally(() => this.schedule());
+    }, this.o.sampleIntervalMs);
+  }
+
+  private sample(): Promise<void> {
+    this.reading$ ??= (async () => {
+      try {
+        this.reading = await this.o.sensors.read();
+        this.s.samples++;
+      } catch (e) {
+        // A sensor failing is not fatal: keep the previous reading and say so once per failure.
+        this.s.sensorErrors++;
+        this.o.logger.warn({ err: (e as Error).message }, 'sensor read failed');
+      }
+      this.evaluate();
+    })().finally(() => { this.reading$ = null; });
+    return this.reading$;
+  }
+
+  /** Recompute capacity (e.g. when a task starts or ends) and advertise if it changed or is due. */
+  evaluate(force = false): void {
+    if (!this.reading || this.stopped) return;
+    this.snap = this.o.capacity.update(this.reading, this.o.busy());
+    const key = `${this.snap.state}|${this.snap.accepts}|${this.snap.freeSlots}`;
+    const due = Date.now() - this.lastSentAt >= this.o.advertIntervalMs;
+    if (force || due || key !== this.lastKey) {
+      this.lastKey = key;
+      void this.advertise();
+    }
+  }
+
+  snapshot(): CapacitySnapshot | null {
+    return this.snap;
+  }
+
+  temperature(): number | null {
+    return clampTemp(this.reading?.tempC ?? null);
+  }
+
+  stats() {
+    return { ...this.s, state: this.snap?.state ?? null, accepts: this.snap?.accepts ?? false, tempC: this.temperature() };
+  }
+
+  build(): CapacityAdvert | null {
+    const r = this.reading;
+    const c = this.snap;
+    if (!r || !c) return null;
+    return {
+      nodeId: this.o.identity.nodeId,
+      region: this.o.region,
+      seq: ++this.seq,
+      at: Date.now(),
+      state: c.state,
+      tempC: clampTemp(r.tempC),
+      throttled: r.throttled ? { now: r.throttled.now, sinceBoot: r.throttled.sinceBoot } : null,
+      load: r.load !== null && Number.isFinite(r.load) ? Math.max(0, Math.min(1024, r.load)) : 0,
+      memFreeMb: r.memFreeMb !== null && Number.isFinite(r.memFreeMb) ? Math.max(0, Math.round(r.memFreeMb)) : 0,
+      power: { source: r.power.source, batteryPct: r.power.batteryPct === null ? null : Math.max(0, Math.min(100, r.power.batteryPct)) },
+      slots: c.slots,
+      freeSlots: c.freeSlots,
+      fuelRate: Math.max(0, c.fuelRate),
+      headroom: Math.max(0, Math.min(1, c.headroom)),
+      priceFloor: this.o.priceFloor,
+      location: this.o.location,
+      profile: this.o.profile.slice(0, 64),
+      sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
+    };
+  }
+
+  /** Publish the current advert (retained). Skipped quietly while offline. */
+  async advertise(): Promise<boolean> {
+    const advert = this.build();
+    if (!advert) return false;
+    let payload: Uint8Array;
+    try {
+      payload = seal('cap', advert, this.o.identity).bytes;
+    } catch (e) {
+      this.o.logger.error({ err: (e as Error).message }, 'cannot seal capacity advert');
+      return false;
+    }
+    this.lastSentAt = Date.now();
+    const ok = await this.o.publish(topics.cap(this.o.region, this.o.identity.nodeId), payload);
+    if (ok) {
+      this.s.adverts++;
+      this.o.onAdvert(advert);
+    }
+    return ok;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sampleTimer) clearTimeout(this.sampleTimer);
+    await this.reading$;
+  }
+}

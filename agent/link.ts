@@ -1,0 +1,221 @@
+/**
+ * The agent's MQTT link (mqtt.js, MQTT 3.1.1: aedes refuses MQTT 5).
+ *
+ * - Failover and backoff: brokers are tried in turn; after a full round fails, the wait
+ *   doubles (with jitter) up to a maximum, and resets on a successful connect. mqtt.js's
+ *   own reconnect runs on a fixed period, so it is switched off (reconnectPeriod 0) and
+ *   this module drives `client.reconnect()` itself, pointing `client.options` at the next
+ *   broker first (mqtt.js builds each connection from those options).
+ * - Authentication: for swarmlet brokers, username = node id and password = a fresh
+ *   signed connect proof (protocol/auth.ts) bound to the mesh id and client id, made
+ *   before every attempt because the broker refuses reused or stale proofs. A broker
+ *   configured with a username/password (e.g. Mosquitto) gets those instead.
+ * - Last will: supplied by the caller (a pre-signed retained status offline), refreshed
+ *   before every attempt.
+ * - Clean sessions: subscriptions are made again on every connect, and anything the node
+ *   must not lose is in its durable outbox, which is re-sent on connect; a persistent
+ *   session would only make the broker hold state for nodes that may never return.
+ */
+import { EventEmitter } from 'node:events';
+import type { MqttClient, IClientOptions } from 'mqtt';
+import { makeConnectProof } from '../protocol/auth.js';
+import type { Identity } from '../protocol/identity.js';
+import type { Logger } from '../util/log.js';
+import type { BrokerConfig } from './config.js';
+
+export interface LinkOptions {
+  brokers: BrokerConfig[];
+  identity: Identity;
+  meshId: string;
+  clientId: string;
+  /** Built before every connection attempt. */
+  will: () => { topic: string; payload: Uint8Array; retain: boolean; qos: 0 | 1 };
+  backoff: { minMs: number; maxMs: number };
+  connectTimeoutMs: number;
+  keepaliveS?: number;
+  logger: Logger;
+}
+
+export interface LinkStats {
+  connected: boolean;
+  broker: string | null;
+  connects: number;
+  failures: number;
+}
+
+/** Events: 'connect' (broker url), 'offline', 'message' (topic, payload: Buffer). */
+export class Link extends EventEmitter {
+  private client: MqttClient | null = null;
+  private index = 0;
+  private failuresInRound = 0;
+  private round = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly subs = new Set<string>();
+  private readonly s = { connects: 0, failures: 0 };
+
+  constructor(private readonly o: LinkOptions) {
+    super();
+    if (o.brokers.length === 0) throw new Error('link: no brokers configured');
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  get brokerUrl(): string | null {
+    return this.connected ? this.o.brokers[this.index]!.url : null;
+  }
+
+  stats(): LinkStats {
+    return { connected: this.connected, broker: this.brokerUrl, ...this.s };
+  }
+
+  /** Start connecting (resolves once the client exists; connection happens in the background). */
+  async start(): Promise<void> {
+    const mqtt = await import('mqtt');
+    const opts: IClientOptions = {
+      protocolVersion: 4,
+      clientId: this.o.clientId,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: this.o.connectTimeoutMs,
+      keepalive: this.o.keepaliveS ?? 30,
+      resubscribe: false,
+      queueQoSZero: false,
+      manualConnect: true,
+    };
+    const client = mqtt.connect(opts);
+    this.client = client;
+    client.on('connect', () => {
+      this.s.connects++;
+      this.wasConnected = true;
+      this.failuresInRound = 0;
+      this.round = 0;
+      const url = this.o.brokers[this.index]!.url;
+      this.o.logger.info({ broker: url }, 'connected');
+      if (this.subs.size) {
+        client.subscribe([...this.subs], { qos: 1 }, (err, granted) => {
+          if (err) this.o.logger.warn({ err: err.message }, 'subscribe failed');
+          const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+          if (refused.length) this.o.logger.warn({ refused }, 'broker refused subscriptions');
+        });
+      }
+      this.emit('connect', url);
+    });
+    client.on('message', (topic, payload) => this.emit('message', topic, payload));
+    client.on('error', (err) => {
+      this.o.logger.warn({ broker: this.o.brokers[this.index]!.url, err: err.message }, 'mqtt error');
+    });
+    client.on('close', () => this.onClose());
+    this.attempt();
+  }
+
+  private configure(): void {
+    const b = this.o.brokers[this.index]!;
+    const u = new URL(b.url);
+    const c = this.client!;
+    const o = c.options;
+    o.protocol = u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt';
+    o.hostname = u.hostname.replace(/^\[|\]$/g, '');
+    o.host = o.hostname;
+    o.port = Number(u.port || (o.protocol === 'mqtts' ? 8883 : 1883));
+    if (b.username !== undefined) {
+      o.username = b.username;
+      o.password = b.password === undefined ? undefined : Buffer.from(b.password);
+    } else {
+      o.username = this.o.identity.nodeId;
+      o.password = Buffer.from(makeConnectProof(this.o.identity, this.o.meshId, this.o.clientId));
+    }
+    const w = this.o.will();
+    o.will = { topic: w.topic, payload: Buffer.from(w.payload), retain: w.retain, qos: w.qos };
+  }
+
+  private attempt(): void {
+    if (this.stopped || !this.client) return;
+    this.configure();
+    this.o.logger.debug({ broker: this.o.brokers[this.index]!.url }, 'connecting');
+    if (this.s.connects === 0 && this.s.failures === 0) this.client.connect();
+    else this.client.reconnect();
+  }
+
+  private wasConnected = false;
+
+  private onClose(): void {
+    if (this.stopped) return;
+    if (this.wasConnected) {
+      // A working connection dropped: say so once, then try the same broker again soon.
+      this.wasConnected = false;
+      this.emit('offline');
+      this.o.logger.warn({ broker: this.o.brokers[this.index]!.url }, 'connection lost');
+      this.schedule(Math.round(this.o.backoff.minMs * (0.8 + Math.random() * 0.4)));
+      return;
+    }
+    if (this.timer) return; // an attempt is already scheduled
+    this.s.failures++;
+    // Move to the next broker; back off only once every broker has been tried.
+    this.failuresInRound++;
+    let delay = 50;
+    if (this.failuresInRound >= this.o.brokers.length) {
+      this.failuresInRound = 0;
+      delay = Math.min(this.o.backoff.maxMs, this.o.backoff.minMs * 2 ** this.round);
+      delay = Math.round(delay * (0.8 + Math.random() * 0.4)); // jitter: a fleet must not reconnect in lockstep
+      this.round = Math.min(this.round + 1, 30);
+    }
+    this.index = (this.index + 1) % this.o.brokers.length;
+    this.schedule(delay);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.attempt();
+    }, delay);
+  }
+
+  subscribe(topic: string): void {
+    this.subs.add(topic);
+    if (this.connected) this.client!.subscribe(topic, { qos: 1 }, (err) => { if (err) this.o.logger.warn({ topic, err: err.message }, 'subscribe failed'); });
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.subs.delete(topic)) return;
+    if (this.connected) this.client!.unsubscribe(topic);
+  }
+
+  /**
+   * Publish if connected. QoS 1 resolves once the broker acknowledged (true), false when
+   * not connected or the connection dropped first: callers that must not lose a message
+   * keep it (the outbox) and send again after reconnecting.
+   */
+  publish(topic: string, payload: Uint8Array, opts: { qos: 0 | 1; retain?: boolean }): Promise<boolean> {
+    const c = this.client;
+    if (!c || !c.connected) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      c.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: opts.qos, retain: opts.retain ?? false }, (err) => resolve(!err));
+    });
+  }
+
+  /** Graceful: DISCONNECT (no last will), after in-flight QoS 1 publishes finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const c = this.client;
+    if (!c) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { c.end(true, {}, () => resolve()); }, 2000);
+      c.end(false, {}, () => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  /** Abrupt: drop the socket without DISCONNECT, so the broker publishes the last will. */
+  kill(): void {
+    this.stopped = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const c = this.client;
+    if (!c) return;
+    try { c.stream?.destroy(); } catch { /* already gone */ }
+    c.end(true);
+  }
+}

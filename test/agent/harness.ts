@@ -1,0 +1,170 @@
+/**
+ * Test harness for the agent: a real aedes broker on a loopback port (restartable on the
+ * same port, for outage tests) and a "gateway" that signs offers, assignments, acks and
+ * modules with its own identity through protocol/, and collects what agents publish.
+ */
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { open, seal, type Opened } from '../../protocol/envelope.js';
+import { sha256, toHex } from '../../protocol/hash.js';
+import { generateIdentity, type Identity } from '../../protocol/identity.js';
+import type { AckStatus, Assignment, Bid, CapacityAdvert, Offer, Result, Status } from '../../protocol/messages.js';
+import { filters, topics } from '../../protocol/topics.js';
+
+export interface TestBroker {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+  /** Start again on the same port (after close). */
+  restart(): Promise<void>;
+}
+
+export async function startAedes(port = 0): Promise<TestBroker> {
+  let server: Server | null = null;
+  let broker: Aedes | null = null;
+  const listen = async (p: number): Promise<number> => {
+    broker = await Aedes.createBroker();
+    server = createServer(broker.handle);
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(p, '127.0.0.1', () => resolve());
+    });
+    return (server!.address() as { port: number }).port;
+  };
+  const actual = await listen(port);
+  const tb: TestBroker = {
+    port: actual,
+    url: `mqtt://127.0.0.1:${actual}`,
+    async close() {
+      const s = server;
+      const b = broker;
+      server = null;
+      broker = null;
+      if (s) {
+        s.close();
+        // Drop open client sockets at once, like a broker that died.
+        for (const c of Object.values((b as unknown as { clients: Record<string, { conn?: { destroy(): void } }> })?.clients ?? {})) c.conn?.destroy();
+      }
+      if (b) await new Promise<void>((r) => b.close(() => r()));
+      if (s) await new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()));
+    },
+    async restart() {
+      await listen(actual);
+    },
+  };
+  return tb;
+}
+
+export function tempDir(prefix = 'swarmlet-agent-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 20_000, stepMs = 20): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export interface GotResult { opened: Opened<'result'>; receipt: Opened<'receipt'>; raw: Uint8Array }
+
+/** Plays the gateway: signs what a gateway sends, collects and verifies what agents send. */
+export class FakeGateway {
+  readonly identity: Identity = generateIdentity();
+  client!: MqttClient;
+  readonly adverts: CapacityAdvert[] = [];
+  readonly bids: Bid[] = [];
+  readonly results: GotResult[] = [];
+  readonly statuses: Status[] = [];
+  readonly bad: string[] = [];
+  autoAck: AckStatus | null = 'stored';
+  private n = 0;
+
+  constructor(private readonly url: string, readonly region = 'test') {}
+
+  get publicKeyHex(): string {
+    return toHex(this.identity.publicKey);
+  }
+
+  async connect(): Promise<void> {
+    this.client = await mqtt.connectAsync(this.url, { protocolVersion: 4, clientId: `gw-${this.identity.nodeId}`, reconnectPeriod: 200 });
+    this.client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
+    await this.client.subscribeAsync([filters.caps(this.region), filters.bids(this.region), filters.results(this.region), filters.statuses(this.region)], { qos: 1 });
+  }
+
+  private onMessage(topic: string, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    try {
+      if (topic.includes('/cap/')) this.adverts.push(open(bytes, { kind: 'cap' }).message);
+      else if (topic.endsWith('/gw/bids')) this.bids.push(open(bytes, { kind: 'bid' }).message);
+      else if (topic.includes('/status/')) this.statuses.push(open(bytes, { kind: 'status' }).message);
+      else if (topic.endsWith('/gw/results')) {
+        const opened = open(bytes, { kind: 'result' });
+        const receipt = open(opened.message.receipt, { kind: 'receipt', signer: opened.signer });
+        this.results.push({ opened, receipt, raw: bytes });
+        if (this.autoAck) void this.ack(opened.message.nodeId, [{ receiptId: receipt.id, taskId: opened.message.taskId, status: this.autoAck }]);
+      }
+    } catch (e) {
+      this.bad.push(`${topic}: ${(e as Error).message}`);
+    }
+  }
+
+  async publishModule(wasm: Uint8Array, name = 'task', signer: Identity = this.identity): Promise<Uint8Array> {
+    const hash = sha256(wasm);
+    const env = seal('module', { name, hash, wasm, description: 'test module', publishedAt: Date.now() }, signer);
+    await this.client.publishAsync(topics.module(toHex(hash)), Buffer.from(env.bytes), { qos: 1, retain: true });
+    return hash;
+  }
+
+  makeOffer(moduleHash: Uint8Array, over: Partial<Offer> = {}): Offer {
+    const id = `t${++this.n}`;
+    return {
+      offerId: `o-${id}`, jobId: 'job1', taskId: id, region: this.region, moduleHash, moduleName: 'task',
+      inputHash: sha256(new Uint8Array(0)), inputSize: 0, fuelLimit: 100_000_000, memoryPages: 16, timeoutMs: 5000,
+      maxPrice: 100, bidUntil: Date.now() + 5000, deadline: Date.now() + 60_000, ...over,
+    };
+  }
+
+  async offer(o: Offer, signer: Identity = this.identity): Promise<void> {
+    await this.client.publishAsync(topics.offer(this.region), Buffer.from(seal('offer', o, signer).bytes), { qos: 1 });
+  }
+
+  makeAssignment(nodeId: string, moduleHash: Uint8Array, input: Uint8Array, over: Partial<Assignment> = {}): Assignment {
+    const id = over.taskId ?? `t${++this.n}`;
+    return {
+      taskId: id, jobId: 'job1', offerId: `o-${id}`, nodeId, region: this.region, moduleHash, input,
+      fuelLimit: 100_000_000, memoryPages: 16, timeoutMs: 5000, leaseUntil: Date.now() + 60_000, price: 1, attempt: 0, ...over,
+    };
+  }
+
+  async assign(a: Assignment, signer: Identity = this.identity): Promise<void> {
+    await this.client.publishAsync(topics.assign(this.region, a.nodeId), Buffer.from(seal('assign', a, signer).bytes), { qos: 1 });
+  }
+
+  async ack(nodeId: string, acks: { receiptId: Uint8Array; taskId: string; status: AckStatus }[]): Promise<void> {
+    const body = { nodeId, acks: acks.map((a) => ({ ...a, reason: null })) };
+    await this.client.publishAsync(topics.ack(this.region, nodeId), Buffer.from(seal('receipt-ack', body, this.identity).bytes), { qos: 1 });
+  }
+
+  async raw(topic: string, payload: Uint8Array | string): Promise<void> {
+    await this.client.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+  }
+
+  resultsFor(nodeId: string): GotResult[] {
+    return this.results.filter((r) => r.opened.message.nodeId === nodeId);
+  }
+
+  async close(): Promise<void> {
+    await this.client?.endAsync(true);
+  }
+}
+
+export type { Result };
