@@ -5,4 +5,4 @@ export { CapacityTracker, type CapacityOptions } from './tracker.js';
 export { parseThrottled, encodeThrottled, THROTTLED_BITS, type ParsedThrottled } from './throttled.js';
 export { ThermalStateMachine, validateThresholds } from './hysteresis.js';
 export { powerW, steadyStateC, relaxC, predictC, secondsToReachC } from './thermal-math.js';
-export { capacityOptionsFromProfile } from './from-profile.js';
+export { capacityOptionsFromProfile, thresholdsFromZones, type ProfileOverrides } from './from-profile.js';

@@ -19,7 +19,10 @@ export interface RealSensorOptions {
   sysRoot?: string;
   /** Try `vcgencmd get_throttled` when the sysfs file is absent (default true). */
   vcgencmd?: boolean;
-  /** Use systeminformation (default true). Its temperature probe reads the real /sys, so it is skipped when sysRoot is not '/'. */
+  /**
+   * Use systeminformation (default true) for load, memory, battery, and temperature where no
+   * thermal zone exists. Its temperature probe reads the real /sys, so it is skipped when sysRoot is not '/'.
+   */
   systeminformation?: boolean;
 }
 
@@ -76,8 +79,11 @@ export async function createRealSensors(opts: RealSensorOptions = {}): Promise<R
   };
 
   // ---- probe ---------------------------------------------------------------------------
-  const t0 = useSi && realSys ? await attempt('si.cpuTemperature', () => si.cpuTemperature()) : null;
   const zones0 = await readThermalZones(sysRoot);
+  // systeminformation's temperature probe runs shell commands synchronously (blocking the
+  // event loop) and reads the same thermal zones we read ourselves: ask it only when there
+  // are no zones (e.g. hwmon-only machines), and never for a fake tree.
+  const t0 = useSi && realSys && zones0.length === 0 ? await attempt('si.cpuTemperature', () => si.cpuTemperature()) : null;
   const found = {
     siTemp: t0 !== null && siTemp(t0) !== null,
     // The first currentLoad() samples for ~0.5 s; later calls report the delta since the previous one.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CapacityTracker, createRealSensors, parseThrottled, capacityOptionsFromProfile } from '../../agent/capacity/index.js';
+import { CapacityTracker, createRealSensors, parseThrottled, capacityOptionsFromProfile, thresholdsFromZones } from '../../agent/capacity/index.js';
 import { getProfile } from '../../sim/profiles.js';
 
 /** Write files into a temp dir laid out like /, in the kernel's formats (values end with a newline). */
@@ -74,6 +74,10 @@ test('a fake /sys tree: thermal zones with trip points, cpufreq and get_throttle
     name: 'thermal_zone0', type: 'cpu-thermal', tempC: 67.321,
     trips: [{ type: 'passive', tempC: 80 }, { type: 'critical', tempC: 85 }],
   });
+  // The kernel's trip points can set the thresholds of a device without a profile.
+  const fallback = getProfile('router').thresholds;
+  assert.deepEqual(thresholdsFromZones(r.zones!, fallback), { ...fallback, warmC: 60, hotC: 70, criticalC: 80, hardLimitC: 85 });
+  assert.deepEqual(thresholdsFromZones([], fallback), { ...fallback, criticalC: 92, hardLimitC: 100, hotC: 82, warmC: 72 });
   // Values change between reads, as the kernel's do.
   await writeFile(join(root, 'sys/class/thermal/thermal_zone0/temp'), '81500\n');
   await writeFile(join(root, 'sys/devices/platform/soc/soc:firmware/get_throttled'), '0\n');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSimSensors } from '../../sim/sensors.js';
 import { getProfile } from '../../sim/profiles.js';
+import { CapacityTracker, capacityOptionsFromProfile } from '../../agent/capacity/index.js';
 
 /** A hand-moved clock (ms). */
 function fakeClock(start = 1_700_000_000_000) {
@@ -67,4 +68,25 @@ test('battery drains on battery power only, and bad input is refused with a clea
   assert.throws(() => pi.setAmbient(500), /ambient/);
   assert.throws(() => createSimSensors('nope'), /known: /);
   assert.throws(() => createSimSensors('pi4-bare', { timeScale: 0 }), /timeScale/);
+});
+
+test('a simulated hub on battery stops taking work once its charge falls below the profile threshold', async () => {
+  let now = 0;
+  const hub = createSimSensors('appliance-hub', { clock: () => now, timeScale: 60 });
+  const profile = getProfile('appliance-hub');
+  const tr = new CapacityTracker(capacityOptionsFromProfile(profile, { calibratedFuelRate: 10, simulated: true }));
+  assert.equal(tr.update(await hub.read(), 0).accepts, true);
+  hub.setPowerSource('battery');
+  hub.setBatteryPct(profile.minBatteryPct + 1);
+  hub.setUtilization(0.5);
+  let snap = tr.update(await hub.read(), 1);
+  assert.equal(snap.accepts, true);
+  for (let i = 0; i < 600 && snap.accepts; i++) {
+    now += 1000;
+    snap = tr.update(await hub.read(), 1);
+  }
+  assert.equal(snap.accepts, false, 'the drain crossed the threshold');
+  assert.match(snap.reason!, /on battery at .*below 30%/);
+  hub.setPowerSource('ac');
+  assert.equal(tr.update(await hub.read(), 1).accepts, true, 'back on mains');
 });
