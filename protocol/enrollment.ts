@@ -7,7 +7,7 @@
  * bridge (a hub broker's uplink to a regional broker).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, watchFile, unwatchFile } from 'node:fs';
 import { z } from 'zod';
 import { nodeIdFromPublicKey } from './identity.js';
 import { fromHex, toHex } from './hash.js';
@@ -31,26 +31,59 @@ export interface Enrolled {
   name?: string;
 }
 
+/** Read and validate an enrollment file; throws an Error naming the file and the bad field. */
+export function readEnrollmentFile(file: string): { publicKey: Uint8Array; role: Role; name?: string }[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
+  }
+  const parsed = EnrollmentFile.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new Error(`enrollment file ${file}: ${i.path.join('.')}: ${i.message}`);
+  }
+  return parsed.data.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
+}
+
 /** Emits 'revoked' (Enrolled) and 'added' (Enrolled). */
 export class Enrollment extends EventEmitter {
   private readonly byId = new Map<string, Enrolled>();
 
   static fromFile(file: string): Enrollment {
     const e = new Enrollment();
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
-    }
-    const parsed = EnrollmentFile.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      throw new Error(`enrollment file ${file}: ${i.path.join('.')}: ${i.message}`);
-    }
-    for (const k of parsed.data.keys) e.add(fromHex(k.publicKey), k.role, k.name);
+    for (const k of readEnrollmentFile(file)) e.add(k.publicKey, k.role, k.name);
     return e;
   }
+
+  /**
+   * Make the enrollment follow `file`: keys added there are enrolled, keys removed are
+   * revoked (which disconnects them on a broker). Polls, so it also works on bind mounts
+   * and network filesystems. A bad file is reported through `onError` and ignored.
+   */
+  watch(file: string, onError: (e: Error) => void = () => {}, intervalMs = 1000): () => void {
+    const listener = () => {
+      try {
+        this.syncWith(readEnrollmentFile(file));
+      } catch (e) {
+        onError(e as Error);
+      }
+    };
+    watchFile(file, { interval: intervalMs, persistent: false }, listener);
+    return () => unwatchFile(file, listener);
+  }
+
+  /** Add what is new, revoke what is gone, update changed roles. */
+  syncWith(keys: { publicKey: Uint8Array; role: Role; name?: string }[]): void {
+    const wanted = new Map(keys.map((k) => [nodeIdFromPublicKey(k.publicKey), k]));
+    for (const e of this.list()) {
+      const w = wanted.get(e.nodeId);
+      if (!w || w.role !== e.role) this.revoke(e.nodeId);
+    }
+    for (const [id, k] of wanted) if (!this.byId.has(id)) this.add(k.publicKey, k.role, k.name);
+  }
+
 
   add(publicKey: Uint8Array, role: Role, name?: string): Enrolled {
     const entry: Enrolled = { nodeId: nodeIdFromPublicKey(publicKey), publicKey, role, ...(name ? { name } : {}) };
