@@ -1,0 +1,111 @@
+/**
+ * Builds the task catalogue: tasks/assembly/NAME.ts -> tasks/build/NAME.wasm with asc (one
+ * compile per task, because asconfig "entries" would merge them into one module), plus
+ * tasks/build/manifest.json (name, sha256, description of input and output).
+ *
+ * `npm install` runs this through `prepare`, so it must be quick: it fingerprints every
+ * input (sources, asconfig.json, weights, catalogue, compiler version) and does nothing when
+ * the manifest already matches. Each compiled module is checked against ABI v1 (imports only
+ * env.abort; exports memory, alloc, run) before it is listed.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { sha256Hex } from '../../protocol/hash.js';
+import { projectRoot } from '../../util/paths.js';
+import { checkAbi } from './abi-check.js';
+import { MANIFEST_VERSION, type Manifest } from './catalogue.js';
+
+const CatalogueSource = z.object({
+  version: z.literal(1),
+  tasks: z.array(z.object({
+    name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
+    description: z.string().max(1024),
+    input: z.string().max(512),
+    output: z.string().max(512),
+  }).strict()).min(1),
+}).strict();
+
+const Weights = z.object({
+  inputs: z.number().int().positive(), hidden: z.number().int().positive(), outputs: z.number().int().positive(),
+  w1: z.array(z.number().int().min(-128).max(127)), b1: z.array(z.number().int()), m1: z.number().int(),
+  w2: z.array(z.number().int().min(-128).max(127)), b2: z.array(z.number().int()),
+}).passthrough();
+
+export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number }
+
+/** The AssemblyScript source holding the mlp weights as static data. */
+export function mlpWeightsSource(weightsJson: string): string {
+  const w = Weights.parse(JSON.parse(weightsJson));
+  if (w.w1.length !== w.inputs * w.hidden || w.w2.length !== w.hidden * w.outputs || w.b1.length !== w.hidden || w.b2.length !== w.outputs) {
+    throw new Error('tasks/mlp/weights.json: array sizes do not match inputs/hidden/outputs');
+  }
+  const arr = (t: string, xs: number[]) => `StaticArray<${t}> = [${xs.join(', ')}]`;
+  return [
+    '// Generated from tasks/mlp/weights.json by `swarmlet task build`. Do not edit.',
+    `export const IN: i32 = ${w.inputs};`,
+    `export const HID: i32 = ${w.hidden};`,
+    `export const OUT: i32 = ${w.outputs};`,
+    `export const M1: i32 = ${w.m1};`,
+    `export const W1: ${arr('i8', w.w1)};`,
+    `export const B1: ${arr('i32', w.b1)};`,
+    `export const W2: ${arr('i8', w.w2)};`,
+    `export const B2: ${arr('i32', w.b2)};`,
+    '',
+  ].join('\n');
+}
+
+function fingerprint(root: string): string {
+  const parts: string[] = [];
+  const add = (rel: string) => parts.push(rel, sha256Hex(readFileSync(join(root, rel))));
+  for (const f of readdirSync(join(root, 'tasks', 'assembly')).filter((f) => f.endsWith('.ts')).sort()) add(`tasks/assembly/${f}`);
+  for (const f of ['asconfig.json', 'tasks/catalogue.json', 'tasks/mlp/weights.json']) add(f);
+  const require = createRequire(import.meta.url);
+  parts.push((require('assemblyscript/package.json') as { version: string }).version);
+  return sha256Hex(new TextEncoder().encode(parts.join('\n')));
+}
+
+function upToDate(buildDir: string, fp: string): Manifest | null {
+  try {
+    const m = JSON.parse(readFileSync(join(buildDir, 'manifest.json'), 'utf8')) as Manifest;
+    if (m.version !== MANIFEST_VERSION || m.fingerprint !== fp) return null;
+    for (const t of m.tasks) if (sha256Hex(readFileSync(join(buildDir, t.file))) !== t.hash) return null;
+    return m;
+  } catch {
+    return null;
+  }
+}
+
+export async function buildTasks(opts: { root?: string; force?: boolean; log?: (line: string) => void } = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const root = opts.root ?? projectRoot();
+  const buildDir = join(root, 'tasks', 'build');
+  const fp = fingerprint(root);
+  const current = opts.force ? null : upToDate(buildDir, fp);
+  if (current) return { built: [], skipped: true, manifest: current, ms: performance.now() - t0 };
+
+  const source = CatalogueSource.parse(JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')));
+  mkdirSync(join(buildDir, 'gen'), { recursive: true });
+  writeFileSync(join(buildDir, 'gen', 'mlp_weights.ts'), mlpWeightsSource(readFileSync(join(root, 'tasks', 'mlp', 'weights.json'), 'utf8')));
+
+  const { default: asc } = await import('assemblyscript/asc');
+  const manifest: Manifest = { version: MANIFEST_VERSION, fingerprint: fp, tasks: [] };
+  for (const t of source.tasks) {
+    const entry = join('tasks', 'assembly', `${t.name}.ts`);
+    if (!existsSync(join(root, entry))) throw new Error(`tasks/catalogue.json names ${t.name} but ${entry} does not exist`);
+    let errText = '';
+    const res = await asc.main(
+      [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', 'release', '--outFile', `tasks/build/${t.name}.wasm`],
+      { stdout: { write: () => true } as never, stderr: { write: (s: string | Uint8Array) => { errText += String(s); return true; } } as never },
+    );
+    if (res.error) throw new Error(`asc failed on ${entry}: ${res.error.message}\n${errText}`);
+    const wasm = new Uint8Array(readFileSync(join(buildDir, `${t.name}.wasm`)));
+    const abi = checkAbi(wasm);
+    if (!abi.ok) throw new Error(`${entry} compiled to a module outside ABI v1: ${abi.message}`);
+    manifest.tasks.push({ name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output });
+    opts.log?.(`built tasks/build/${t.name}.wasm (${wasm.length} bytes)`);
+  }
+  writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0 };
+}

@@ -1,0 +1,69 @@
+/**
+ * The built task catalogue: tasks/build/manifest.json plus the .wasm files it names. Every
+ * module's bytes are re-hashed on load, so a manifest that does not match its files is an
+ * error rather than a wrong hash in a receipt.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { fromHex, sha256Hex } from '../../protocol/hash.js';
+import { tasksBuildDir } from '../../util/paths.js';
+
+export const MANIFEST_VERSION = 1;
+
+const ManifestSchema = z.object({
+  version: z.literal(MANIFEST_VERSION),
+  fingerprint: z.string(),
+  tasks: z.array(z.object({
+    name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
+    file: z.string().regex(/^[a-z0-9_-]{1,32}\.wasm$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    size: z.number().int().nonnegative(),
+    description: z.string(),
+    input: z.string(),
+    output: z.string(),
+  }).strict()),
+}).strict();
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export interface CatalogueEntry {
+  name: string;
+  hash: Uint8Array;
+  hashHex: string;
+  wasm: Uint8Array;
+  description: string;
+  input: string;
+  output: string;
+}
+
+export interface Catalogue {
+  entries: CatalogueEntry[];
+  byName(name: string): CatalogueEntry | undefined;
+  byHash(hex: string): CatalogueEntry | undefined;
+}
+
+export function loadCatalogue(dir: string = tasksBuildDir()): Catalogue {
+  const file = join(dir, 'manifest.json');
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`${file} not found: build the tasks first (swarmlet task build)`);
+  }
+  const parsed = ManifestSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error(`${file} is not a valid manifest: ${parsed.error.issues[0]?.message}`);
+  const entries: CatalogueEntry[] = parsed.data.tasks.map((t) => {
+    const wasm = new Uint8Array(readFileSync(join(dir, t.file)));
+    const hashHex = sha256Hex(wasm);
+    if (hashHex !== t.hash) throw new Error(`${join(dir, t.file)} does not match its manifest hash (rebuild: swarmlet task build)`);
+    return Object.freeze({ name: t.name, hash: fromHex(hashHex), hashHex, wasm, description: t.description, input: t.input, output: t.output });
+  });
+  const names = new Map(entries.map((e) => [e.name, e]));
+  const hashes = new Map(entries.map((e) => [e.hashHex, e]));
+  return {
+    entries,
+    byName: (name) => names.get(name),
+    byHash: (hex) => hashes.get(hex.toLowerCase()),
+  };
+}

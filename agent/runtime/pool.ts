@@ -1,0 +1,230 @@
+/**
+ * The worker pool: admission, a cache of instrumented and compiled modules keyed by hash,
+ * and a fixed number of worker threads that each run one task at a time on a fresh
+ * instance. A task past its deadline has its worker terminated and replaced; a worker that
+ * dies for any reason is replaced too, so the pool survives every failure.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { FailureKind } from '../../protocol/messages.js';
+import { toHex } from '../../protocol/hash.js';
+import { createLogger } from '../../util/log.js';
+import { admitModule } from './admit.js';
+import { checkAbi } from './abi-check.js';
+import { resolveLimits } from './limits.js';
+import { Lru } from './lru.js';
+import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** Instrumenting even a 1 MiB module takes well under this; past it the module is refused. */
+const INSTRUMENT_TIMEOUT_MS = 30_000;
+/** V8 heap per worker: wasm memory is outside it (capped by max pages); this bounds the JS side. */
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
+
+interface Prepared { module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
+type PrepareResult = { ok: true; prepared: Prepared } | { ok: false; kind: FailureKind; message: string };
+
+interface Job {
+  module: Prepared;
+  input: Uint8Array;
+  limits: RunLimits;
+  resolve: (o: RunOutcome) => void;
+}
+
+interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; started: number; id: number }
+
+export interface PoolOptions { size?: number; cacheSize?: number }
+
+export class WorkerPool implements TaskRunner {
+  readonly size: number;
+  private readonly log = createLogger('runtime.pool');
+  private readonly cache: Lru<string, PrepareResult>;
+  private readonly inflight = new Map<string, Promise<PrepareResult>>();
+  private readonly slots: (Slot | null)[];
+  private readonly queue: Job[] = [];
+  private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: PoolOptions = {}) {
+    const size = opts.size ?? availableParallelism();
+    if (!Number.isInteger(size) || size < 1 || size > 256) throw new RangeError(`pool size must be an integer in [1, 256], got ${size}`);
+    const cacheSize = opts.cacheSize ?? 64;
+    if (!Number.isInteger(cacheSize) || cacheSize < 1) throw new RangeError(`cacheSize must be a positive integer, got ${cacheSize}`);
+    this.size = size;
+    this.cache = new Lru(cacheSize);
+    this.slots = new Array<Slot | null>(size).fill(null);
+  }
+
+  async run(module: Uint8Array, input: Uint8Array, limits?: Partial<RunLimits>, opts: { expectedHash?: Uint8Array } = {}): Promise<RunOutcome> {
+    if (this.closed) throw new Error('worker pool is closed');
+    const lim = resolveLimits(limits);
+    const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: 0 });
+    if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
+    const admission = admitModule(module, opts.expectedHash ? { expectedHash: opts.expectedHash } : {});
+    if (!admission.ok) return fail(admission.error.kind, admission.error.message);
+    const prepared = await this.prepare(module, toHex(admission.hash));
+    if (!prepared.ok) return fail(prepared.kind, prepared.message);
+    if (prepared.prepared.initialPages > lim.memoryPages) {
+      return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
+    }
+    return new Promise<RunOutcome>((resolve) => {
+      this.queue.push({ module: prepared.prepared, input, limits: lim, resolve });
+      this.pump();
+    });
+  }
+
+  /** Instrumented, compiled module for a hash: from the cache, or made once (concurrent callers share). */
+  private prepare(bytes: Uint8Array, hex: string): Promise<PrepareResult> {
+    const hit = this.cache.get(hex);
+    if (hit) return Promise.resolve(hit);
+    let p = this.inflight.get(hex);
+    if (!p) {
+      p = this.doPrepare(bytes).then((r) => {
+        this.inflight.delete(hex);
+        // Only successes are cached: a failure may be transient (a crashed or slow worker).
+        if (r.ok) this.cache.set(hex, r);
+        return r;
+      });
+      this.inflight.set(hex, p);
+    }
+    return p;
+  }
+
+  private async doPrepare(bytes: Uint8Array): Promise<PrepareResult> {
+    const check = checkAbi(bytes);
+    if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
+    const reply = await this.instrumentInWorker(bytes);
+    if (!reply.ok) return { ok: false, kind: 'invalid-module', message: reply.message };
+    try {
+      const module = await WebAssembly.compile(reply.wasm);
+      return { ok: true, prepared: { module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
+    } catch (e) {
+      return { ok: false, kind: 'invalid-module', message: `instrumented module does not compile: ${(e as Error).message}` };
+    }
+  }
+
+  private instrumentInWorker(wasm: Uint8Array): Promise<{ ok: true; wasm: Uint8Array } | { ok: false; message: string }> {
+    if (!this.meter) {
+      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 } });
+      const meter = { worker, pending: new Map<number, (r: WorkerReply & { type: 'instrumented' }) => void>() };
+      const dead = (why: string) => {
+        if (this.meter === meter) this.meter = null;
+        for (const cb of meter.pending.values()) cb({ type: 'instrumented', id: 0, ok: false, message: why });
+        meter.pending.clear();
+      };
+      worker.on('message', (r: WorkerReply) => {
+        if (r.type !== 'instrumented') return;
+        const cb = meter.pending.get(r.id);
+        meter.pending.delete(r.id);
+        cb?.(r);
+        if (meter.pending.size === 0) worker.unref();
+      });
+      worker.on('error', (e) => dead(`instrumentation worker failed: ${e.message}`));
+      worker.on('exit', (code) => dead(`instrumentation worker exited (${code})`));
+      this.meter = meter;
+    }
+    const meter = this.meter;
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        meter.pending.delete(id);
+        if (this.meter === meter) this.meter = null;
+        void meter.worker.terminate();
+        resolve({ ok: false, message: `instrumentation took over ${INSTRUMENT_TIMEOUT_MS} ms` });
+      }, INSTRUMENT_TIMEOUT_MS);
+      meter.pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r.ok ? { ok: true, wasm: r.wasm } : { ok: false, message: r.message });
+      });
+      meter.worker.ref();
+      const copy = wasm.slice();
+      meter.worker.postMessage({ type: 'instrument', id, wasm: copy } satisfies WorkerRequest, [copy.buffer]);
+    });
+  }
+
+  private spawn(index: number): Slot {
+    const worker = new Worker(WORKER_URL, { resourceLimits: RESOURCE_LIMITS });
+    const slot: Slot = { worker, job: null, timer: null, started: 0, id: 0 };
+    worker.on('message', (r: WorkerReply) => {
+      if (r.type !== 'ran' || slot.job === null || r.id !== slot.id) return;
+      this.finish(index, slot, r.outcome);
+    });
+    const died = (why: string, kind: FailureKind) => {
+      if (this.slots[index] === slot) this.slots[index] = null;
+      if (slot.job) this.finish(index, slot, { ok: false, error: { kind, message: why }, fuel: 0, wallMs: performance.now() - slot.started });
+      if (!this.closed) this.pump();
+    };
+    worker.on('error', (e: Error & { code?: string }) => {
+      died(`worker failed: ${e.message}`, e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory-limit' : 'trap');
+    });
+    worker.on('exit', (code) => died(`worker exited (${code})`, 'trap'));
+    worker.unref();
+    return slot;
+  }
+
+  private finish(index: number, slot: Slot, outcome: RunOutcome): void {
+    const job = slot.job;
+    if (!job) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.job = null;
+    slot.timer = null;
+    if (this.slots[index] === slot) slot.worker.unref();
+    job.resolve(outcome);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let index = this.slots.findIndex((s) => s !== null && s.job === null);
+      if (index < 0) index = this.slots.findIndex((s) => s === null);
+      if (index < 0) return;
+      const slot = this.slots[index] ?? (this.slots[index] = this.spawn(index));
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.id = this.nextId++;
+      slot.started = performance.now();
+      slot.worker.ref();
+      slot.timer = setTimeout(() => this.expire(index, slot), job.limits.timeoutMs);
+      slot.worker.postMessage({
+        type: 'run', id: slot.id, module: job.module.module, input: job.input,
+        limits: { fuel: job.limits.fuel, memoryPages: job.limits.memoryPages },
+        shape: { initialPages: job.module.initialPages, maximumPages: job.module.maximumPages },
+      } satisfies WorkerRequest);
+    }
+  }
+
+  /** Deadline passed: kill the worker (the only way to stop running wasm) and free the slot. */
+  private expire(index: number, slot: Slot): void {
+    if (!slot.job) return;
+    const ms = performance.now() - slot.started;
+    this.log.warn({ ms, limit: slot.job.limits.timeoutMs }, 'task deadline passed; terminating its worker');
+    if (this.slots[index] === slot) this.slots[index] = null;
+    const limit = slot.job.limits.timeoutMs;
+    this.finish(index, slot, { ok: false, error: { kind: 'timeout', message: `deadline of ${limit} ms passed` }, fuel: 0, wallMs: ms });
+    void slot.worker.terminate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
+    const all: Promise<number>[] = [];
+    for (const [i, s] of this.slots.entries()) {
+      if (!s) continue;
+      this.slots[i] = null;
+      if (s.job) this.finish(i, s, { ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: performance.now() - s.started });
+      all.push(s.worker.terminate());
+    }
+    if (this.meter) {
+      all.push(this.meter.worker.terminate());
+      this.meter = null;
+    }
+    await Promise.allSettled(all);
+  }
+}
+
+export function createWorkerPool(opts: PoolOptions = {}): TaskRunner {
+  return new WorkerPool(opts);
+}
