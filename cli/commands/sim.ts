@@ -1,0 +1,91 @@
+/** `swarmlet sim`: a fleet of real agents with simulated sensors. */
+import { existsSync, readFileSync } from 'node:fs';
+import { defineCommand, numberOption, requireOption, CliError } from '../../util/cli.js';
+import { Enrollment } from '../../protocol/enrollment.js';
+import { profileNames } from '../../sim/profiles.js';
+
+/** A trusted key given as hex, or as a file holding the hex (or a key file's publicKey). */
+function readTrusted(values: string[]): string[] {
+  return values.map((v) => {
+    if (/^[0-9a-f]{64}$/i.test(v)) return v.toLowerCase();
+    if (!existsSync(v)) throw new CliError(`--trust: ${v} is neither a 64-hex-digit public key nor a file`);
+    const text = readFileSync(v, 'utf8').trim();
+    const hex = /^[0-9a-f]{64}$/i.test(text) ? text : (JSON.parse(text) as { publicKey?: string }).publicKey;
+    if (!hex || !/^[0-9a-f]{64}$/i.test(hex)) throw new CliError(`--trust: ${v} holds no public key`);
+    return hex.toLowerCase();
+  });
+}
+
+export default defineCommand({
+  name: 'sim',
+  summary: 'Run N real agents with simulated sensors (thermal model, device profiles) in one process.',
+  usage: 'swarmlet sim --broker URL --devices N --trust KEY [--profiles MIX] [--cheaters K --cheat-rate R] [--data DIR] [--enroll FILE]',
+  options: {
+    broker: { type: 'string', multiple: true },
+    devices: { type: 'string', short: 'n' },
+    profiles: { type: 'string' },
+    cheaters: { type: 'string' },
+    'cheat-rate': { type: 'string' },
+    data: { type: 'string' },
+    trust: { type: 'string', multiple: true },
+    enroll: { type: 'string' },
+    region: { type: 'string' },
+    'mesh-id': { type: 'string' },
+    'time-scale': { type: 'string' },
+    'pool-size': { type: 'string' },
+  },
+  help: {
+    broker: 'broker URL (repeat for failover), e.g. mqtt://127.0.0.1:18830',
+    devices: 'number of simulated devices',
+    profiles: `profile mix, e.g. pi4-bare:2,pi5-active:1 (known: ${profileNames().join(', ')})`,
+    cheaters: 'how many devices sign wrong outputs (default 0)',
+    'cheat-rate': 'share of a cheater\'s tasks that are wrong, 0..1 (default 1)',
+    data: 'folder for device keys and outboxes (default .data/sim)',
+    trust: 'gateway public key (hex, or a file with it) trusted for modules, assignments and acks; repeatable',
+    enroll: 'add the devices\' keys (role node) to this enrollment file before starting',
+    region: 'region (default local)',
+    'mesh-id': 'broker mesh id used in connect proofs (default swarmlet)',
+    'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
+    'pool-size': 'worker threads shared by all devices (default: CPU cores)',
+  },
+  details: 'Stop with Ctrl-C: every device drains (finishes running tasks, flushes its outbox).',
+  async run({ values }) {
+    const brokers = (values.broker as string[] | undefined) ?? [];
+    if (brokers.length === 0) throw new CliError('sim: --broker is required');
+    requireOption(values, 'devices');
+    const devices = numberOption(values, 'devices', 0, { min: 1, max: 5000 });
+    const trusted = readTrusted((values.trust as string[] | undefined) ?? []);
+    if (trusted.length === 0) throw new CliError('sim: --trust is required (the gateway public key)');
+    const dataDir = (values.data as string | undefined) ?? '.data/sim';
+    const { startFleet, fleetIdentities, profileMix } = await import('../../sim/fleet.js');
+    try {
+      profileMix(values.profiles as string | undefined, devices);
+    } catch (e) {
+      throw new CliError(`sim: --profiles: ${(e as Error).message}`);
+    }
+    if (values.enroll) {
+      const file = values.enroll as string;
+      const e = existsSync(file) ? Enrollment.fromFile(file) : new Enrollment();
+      for (const id of fleetIdentities(dataDir, devices)) if (!e.has(id.nodeId)) e.add(id.publicKey, 'node', `sim-${id.nodeId.slice(0, 6)}`);
+      e.saveTo(file);
+    }
+    const fleet = await startFleet({
+      brokers, devices, dataDir, trustedPublishers: trusted,
+      ...(values.profiles ? { profiles: values.profiles as string } : {}),
+      cheaters: numberOption(values, 'cheaters', 0, { min: 0, max: devices }),
+      cheatRate: numberOption(values, 'cheat-rate', 1, { min: 0, max: 1, integer: false }),
+      timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
+      ...(values['pool-size'] ? { poolSize: numberOption(values, 'pool-size', 2, { min: 1, max: 256 }) } : {}),
+      ...(values.region ? { region: values.region as string } : {}),
+      ...(values['mesh-id'] ? { meshId: values['mesh-id'] as string } : {}),
+    });
+    process.stdout.write(`swarmlet sim: ${devices} devices connected to ${brokers.join(', ')}\n`);
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await fleet.stop();
+    return 0;
+  },
+});
