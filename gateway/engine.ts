@@ -1,0 +1,300 @@
+/**
+ * The job lifecycle: submit -> split -> queue for placement -> results in -> verify ->
+ * accept -> job done. Open jobs live in memory and every change is written through to the
+ * store; `load()` rebuilds them after a restart from what was committed (tasks, leases,
+ * reported results), so a job survives a killed gateway with nothing lost or billed twice
+ * (billing is keyed by receipt id and by (task, node)).
+ */
+import type { Logger } from '../util/log.js';
+import type { AcceptedResult } from './intake.js';
+import { JobSpecSchema, DEFAULT_DEADLINE_MS, DEFAULT_MAX_PRICE, newJobId, newTaskState, splitJob, type JobSpec, type JobState, type ResultRec, type TaskState } from './jobs.js';
+import type { Scheduler } from './scheduler.js';
+import type { Store } from './store.js';
+import { decide, judgeAgainst, type LocalChecker, type Reputation } from './verifier.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface ModuleRef {
+  name: string;
+  hash: Uint8Array;
+  hashHex: string;
+}
+
+export interface EngineDeps {
+  store: Store;
+  rep: Reputation;
+  log: Logger;
+  metrics: GatewayMetrics;
+  checker: LocalChecker | null;
+  resolveModule(nameOrHash: string): ModuleRef | undefined;
+  defaultRegion: string;
+  regions: readonly string[];
+  spotCheck: number;
+  fuelLimit: number;
+  timeoutMs: number;
+  memoryPages: number;
+}
+
+export class BadJob extends Error {
+  override readonly name = 'BadJob';
+}
+
+/** Attempts a task may use beyond its redundancy before it is given up. */
+const SPARE_ATTEMPTS = 5;
+
+export class Engine {
+  readonly jobs = new Map<string, JobState>();
+  private readonly tasks = new Map<string, TaskState>();
+  private readonly waiters = new Map<string, Array<() => void>>();
+  scheduler!: Scheduler;
+
+  constructor(private readonly d: EngineDeps) {}
+
+  job = (id: string): JobState | undefined => this.jobs.get(id);
+
+  private usable(task: TaskState): number {
+    let n = 0;
+    for (const r of task.results.values()) if (!this.d.rep.isQuarantined(r.nodeId) && r.errorKind !== 'timeout') n++;
+    return n;
+  }
+
+  need = (task: TaskState): number => {
+    const job = this.jobs.get(task.jobId);
+    if (!job || task.state !== 'open') return 0;
+    return job.redundancy + task.extra - this.usable(task) - task.leases.size;
+  };
+
+  maxAttempts = (_task: TaskState, job: JobState): number => job.redundancy + SPARE_ATTEMPTS;
+
+  submit(raw: JobSpec, now = Date.now()): JobState {
+    const parsed = JobSpecSchema.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw new BadJob(`${i.path.join('.') || 'job'}: ${i.message}`);
+    }
+    const spec = parsed.data;
+    const mod = this.d.resolveModule(spec.task);
+    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not in the catalogue by name or hash)`);
+    const region = spec.region ?? this.d.defaultRegion;
+    if (!this.d.regions.includes(region)) throw new BadJob(`region ${JSON.stringify(region)} is not served here (serving ${this.d.regions.join(', ')})`);
+    const id = newJobId();
+    const job = splitJob({
+      id, taskName: mod.name, moduleHash: mod.hash, inputs: spec.inputs, redundancy: spec.redundancy ?? 1,
+      spotCheck: spec.spotCheck ?? this.d.spotCheck, maxPrice: spec.maxPrice ?? DEFAULT_MAX_PRICE, region,
+      deadline: now + (spec.deadlineMs ?? DEFAULT_DEADLINE_MS), fuelLimit: spec.fuelLimit ?? this.d.fuelLimit, now,
+    });
+    this.d.store.insertJob({
+      id, task_name: job.taskName, module_hash: job.moduleHashHex, redundancy: job.redundancy, spot_check: job.spotCheck,
+      max_price: job.maxPrice, region, deadline: job.deadline, fuel_limit: job.fuelLimit, created_at: now, n_tasks: job.tasks.length,
+    }, job.tasks.map((t) => ({ id: t.id, idx: t.index, input: t.input, inputHash: t.inputHash, spot: t.spot })));
+    this.adopt(job);
+    this.d.metrics.jobs.inc({ event: 'submitted' });
+    this.d.log.info({ jobId: id, task: mod.name, tasks: job.tasks.length, redundancy: job.redundancy }, 'job submitted');
+    for (const t of job.tasks) this.scheduler.enqueue(t);
+    return job;
+  }
+
+  private adopt(job: JobState): void {
+    this.jobs.set(job.id, job);
+    for (const t of job.tasks) this.tasks.set(t.id, t);
+  }
+
+  /** Rebuild open jobs from the store after a restart. */
+  load(now = Date.now()): number {
+    const rows = this.d.store.openJobs();
+    for (const row of rows) {
+      const job: JobState = {
+        id: row.id, taskName: row.task_name, moduleHash: new Uint8Array(Buffer.from(row.module_hash, 'hex')), moduleHashHex: row.module_hash,
+        redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price, region: row.region, deadline: row.deadline,
+        fuelLimit: row.fuel_limit, createdAt: row.created_at, tasks: [], remaining: 0,
+      };
+      for (const tr of this.d.store.jobTasks(row.id)) {
+        const t = newTaskState(row.id, tr.idx, new Uint8Array(tr.input), tr.spot === 1);
+        t.attempts = tr.attempts;
+        if (tr.state === 'done' || tr.state === 'failed') {
+          t.state = tr.state;
+          t.verified = tr.verified === 1;
+          t.error = tr.error;
+          if (tr.node_id && tr.receipt_id) {
+            t.final = { nodeId: tr.node_id, attempt: 0, ok: tr.ok === 1, output: new Uint8Array(tr.output ?? Buffer.alloc(0)), compareHash: tr.output_hash ?? '', errorKind: tr.error, receiptId: tr.receipt_id };
+          }
+        } else job.remaining++;
+        job.tasks.push(t);
+      }
+      this.adopt(job);
+      for (const a of this.d.store.jobAttempts(row.id)) {
+        const t = this.tasks.get(a.task_id);
+        if (!t) continue;
+        t.tried.add(a.node_id);
+        if (a.state === 'leased' && t.state === 'open') {
+          this.scheduler.restoreLease(t, { nodeId: a.node_id, attempt: a.attempt, offerId: a.offer_id, price: a.price, leaseUntil: a.lease_until });
+        } else if (a.state === 'reported' && a.receipt_id && a.output_hash) {
+          t.results.set(a.node_id, { nodeId: a.node_id, attempt: a.attempt, ok: a.ok === 1, output: new Uint8Array(a.output ?? Buffer.alloc(0)), compareHash: a.output_hash, errorKind: a.error_kind, receiptId: a.receipt_id });
+        }
+      }
+      if (job.remaining === 0) { this.finishJob(job, now); continue; }
+      for (const t of job.tasks) if (t.state === 'open') this.evaluate(t);
+    }
+    if (rows.length) this.d.log.info({ jobs: rows.length }, 'open jobs restored from the store');
+    return rows.length;
+  }
+
+  /** Results that intake has committed. */
+  onResults(list: readonly AcceptedResult[]): void {
+    for (const r of list) {
+      const task = this.tasks.get(r.taskId);
+      if (!task) continue; // job closed: stored and billed, nothing more to decide
+      this.scheduler.endLease(task, r.nodeId);
+      if (task.state !== 'open' || this.d.rep.isQuarantined(r.nodeId)) continue;
+      if (task.results.has(r.nodeId)) continue;
+      task.results.set(r.nodeId, { nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind, receiptId: r.receiptId });
+      this.evaluate(task);
+    }
+  }
+
+  evaluate(task: TaskState): void {
+    const job = this.jobs.get(task.jobId);
+    if (!job || task.state !== 'open') return;
+    const dec = decide(task, job.redundancy + task.extra, this.d.rep.isQuarantined, this.d.checker !== null);
+    switch (dec.kind) {
+      case 'wait':
+        if (dec.need > job.redundancy + task.extra - this.usable(task)) task.extra++;
+        if (this.need(task) > 0) this.scheduler.enqueue(task);
+        return;
+      case 'drop':
+        for (const n of dec.nodes) task.results.delete(n);
+        this.scheduler.enqueue(task);
+        return;
+      case 'accept':
+        for (const c of dec.cheaters) this.caught(c, task);
+        this.d.rep.reward(dec.agreeing);
+        this.accept(task, job, dec.result, dec.verified);
+        return;
+      case 'check':
+        void this.check(task, job, dec.candidates);
+    }
+  }
+
+  private async check(task: TaskState, job: JobState, candidates: ResultRec[]): Promise<void> {
+    task.state = 'checking';
+    this.d.metrics.spotChecks.inc();
+    let local: Awaited<ReturnType<LocalChecker['run']>> = null;
+    try {
+      local = await this.d.checker!.run(job.moduleHashHex, job.moduleHash, task.input, { fuel: job.fuelLimit, timeoutMs: this.d.timeoutMs, memoryPages: this.d.memoryPages });
+    } catch (e) {
+      this.d.log.warn({ taskId: task.id, err: (e as Error).message }, 'local re-execution failed');
+    }
+    if (task.state !== 'checking' || !this.jobs.has(job.id)) return;
+    task.state = 'open';
+    if (!local) {
+      const hashes = new Set(candidates.map((c) => c.compareHash));
+      if (hashes.size === 1) { this.d.rep.reward(candidates.map((c) => c.nodeId)); this.accept(task, job, candidates[0]!, false); }
+      else { task.extra++; this.scheduler.enqueue(task); }
+      return;
+    }
+    const { honest, cheaters } = judgeAgainst(local, candidates);
+    for (const c of cheaters) this.caught(c, task);
+    if (honest.length > 0) {
+      this.d.rep.reward(honest.map((h) => h.nodeId));
+      this.accept(task, job, honest[0]!, true);
+    } else {
+      this.evaluate(task);
+    }
+  }
+
+  /** A node returned a wrong result for `task`: quarantine it and re-check its other work. */
+  private caught(nodeId: string, task: TaskState): void {
+    const wrong = task.results.get(nodeId);
+    task.results.delete(nodeId);
+    if (wrong) this.d.store.voidBilling([wrong.receiptId]);
+    if (!this.d.rep.punish(nodeId)) return;
+    this.d.metrics.cheatsCaught.inc();
+    this.d.log.warn({ nodeId, taskId: task.id }, 'wrong result: node quarantined, re-checking its other results');
+    this.scheduler.dropNode(nodeId, 'cancelled');
+    let reopened = 0;
+    for (const job of this.jobs.values()) {
+      for (const t of job.tasks) {
+        if (t === task || !t.results.has(nodeId)) continue;
+        t.results.delete(nodeId);
+        if (t.state === 'done' && !t.verified) {
+          this.d.store.reopenTask(t.id);
+          t.state = 'open';
+          t.final = null;
+          job.remaining++;
+          reopened++;
+        }
+        if (t.state === 'open') this.evaluate(t);
+      }
+    }
+    if (reopened) this.d.log.info({ nodeId, reopened }, 'tasks reopened after a cheat');
+  }
+
+  private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean): void {
+    task.state = 'done';
+    task.final = r;
+    task.verified = verified;
+    this.d.store.setTaskFinal(task.id, {
+      state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
+      receiptId: r.receiptId, verified,
+    });
+    // Leases still out for this task are not needed any more; their results are still stored and billed.
+    job.remaining--;
+    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'error' });
+    if (job.remaining === 0) this.finishJob(job);
+  }
+
+  exhausted = (task: TaskState): void => {
+    const job = this.jobs.get(task.jobId);
+    if (!job || task.state !== 'open') return;
+    this.failTask(task, job, `no result after ${task.attempts} attempts`);
+  };
+
+  private failTask(task: TaskState, job: JobState, why: string): void {
+    task.state = 'failed';
+    task.error = why;
+    this.d.store.setTaskFinal(task.id, { state: 'failed', output: null, outputHash: null, ok: false, error: why, nodeId: null, receiptId: null, verified: false });
+    job.remaining--;
+    this.d.metrics.tasks.inc({ outcome: 'failed' });
+    if (job.remaining === 0) this.finishJob(job);
+  }
+
+  private finishJob(job: JobState, now = Date.now()): void {
+    const failed = job.tasks.filter((t) => t.state === 'failed');
+    this.d.store.finishJob(job.id, failed.length ? 'failed' : 'done', failed.length ? `${failed.length} of ${job.tasks.length} tasks failed: ${failed[0]!.error}` : null, now);
+    this.jobs.delete(job.id);
+    for (const t of job.tasks) {
+      for (const n of [...t.leases.keys()]) this.scheduler.endLease(t, n);
+      this.tasks.delete(t.id);
+    }
+    this.d.metrics.jobs.inc({ event: failed.length ? 'failed' : 'done' });
+    this.d.log.info({ jobId: job.id, tasks: job.tasks.length, failed: failed.length, ms: now - job.createdAt }, 'job finished');
+    for (const w of this.waiters.get(job.id) ?? []) w();
+    this.waiters.delete(job.id);
+  }
+
+  /** Fail what is left of jobs past their deadline. */
+  checkDeadlines(now = Date.now()): void {
+    for (const job of [...this.jobs.values()]) {
+      if (job.deadline > now) continue;
+      for (const t of job.tasks) if (t.state === 'open' || t.state === 'checking') {
+        for (const n of [...t.leases.keys()]) this.scheduler.endLease(t, n, 'cancelled');
+        if (this.jobs.has(job.id)) this.failTask(t, job, 'deadline passed');
+      }
+    }
+  }
+
+  /** Resolves when the job is no longer running (immediately if it is not). */
+  whenDone(jobId: string): Promise<void> {
+    if (!this.jobs.has(jobId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const l = this.waiters.get(jobId) ?? [];
+      l.push(resolve);
+      this.waiters.set(jobId, l);
+    });
+  }
+
+  stats(): { openJobs: number; openTasks: number } {
+    let openTasks = 0;
+    for (const j of this.jobs.values()) openTasks += j.remaining;
+    return { openJobs: this.jobs.size, openTasks };
+  }
+}

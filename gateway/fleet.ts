@@ -1,0 +1,149 @@
+/**
+ * What the gateway knows about each node: its latest signed capacity advert, whether it is
+ * online (status messages and last wills), how many of our leases it holds, and its
+ * standing (reputation, quarantine). Feeds the fast path and GET /api/nodes.
+ */
+import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
+import type { Candidate } from './auction.js';
+import type { Store } from './store.js';
+import type { Reputation } from './verifier.js';
+
+export interface NodeInfo {
+  nodeId: string;
+  region: string | null;
+  online: boolean;
+  advert: CapacityAdvert | null;
+  /** Leases of ours the node holds now. */
+  leases: number;
+  lastSeen: number;
+}
+
+export interface NodeView {
+  id: string;
+  region: string | null;
+  online: boolean;
+  thermalState: ThermalState | null;
+  temperatureC: number | null;
+  slots: number | null;
+  freeSlots: number | null;
+  fuelRate: number | null;
+  headroom: number | null;
+  priceFloor: number | null;
+  profile: string | null;
+  reputation: number;
+  quarantined: boolean;
+  leases: number;
+  lastSeen: number | null;
+}
+
+export interface FastCandidate extends Candidate {
+  region: string;
+}
+
+export class Fleet {
+  private readonly nodes = new Map<string, NodeInfo>();
+
+  constructor(private readonly store: Store, private readonly rep: Reputation) {}
+
+  get(nodeId: string): NodeInfo | undefined {
+    return this.nodes.get(nodeId);
+  }
+
+  private info(nodeId: string, region: string | null): NodeInfo {
+    let n = this.nodes.get(nodeId);
+    if (!n) {
+      n = { nodeId, region, online: false, advert: null, leases: 0, lastSeen: 0 };
+      this.nodes.set(nodeId, n);
+    }
+    if (region) n.region = region;
+    return n;
+  }
+
+  /** A newer advert replaces the old one; an older one (lower seq) is ignored. */
+  onAdvert(a: CapacityAdvert, now = Date.now()): boolean {
+    const n = this.info(a.nodeId, a.region);
+    if (n.advert && a.seq < n.advert.seq && a.at <= n.advert.at) return false;
+    n.advert = a;
+    n.online = true;
+    n.lastSeen = now;
+    this.store.saveAdvert(a, now);
+    return true;
+  }
+
+  /** Returns true when the node went from online to offline. */
+  onStatus(nodeId: string, region: string, online: boolean, now = Date.now()): boolean {
+    const n = this.info(nodeId, region);
+    const wasOnline = n.online;
+    n.online = online;
+    n.lastSeen = now;
+    if (!online) n.advert = null; // a node that is gone advertises nothing
+    this.store.ensureNode(nodeId, region, now);
+    this.store.setOnline(nodeId, online, now);
+    return wasOnline && !online;
+  }
+
+  leaseTaken(nodeId: string): void {
+    this.info(nodeId, null).leases++;
+  }
+
+  leaseEnded(nodeId: string): void {
+    const n = this.nodes.get(nodeId);
+    if (n && n.leases > 0) n.leases--;
+  }
+
+  /**
+   * Nodes the fast path may use for a job in `region`: online, with a standing advert in
+   * that region, cool or warm, and a slot not yet filled by our own leases.
+   */
+  fastCandidates(region: string): FastCandidate[] {
+    const out: FastCandidate[] = [];
+    for (const n of this.nodes.values()) {
+      const a = n.advert;
+      if (!n.online || !a || a.region !== region) continue;
+      if (a.state === 'hot' || a.state === 'critical') continue;
+      const s = this.rep.get(n.nodeId);
+      if (s.quarantined) continue;
+      const free = a.slots - n.leases;
+      if (free <= 0) continue;
+      out.push({
+        nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, a.slots)),
+        headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
+      });
+    }
+    return out;
+  }
+
+  /** True when some node could take fast-path work in this region once a slot frees. */
+  hasFastNodes(region: string): boolean {
+    for (const n of this.nodes.values()) {
+      const a = n.advert;
+      if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)) return true;
+    }
+    return false;
+  }
+
+  bidCandidate(b: Bid): Candidate {
+    this.info(b.nodeId, b.region);
+    return {
+      nodeId: b.nodeId, price: b.price, etaMs: b.etaMs, headroom: b.headroom, state: b.state, location: b.location,
+      reputation: this.rep.get(b.nodeId).reputation, quarantined: this.rep.isQuarantined(b.nodeId),
+      // a fresh signed bid proves the node is alive, whatever its last status said
+      online: true,
+    };
+  }
+
+  views(): NodeView[] {
+    return this.store.listNodes().map((r) => {
+      const n = this.nodes.get(r.node_id);
+      const a = n?.advert ?? null;
+      const s = this.rep.get(r.node_id);
+      return {
+        id: r.node_id, region: n?.region ?? r.region, online: n ? n.online : false,
+        thermalState: (a?.state ?? (r.state as ThermalState | null)) ?? null, temperatureC: a ? a.tempC : r.temp_c,
+        slots: a ? a.slots : r.slots, freeSlots: a ? a.freeSlots : r.free_slots, fuelRate: a ? a.fuelRate : r.fuel_rate,
+        headroom: a ? a.headroom : r.headroom, priceFloor: a ? a.priceFloor : r.price_floor, profile: a ? a.profile : r.profile,
+        reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0, lastSeen: n?.lastSeen || r.last_seen,
+      };
+    });
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * startGateway: wires store, fleet, scheduler, engine, intake, batcher, MQTT link and the
+ * HTTP API into one running regional gateway. See README.md for the HTTP API and
+ * docs/architecture.md for the message flow.
+ */
+import { seal } from '../protocol/envelope.js';
+import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
+import type { Identity } from '../protocol/identity.js';
+import type { ReceiptAck } from '../protocol/messages.js';
+import { checkRegion, topics } from '../protocol/topics.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
+import { mergeWeights, type LatLon, type Weights } from './auction.js';
+import { Batcher, type BatchSink } from './batcher.js';
+import { Engine, BadJob, type ModuleRef } from './engine.js';
+import { Fleet } from './fleet.js';
+import { startHttp } from './http.js';
+import { ReceiptIntake } from './intake.js';
+import { jobView, type JobSpec, type JobView } from './jobs.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { GatewayLink } from './mqtt.js';
+import { loadRuntime, type GatewayRuntime } from './runtime.js';
+import { Scheduler } from './scheduler.js';
+import { Store } from './store.js';
+import { LocalChecker, Reputation } from './verifier.js';
+
+export type { Weights } from './auction.js';
+export type { JobSpec, JobView } from './jobs.js';
+export type { BatchSink, SealedBatch, Prover } from './batcher.js';
+export type { GatewayRuntime } from './runtime.js';
+
+export interface GatewayOptions {
+  brokerUrl: string;
+  meshId?: string;
+  identity: Identity;
+  enrollment: Enrollment;
+  regions?: string[];
+  dataDir: string;
+  http?: { host?: string; port?: number; bodyLimit?: number };
+  /** Lease on an assignment (default 30 s). */
+  leaseMs?: number;
+  /** How long bids are collected after an offer (default 150 ms). */
+  bidWindowMs?: number;
+  /** Assign small tasks straight from standing capacity adverts (default true). */
+  fastPath?: boolean;
+  fastPathMaxBytes?: number;
+  batch?: { maxReceipts?: number; maxDelayMs?: number };
+  weights?: Partial<Weights>;
+  /** Default share of tasks re-executed by the gateway (default 0.05). */
+  spotCheck?: number;
+  location?: LatLon | null;
+  /** Run limits given to nodes with each task. */
+  limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
+  /** SQLite durability: 'full' fsyncs every commit (default). */
+  durability?: 'full' | 'normal';
+  /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
+  runtime?: GatewayRuntime;
+  sinks?: BatchSink[];
+  logger?: Logger;
+}
+
+export interface GatewayHandle {
+  url: string;
+  nodeId: string;
+  publicKey: Uint8Array;
+  submitJob(spec: JobSpec): Promise<{ id: string }>;
+  getJob(id: string): JobView | undefined;
+  waitForJob(id: string, timeoutMs: number): Promise<JobView>;
+  /** Seal a batch of whatever receipts wait now (tests, shutdown). */
+  flushBatches(): void;
+  store: Store;
+  metrics: GatewayMetrics;
+  stop(): Promise<void>;
+}
+
+const INTAKE_GROUP = 1024;
+
+export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
+  const { identity, enrollment } = opts;
+  const regions = (opts.regions ?? ['local']).map(checkRegion);
+  if (regions.length === 0) throw new Error('a gateway serves at least one region');
+  const log = opts.logger ?? createLogger('gateway', { nodeId: identity.nodeId });
+  const meshId = opts.meshId ?? 'swarmlet';
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const bidWindowMs = opts.bidWindowMs ?? 150;
+  const limits = { ...DEFAULT_RUN_LIMITS, ...(opts.limits ?? {}) };
+  const weights = mergeWeights(opts.weights);
+  const spotCheck = opts.spotCheck ?? 0.05;
+  if (!(spotCheck >= 0 && spotCheck <= 1)) throw new Error('spotCheck must be between 0 and 1');
+
+  const runtime = opts.runtime ?? (await loadRuntime(log));
+  const ownsRunner = !opts.runtime;
+  const store = new Store(opts.dataDir, { durability: opts.durability ?? 'full' });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const rep = new Reputation(store);
+  const fleet = new Fleet(store, rep);
+  const byHash = new Map(runtime.catalogue.entries.map((e) => [e.hashHex, e]));
+  const resolveModule = (x: string): ModuleRef | undefined => {
+    const e = runtime.catalogue.entries.find((c) => c.name === x) ?? byHash.get(x.toLowerCase());
+    return e ? { name: e.name, hash: e.hash, hashHex: e.hashHex } : undefined;
+  };
+  const runner: TaskRunner | null = runtime.runner;
+  const engine = new Engine({
+    store, rep, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
+    checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages,
+  });
+
+  let link: GatewayLink | null = null;
+  const publish = (topic: string, bytes: Uint8Array, qos: 0 | 1, retain = false) => link?.publish(topic, bytes, { qos, retain });
+
+  const scheduler = new Scheduler({
+    store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
+    gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
+    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
+    publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
+    publishAssign: (region, a) => publish(topics.assign(region, a.nodeId), seal('assign', a, identity).bytes, 1),
+  });
+  engine.scheduler = scheduler;
+
+  const proofSink: BatchSink = {
+    name: 'mqtt-proofs',
+    accept: (b) => { for (const r of regions) publish(topics.proofs(r), b.envelope, 1); },
+  };
+  const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
+  batcher.poke();
+
+  // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
+  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
+  let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
+  let flushing = false;
+  const flushIntake = () => {
+    flushing = false;
+    while (inbox.length) {
+      const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;
+      if (group === inbox) inbox = [];
+      const end = metrics.intakeBatch.startTimer();
+      const { outcomes, accepted } = intake.process(group.map((g) => g.bytes));
+      end();
+      const acks = new Map<string, { region: string; list: ReceiptAck['acks'] }>();
+      outcomes.forEach((o, i) => {
+        metrics.receipts.inc({ status: o.status });
+        if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
+        // Only a receipt whose signature verified gets an ack: a forged one names nobody.
+        if (!o.nodeId || !o.receiptId || !o.taskId) return;
+        const a = acks.get(o.nodeId) ?? { region: group[i]!.region, list: [] };
+        a.list.push({ receiptId: Buffer.from(o.receiptId, 'hex'), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
+        acks.set(o.nodeId, a);
+      });
+      for (const [nodeId, a] of acks) {
+        for (let i = 0; i < a.list.length; i += 1024) {
+          const msg: ReceiptAck = { nodeId, acks: a.list.slice(i, i + 1024).map((x) => ({ ...x, receiptId: new Uint8Array(x.receiptId) })) };
+          publish(topics.ack(a.region, nodeId), seal('receipt-ack', msg, identity).bytes, 1);
+        }
+      }
+      engine.onResults(accepted);
+      if (accepted.length) batcher.poke();
+    }
+  };
+
+  link = new GatewayLink({
+    brokerUrl: opts.brokerUrl, meshId, identity, regions, log,
+    isEnrolledNode: (id) => enrollment.has(id, 'node'),
+    handlers: {
+      advert: (a) => { if (fleet.onAdvert(a)) scheduler.schedulePump(); },
+      status: (s) => {
+        if (fleet.onStatus(s.nodeId, s.region, s.online)) {
+          log.info({ nodeId: s.nodeId }, 'node went offline');
+          scheduler.dropNode(s.nodeId, 'lost');
+        } else if (s.online) scheduler.schedulePump();
+      },
+      bid: (b) => { scheduler.onBid(b); },
+      result: (bytes, region) => {
+        inbox.push({ bytes, region });
+        if (!flushing) { flushing = true; setImmediate(flushIntake); }
+      },
+    },
+  });
+
+  const onRevoked = (e: Enrolled) => {
+    if (e.role !== 'node') return;
+    log.warn({ nodeId: e.nodeId }, 'node revoked: its leases return to the queue');
+    fleet.onStatus(e.nodeId, fleet.get(e.nodeId)?.region ?? regions[0]!, false);
+    scheduler.dropNode(e.nodeId, 'cancelled');
+  };
+  enrollment.on('revoked', onRevoked);
+
+  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it.
+  for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true);
+
+  engine.load();
+  const housekeeping = setInterval(() => {
+    engine.checkDeadlines();
+    const s = engine.stats();
+    metrics.openTasks.set(s.openTasks);
+    metrics.queued.set(scheduler.queued);
+    metrics.nodesOnline.set(fleet.views().filter((n) => n.online).length);
+  }, 1000);
+  housekeeping.unref();
+
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  try {
+    await link.ready(15_000);
+    http = await startHttp({
+      log, metrics, batchDelayMs: batcher.maxDelayMs,
+      health: () => ({ ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null }),
+      nodes: () => fleet.views(),
+      revoke: (id) => enrollment.revoke(id),
+      submitJob: async (spec) => ({ id: engine.submit(spec).id }),
+      listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
+      getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
+      proof: (id) => batcher.proveInclusion(id),
+      batches: (limit) => store.listBatches(limit).map((b) => ({
+        batchNo: b.batch_no, count: b.count, fuelTotal: b.fuel_total, merkleRoot: b.merkle_root, headerId: b.header_id,
+        createdAt: b.created_at, header: b.header.toString('hex'),
+      })),
+      ledger: () => ({
+        nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
+        jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
+      }),
+    }, opts.http ?? {});
+  } catch (e) {
+    clearInterval(housekeeping);
+    scheduler.stop();
+    batcher.stop(false);
+    link.kill();
+    enrollment.off('revoked', onRevoked);
+    if (ownsRunner) await runner?.close();
+    store.close();
+    throw e;
+  }
+  log.info({ url: http.url, regions, tasks: runtime.catalogue.entries.length }, 'gateway started');
+
+  let stopped = false;
+  const handle: GatewayHandle = {
+    url: http.url,
+    nodeId: identity.nodeId,
+    publicKey: identity.publicKey,
+    store,
+    metrics,
+    async submitJob(spec) {
+      return { id: engine.submit(spec).id };
+    },
+    getJob(id) {
+      const r = store.getJob(id);
+      return r ? jobView(store, r) : undefined;
+    },
+    async waitForJob(id, timeoutMs) {
+      if (!store.getJob(id)) throw new BadJob(`no job ${id}`);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`job ${id} still running after ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([engine.whenDone(id), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return handle.getJob(id)!;
+    },
+    flushBatches() {
+      while (batcher.cut()) { /* seal all */ }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(housekeeping);
+      enrollment.off('revoked', onRevoked);
+      await http.server.close();
+      scheduler.stop();
+      flushIntake();
+      batcher.stop(true);
+      await new Promise((r) => setImmediate(r)); // let batch sinks publish before the link closes
+      await link!.close();
+      if (ownsRunner) await runner?.close();
+      store.close();
+      log.info('gateway stopped');
+    },
+  };
+  return handle;
+}

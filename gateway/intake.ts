@@ -1,0 +1,213 @@
+/**
+ * Receipt intake: verify each `result` and the receipt inside it, judge the receipt against
+ * its node's chain, store a whole group in ONE SQLite transaction, and only then hand back
+ * the acks to publish. Order per group: verify all -> commit -> ack -> tell the scheduler.
+ *
+ * What is checked, in order (the first failure decides the ack):
+ *   shape of the result envelope; the receipt envelope's Ed25519 signature (protocol's
+ *   `fast` backend); the receipt's signer is the node the result names; the node is
+ *   enrolled (role node); output bytes hash to the receipt's outputHash; the chain
+ *   (judgeReceipt: replay -> duplicate, gap -> retry, fork -> rejected); the task is ours
+ *   and its module and input hashes match the receipt.
+ *
+ * The outer `result` envelope's own signature is NOT checked, on purpose: everything that
+ * matters in it is bound by the signed receipt (node, task, job, module, input and output
+ * hashes, outcome, fuel), and the output bytes are checked against the receipt's hash. Only
+ * the advisory `attempt` number and error text ride unsigned. Skipping it halves the
+ * Ed25519 work per result, which is the intake's whole cost.
+ *
+ * A receipt that is authentic and in chain but not acceptable (task unknown or hashes not
+ * matching) is still recorded as 'rejected' so the node's chain continues past it; it is
+ * never billed or batched.
+ */
+import { decode } from '../protocol/codec.js';
+import { BODY_LIMITS, ENVELOPE_LIMITS, open } from '../protocol/envelope.js';
+import { isProtocolError } from '../protocol/errors.js';
+import { bytesEqual, sha256, toHex, ZERO_HASH } from '../protocol/hash.js';
+import { nodeIdFromPublicKey } from '../protocol/identity.js';
+import { validate, type AckStatus, type Receipt, type Result } from '../protocol/messages.js';
+import { judgeReceipt, type ChainHead } from '../protocol/receipt.js';
+import type { Enrollment } from '../protocol/enrollment.js';
+import type { IntakeWrite, Store } from './store.js';
+
+export interface IntakeOutcome {
+  nodeId: string | null;
+  taskId: string | null;
+  receiptId: string | null;
+  status: AckStatus;
+  reason: string | null;
+}
+
+/** An accepted result the scheduler should look at. */
+export interface AcceptedResult {
+  taskId: string;
+  jobId: string;
+  nodeId: string;
+  attempt: number;
+  ok: boolean;
+  output: Uint8Array;
+  /** Hash that results are compared by: the output hash, or a hash naming the failure kind. */
+  compareHash: string;
+  errorKind: string | null;
+  receiptId: string;
+  fuel: number;
+  billed: boolean;
+}
+
+export interface IntakeDeps {
+  store: Store;
+  enrollment: Enrollment;
+  /** Nodes whose results are no longer billed (caught cheating). */
+  isQuarantined(nodeId: string): boolean;
+}
+
+const FAIL_PREFIX = new TextEncoder().encode('swarmlet/v1/failure\0');
+/** Results that failed compare by failure kind: two nodes agreeing on 'trap' agree. */
+export function compareHashOf(ok: boolean, outputHash: Uint8Array, errorKind: string | null): string {
+  if (ok) return toHex(outputHash);
+  const k = new TextEncoder().encode(errorKind ?? 'unknown');
+  const b = new Uint8Array(FAIL_PREFIX.length + k.length);
+  b.set(FAIL_PREFIX);
+  b.set(k, FAIL_PREFIX.length);
+  return toHex(sha256(b));
+}
+
+interface Parsed {
+  result: Result;
+  receipt: Receipt;
+  receiptBytes: Uint8Array;
+  id: Uint8Array;
+  idHex: string;
+}
+
+class Refused extends Error {
+  constructor(readonly status: AckStatus, message: string, readonly nodeId: string | null = null, readonly taskId: string | null = null, readonly receiptId: string | null = null) {
+    super(message);
+  }
+}
+
+/** Decode and verify one result message; throws Refused. No state is touched. */
+export function parseResult(bytes: Uint8Array, enrollment: Enrollment): Parsed {
+  let result: Result;
+  try {
+    const env = decode(bytes, ENVELOPE_LIMITS) as Record<string, unknown>;
+    if (typeof env !== 'object' || env === null || env.kind !== 'result' || !(env.body instanceof Uint8Array) || !(env.signer instanceof Uint8Array)) {
+      throw new Refused('rejected', 'not a result envelope');
+    }
+    result = validate('result', decode(env.body, BODY_LIMITS));
+    if (nodeIdFromPublicKey(env.signer) !== result.nodeId) throw new Refused('rejected', 'result signer is not the node it names', result.nodeId, result.taskId);
+  } catch (e) {
+    if (e instanceof Refused) throw e;
+    throw new Refused('rejected', `bad result: ${(e as Error).message}`);
+  }
+  let opened;
+  try {
+    opened = open(result.receipt, { kind: 'receipt', signer: result.nodeId });
+  } catch (e) {
+    const why = isProtocolError(e) ? `${e.code}: ${e.message}` : String(e);
+    throw new Refused('rejected', `receipt refused: ${why}`, result.nodeId, result.taskId);
+  }
+  const receipt = opened.message;
+  const idHex = toHex(opened.id);
+  const refuse = (why: string) => new Refused('rejected', why, result.nodeId, result.taskId, idHex);
+  if (!enrollment.has(receipt.nodeId, 'node')) throw refuse(`node ${receipt.nodeId} is not enrolled`);
+  if (receipt.taskId !== result.taskId || receipt.jobId !== result.jobId) throw refuse('result and receipt name different tasks');
+  if (result.ok) {
+    if (receipt.outcome !== 'ok') throw refuse('result says ok but the receipt does not');
+    if (!bytesEqual(sha256(result.output), receipt.outputHash)) throw refuse('output does not hash to the receipt outputHash');
+  } else if (receipt.outcome === 'ok' || (result.error && result.error.kind !== receipt.outcome)) {
+    throw refuse('result failure does not match the receipt outcome');
+  }
+  return { result, receipt, receiptBytes: result.receipt, id: opened.id, idHex };
+}
+
+export class ReceiptIntake {
+  /** Chain heads of nodes seen, kept in step with what is committed. */
+  private readonly heads = new Map<string, ChainHead>();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  private head(nodeId: string): ChainHead {
+    let h = this.heads.get(nodeId);
+    if (!h) {
+      const s = this.deps.store.chainHead(nodeId);
+      h = { seq: s.seq, id: s.id ?? ZERO_HASH };
+      this.heads.set(nodeId, h);
+    }
+    return h;
+  }
+
+  /**
+   * Verify and store a group of result messages. Returns one outcome per message (same
+   * order) and the accepted results. Everything returned is already committed.
+   */
+  process(messages: readonly Uint8Array[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
+    const outcomes: IntakeOutcome[] = new Array(messages.length);
+    const parsed: Array<{ i: number; p: Parsed }> = [];
+    messages.forEach((m, i) => {
+      try {
+        parsed.push({ i, p: parseResult(m, this.deps.enrollment) });
+      } catch (e) {
+        const r = e instanceof Refused ? e : new Refused('rejected', String(e));
+        outcomes[i] = { nodeId: r.nodeId, taskId: r.taskId, receiptId: r.receiptId, status: r.status, reason: r.message };
+      }
+    });
+    // Judge each node's receipts in seq order so a group that arrived shuffled still chains.
+    parsed.sort((a, b) => (a.p.receipt.nodeId < b.p.receipt.nodeId ? -1 : a.p.receipt.nodeId > b.p.receipt.nodeId ? 1 : a.p.receipt.seq - b.p.receipt.seq));
+    const writes: IntakeWrite[] = [];
+    const accepted: AcceptedResult[] = [];
+    const inGroup = new Set<string>();
+    const newHeads = new Map<string, ChainHead>();
+    for (const { i, p } of parsed) {
+      const { receipt, result, idHex } = p;
+      const nodeId = receipt.nodeId;
+      const out = (status: AckStatus, reason: string | null) => { outcomes[i] = { nodeId, taskId: receipt.taskId, receiptId: idHex, status, reason }; };
+      const head = newHeads.get(nodeId) ?? this.head(nodeId);
+      const v = judgeReceipt(head, receipt, p.id, () => inGroup.has(idHex) || this.deps.store.hasReceipt(idHex));
+      if (!v.ok) {
+        out(v.issue === 'replay' ? 'duplicate' : v.issue === 'gap' ? 'retry' : 'rejected', `${v.issue}: ${v.detail}`);
+        continue;
+      }
+      inGroup.add(idHex);
+      newHeads.set(nodeId, { seq: receipt.seq, id: p.id });
+      const info = this.deps.store.taskInfo(receipt.taskId, nodeId);
+      let reason: string | null = null;
+      if (!info || info.jobId !== receipt.jobId) reason = `task ${receipt.taskId} is not one of ours`;
+      else if (toHex(receipt.moduleHash) !== info.moduleHashHex) reason = 'module hash does not match the task';
+      else if (!bytesEqual(receipt.inputHash, info.inputHash)) reason = 'input hash does not match the task';
+      const base = { id: idHex, nodeId, seq: receipt.seq, taskId: receipt.taskId, jobId: receipt.jobId, envelope: p.receiptBytes, fuel: receipt.fuel };
+      if (reason !== null || !info) {
+        writes.push({ receipt: { ...base, status: 'rejected', reason } });
+        out('rejected', reason);
+        continue;
+      }
+      const att = info.attempts.find((a) => a.attempt === result.attempt) ?? info.attempts[0];
+      const errorKind = result.ok ? null : receipt.outcome;
+      const compareHash = compareHashOf(result.ok, receipt.outputHash, errorKind);
+      const billable = !!att && att.state !== 'cancelled' && att.state !== 'reported' && !this.deps.isQuarantined(nodeId);
+      const w: IntakeWrite = { receipt: { ...base, status: 'accepted', reason: null } };
+      if (att) w.attempt = { taskId: receipt.taskId, attempt: att.attempt, ok: result.ok, output: result.output, outputHash: compareHash, errorKind, fuel: receipt.fuel };
+      if (billable) w.bill = { jobId: receipt.jobId, taskId: receipt.taskId, nodeId, fuel: receipt.fuel, price: att!.price };
+      writes.push(w);
+      out('stored', null);
+      if (att) {
+        accepted.push({ taskId: receipt.taskId, jobId: receipt.jobId, nodeId, attempt: att.attempt, ok: result.ok, output: result.output, compareHash, errorKind, receiptId: idHex, fuel: receipt.fuel, billed: billable });
+      }
+    }
+    try {
+      this.deps.store.commitIntake(writes, now);
+    } catch (e) {
+      // Nothing of the group is stored: every receipt in it must be sent again.
+      const why = `store failed: ${(e as Error).message}`;
+      for (const o of outcomes) if (o && (o.status === 'stored')) { o.status = 'retry'; o.reason = why; }
+      for (const w of writes) {
+        const o = outcomes.find((x) => x?.receiptId === w.receipt.id);
+        if (o) { o.status = 'retry'; o.reason = why; }
+      }
+      return { outcomes, accepted: [] };
+    }
+    // Only now, with the commit done, do the cached heads move.
+    for (const [k, h] of newHeads) this.heads.set(k, h);
+    return { outcomes, accepted };
+  }
+}

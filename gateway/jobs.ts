@@ -1,0 +1,188 @@
+/**
+ * Jobs: a task module (catalogue name or module hash) and a list of inputs, split into one
+ * task per input; results are gathered back in input order. This module holds the
+ * in-memory shape of an open job, the spec validation, the split, and the views served
+ * over HTTP. Scheduling and checking live in scheduler.ts and verifier.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { sha256, sha256Hex, toHex } from '../protocol/hash.js';
+import { MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
+import { checkRegion } from '../protocol/topics.js';
+import type { JobRow, Store, TaskRow } from './store.js';
+
+export const MAX_INPUTS = 100_000;
+export const DEFAULT_MAX_PRICE = 1000;
+export const DEFAULT_DEADLINE_MS = 10 * 60_000;
+
+export const JobSpecSchema = z.object({
+  task: z.string().min(1).max(64),
+  inputs: z.array(z.instanceof(Uint8Array).refine((b) => b.length <= MAX_PAYLOAD_BYTES, `input longer than ${MAX_PAYLOAD_BYTES} bytes`)).min(1).max(MAX_INPUTS),
+  redundancy: z.number().int().min(1).max(16).optional(),
+  spotCheck: z.number().min(0).max(1).optional(),
+  maxPrice: z.number().finite().min(0).max(1e12).optional(),
+  region: z.string().optional(),
+  deadlineMs: z.number().int().min(100).max(7 * 24 * 3600_000).optional(),
+  fuelLimit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type JobSpec = z.input<typeof JobSpecSchema>;
+
+export interface ResultRec {
+  nodeId: string;
+  attempt: number;
+  ok: boolean;
+  output: Uint8Array;
+  compareHash: string;
+  errorKind: string | null;
+  receiptId: string;
+}
+
+export interface Lease {
+  nodeId: string;
+  attempt: number;
+  offerId: string;
+  price: number;
+  leaseUntil: number;
+}
+
+export interface TaskState {
+  id: string;
+  jobId: string;
+  index: number;
+  input: Uint8Array;
+  inputHash: Uint8Array;
+  spot: boolean;
+  state: 'open' | 'checking' | 'done' | 'failed';
+  attempts: number;
+  leases: Map<string, Lease>;
+  results: Map<string, ResultRec>;
+  /** Every node that ever held this task: never offered it again. */
+  tried: Set<string>;
+  /** An offer is out and bids are being collected. */
+  offered: boolean;
+  /** Do not offer again before this time (after an offer drew no bids). */
+  notBefore: number;
+  /** Results wanted beyond the job's redundancy (a tie with no local check to break it). */
+  extra: number;
+  /** Accepted result, once done. */
+  final: ResultRec | null;
+  /** The accepted result was confirmed by the gateway's own re-execution. */
+  verified: boolean;
+  error: string | null;
+}
+
+export interface JobState {
+  id: string;
+  taskName: string;
+  moduleHash: Uint8Array;
+  moduleHashHex: string;
+  redundancy: number;
+  spotCheck: number;
+  maxPrice: number;
+  region: string;
+  deadline: number;
+  fuelLimit: number;
+  createdAt: number;
+  tasks: TaskState[];
+  remaining: number;
+}
+
+export function newJobId(): string {
+  return `j${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+}
+
+export function taskId(jobId: string, index: number): string {
+  return `${jobId}.${index}`;
+}
+
+/** Decide which tasks are spot-checked: round(share x n) of them, spread at random. */
+export function pickSpotChecks(n: number, share: number): boolean[] {
+  const k = share <= 0 ? 0 : Math.max(1, Math.round(share * n));
+  const flags = new Array<boolean>(n).fill(false);
+  const order = [...Array(n).keys()];
+  for (let i = 0; i < Math.min(k, n); i++) {
+    const j = i + Math.floor(Math.random() * (n - i));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+    flags[order[i]!] = true;
+  }
+  return flags;
+}
+
+export function newTaskState(jobId: string, index: number, input: Uint8Array, spot: boolean): TaskState {
+  return {
+    id: taskId(jobId, index), jobId, index, input, inputHash: sha256(input), spot, state: 'open', attempts: 0,
+    leases: new Map(), results: new Map(), tried: new Set(), offered: false, notBefore: 0, extra: 0, final: null, verified: false, error: null,
+  };
+}
+
+/** Split a validated spec into an open job (not yet stored). */
+export function splitJob(p: {
+  id: string; taskName: string; moduleHash: Uint8Array; inputs: Uint8Array[]; redundancy: number; spotCheck: number;
+  maxPrice: number; region: string; deadline: number; fuelLimit: number; now: number;
+}): JobState {
+  checkRegion(p.region);
+  const spots = pickSpotChecks(p.inputs.length, p.spotCheck);
+  const tasks = p.inputs.map((input, i) => newTaskState(p.id, i, input, spots[i]!));
+  return {
+    id: p.id, taskName: p.taskName, moduleHash: p.moduleHash, moduleHashHex: toHex(p.moduleHash), redundancy: p.redundancy,
+    spotCheck: p.spotCheck, maxPrice: p.maxPrice, region: p.region, deadline: p.deadline, fuelLimit: p.fuelLimit,
+    createdAt: p.now, tasks, remaining: tasks.length,
+  };
+}
+
+export interface JobResultView {
+  index: number;
+  ok: boolean;
+  outputHex: string | null;
+  outputSha256: string | null;
+  error: string | null;
+  nodeId: string | null;
+  receiptId: string | null;
+  verified: boolean;
+}
+
+export interface JobView {
+  id: string;
+  task: string;
+  moduleHash: string;
+  state: 'running' | 'done' | 'failed';
+  error: string | null;
+  region: string;
+  redundancy: number;
+  spotCheck: number;
+  maxPrice: number;
+  createdAt: number;
+  finishedAt: number | null;
+  totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number };
+  results?: JobResultView[];
+}
+
+/** Results in input order, from stored task rows. */
+export function gatherResults(rows: readonly TaskRow[]): JobResultView[] {
+  return [...rows].sort((a, b) => a.idx - b.idx).map((t) => ({
+    index: t.idx,
+    ok: t.ok === 1,
+    outputHex: t.ok === 1 && t.output ? t.output.toString('hex') : null,
+    outputSha256: t.ok === 1 && t.output ? sha256Hex(t.output) : null,
+    error: t.error,
+    nodeId: t.node_id,
+    receiptId: t.receipt_id,
+    verified: t.verified === 1,
+  }));
+}
+
+export function jobView(store: Store, row: JobRow, withResults = row.state !== 'running'): JobView {
+  const counts = store.jobCounts(row.id);
+  const bill = store.jobBilling(row.id);
+  const view: JobView = {
+    id: row.id, task: row.task_name, moduleHash: row.module_hash, state: row.state as JobView['state'], error: row.error,
+    region: row.region, redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price,
+    createdAt: row.created_at, finishedAt: row.finished_at,
+    totals: {
+      tasks: row.n_tasks, done: counts.done ?? 0, failed: counts.failed ?? 0, open: row.n_tasks - (counts.done ?? 0) - (counts.failed ?? 0),
+      receipts: bill.receipts, fuel: bill.fuel, credits: Math.round(bill.credits * 1e6) / 1e6,
+    },
+  };
+  if (withResults) view.results = gatherResults(store.jobTasks(row.id));
+  return view;
+}

@@ -1,0 +1,41 @@
+/**
+ * Prometheus metrics (prom-client) on a registry of the gateway's own, so several gateways
+ * in one process (tests, `swarmlet up`) do not collide on the global default registry.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  receipts: Counter<'status'>;
+  intakeBatch: Histogram<string>;
+  jobs: Counter<'event'>;
+  tasks: Counter<'outcome'>;
+  spotChecks: Counter<string>;
+  cheatsCaught: Counter<string>;
+  batches: Counter<string>;
+  nodesOnline: Gauge<string>;
+  openTasks: Gauge<string>;
+  queued: Gauge<string>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'swarmlet_gateway_' });
+  const registers = [registry];
+  return {
+    registry,
+    receipts: new Counter({ name: 'swarmlet_receipts_total', help: 'Results received, by ack status', labelNames: ['status'], registers }),
+    intakeBatch: new Histogram({
+      name: 'swarmlet_intake_batch_seconds', help: 'Time to verify and commit one intake group', registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    }),
+    jobs: new Counter({ name: 'swarmlet_jobs_total', help: 'Jobs by event (submitted, done, failed)', labelNames: ['event'], registers }),
+    tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome', labelNames: ['outcome'], registers }),
+    spotChecks: new Counter({ name: 'swarmlet_reexecutions_total', help: 'Tasks re-executed by the gateway', registers }),
+    cheatsCaught: new Counter({ name: 'swarmlet_cheats_caught_total', help: 'Nodes quarantined for a wrong result', registers }),
+    batches: new Counter({ name: 'swarmlet_batches_total', help: 'Receipt batches sealed', registers }),
+    nodesOnline: new Gauge({ name: 'swarmlet_nodes_online', help: 'Nodes online', registers }),
+    openTasks: new Gauge({ name: 'swarmlet_open_tasks', help: 'Tasks of open jobs not yet finished', registers }),
+    queued: new Gauge({ name: 'swarmlet_queued_tasks', help: 'Tasks waiting for a node', registers }),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The gateway's MQTT link. Connects as username = its node id, password = a fresh
+ * connect-auth proof (regenerated before every reconnect: a proof is single use), client id
+ * `${nodeId}-gw`, MQTT 3.1.1 (aedes refuses 5), clean:false so QoS 1 results published
+ * while the gateway is down wait for it in the broker.
+ * Routes every message on the gateway's filters to a handler; every envelope is opened and
+ * checked against its topic before anything sees it, and anything wrong is logged and
+ * dropped without touching the connection.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { makeConnectProof } from '../protocol/auth.js';
+import { open } from '../protocol/envelope.js';
+import { isProtocolError } from '../protocol/errors.js';
+import type { Identity } from '../protocol/identity.js';
+import type { Bid, CapacityAdvert, Status } from '../protocol/messages.js';
+import { filters, parseTopic } from '../protocol/topics.js';
+import type { Logger } from '../util/log.js';
+
+export interface LinkHandlers {
+  advert(a: CapacityAdvert): void;
+  /** online=false also for an emptied retained status/cap (node gone). */
+  status(s: Pick<Status, 'nodeId' | 'region' | 'online'>): void;
+  bid(b: Bid): void;
+  /** Raw result envelope bytes; intake verifies them. */
+  result(bytes: Uint8Array, region: string): void;
+}
+
+export interface LinkOptions {
+  brokerUrl: string;
+  meshId: string;
+  identity: Identity;
+  regions: readonly string[];
+  log: Logger;
+  handlers: LinkHandlers;
+  isEnrolledNode(nodeId: string): boolean;
+}
+
+export class GatewayLink {
+  readonly client: MqttClient;
+  private dropped = 0;
+
+  constructor(private readonly o: LinkOptions) {
+    const clientId = `${o.identity.nodeId}-gw`;
+    this.client = mqtt.connect(o.brokerUrl, {
+      clientId,
+      protocolVersion: 4,
+      clean: false,
+      username: o.identity.nodeId,
+      password: Buffer.from(makeConnectProof(o.identity, o.meshId, clientId)),
+      reconnectPeriod: 500,
+      connectTimeout: 10_000,
+      keepalive: 30,
+    });
+    this.client.on('reconnect', () => {
+      this.client.options.password = Buffer.from(makeConnectProof(o.identity, o.meshId, clientId));
+    });
+    this.client.on('error', (e) => o.log.warn({ err: e.message }, 'mqtt error'));
+    this.client.on('offline', () => o.log.warn('mqtt offline'));
+    this.client.on('connect', (ack) => {
+      o.log.info({ broker: o.brokerUrl, sessionPresent: ack.sessionPresent }, 'connected to broker');
+      // Subscribe every time: after a broker restart the session may be gone.
+      const subs: Record<string, { qos: 0 | 1 }> = {};
+      for (const r of o.regions) {
+        subs[filters.caps(r)] = { qos: 0 };
+        subs[filters.statuses(r)] = { qos: 1 };
+        subs[filters.bids(r)] = { qos: 0 };
+        subs[filters.results(r)] = { qos: 1 };
+      }
+      this.client.subscribe(subs, (err) => { if (err) o.log.error({ err: err.message }, 'subscribe failed'); });
+    });
+    this.client.on('message', (topic, payload) => this.route(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)));
+  }
+
+  get droppedMessages(): number {
+    return this.dropped;
+  }
+
+  private drop(topic: string, why: string): void {
+    this.dropped++;
+    this.o.log.warn({ topic, why }, 'message dropped');
+  }
+
+  private route(topic: string, payload: Uint8Array): void {
+    const t = parseTopic(topic);
+    if (!t || t.type === 'module') return;
+    if (!this.o.regions.includes(t.region)) return;
+    try {
+      switch (t.type) {
+        case 'cap': {
+          if (payload.length === 0) { this.o.handlers.status({ nodeId: t.nodeId, region: t.region, online: false }); return; }
+          const m = open(payload, { kind: 'cap', signer: t.nodeId }).message;
+          if (m.region !== t.region) return this.drop(topic, 'advert region differs from its topic');
+          if (!this.o.isEnrolledNode(m.nodeId)) return this.drop(topic, 'advert from a node not enrolled');
+          this.o.handlers.advert(m);
+          return;
+        }
+        case 'status': {
+          if (payload.length === 0) { this.o.handlers.status({ nodeId: t.nodeId, region: t.region, online: false }); return; }
+          const m = open(payload, { kind: 'status', signer: t.nodeId }).message;
+          if (m.region !== t.region) return this.drop(topic, 'status region differs from its topic');
+          this.o.handlers.status(m);
+          return;
+        }
+        case 'bids': {
+          const m = open(payload, { kind: 'bid' }).message;
+          if (!this.o.isEnrolledNode(m.nodeId)) return this.drop(topic, 'bid from a node not enrolled');
+          this.o.handlers.bid(m);
+          return;
+        }
+        case 'results':
+          this.o.handlers.result(payload, t.region);
+          return;
+        default:
+          return; // offers, assigns, acks and proofs are ours (or another gateway's)
+      }
+    } catch (e) {
+      this.drop(topic, isProtocolError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+    }
+  }
+
+  publish(topic: string, payload: Uint8Array, opts: { qos: 0 | 1; retain?: boolean } = { qos: 0 }): void {
+    this.client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: opts.qos, retain: opts.retain ?? false }, (err) => {
+      if (err) this.o.log.warn({ topic, err: err.message }, 'publish failed');
+    });
+  }
+
+  /** Resolves on the first successful connect (rejects after timeoutMs). */
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.client.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => { cleanup(); reject(new Error(`could not connect to ${this.o.brokerUrl} within ${timeoutMs} ms`)); }, timeoutMs);
+      const ok = () => { cleanup(); resolve(); };
+      const cleanup = () => { clearTimeout(t); this.client.off('connect', ok); };
+      this.client.on('connect', ok);
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.client.end(false, {}, () => resolve()));
+  }
+
+  /** Drop the connection without a clean goodbye (tests simulate a crash with it). */
+  kill(): void {
+    this.client.end(true);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Placement: tasks waiting for a node get one, by the fast path (straight from standing
+ * capacity adverts) or by an auction (offer -> bid window -> score -> assign). Every
+ * assignment carries a lease; leases are written to SQLite (one transaction per pump)
+ * BEFORE the assignments are published, so a restarted gateway knows who holds what.
+ * A lease that expires, or whose node's last will says it is gone, puts the task back in
+ * the queue; the node that held it is never asked again for that task.
+ *
+ * A task never has more leases + usable results than it needs (redundancy), so no task is
+ * run by more devices than asked except when one is re-offered after a lost lease.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Assignment, Bid, Offer } from '../protocol/messages.js';
+import type { Logger } from '../util/log.js';
+import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
+import type { Fleet } from './fleet.js';
+import type { JobState, Lease, TaskState } from './jobs.js';
+import type { Store } from './store.js';
+
+export interface SchedulerDeps {
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  weights: Weights;
+  leaseMs: number;
+  bidWindowMs: number;
+  fastPath: boolean;
+  /** Inputs up to this size may go by the fast path. */
+  fastPathMaxBytes: number;
+  gatewayLocation: LatLon | null;
+  memoryPages: number;
+  timeoutMs: number;
+  job(jobId: string): JobState | undefined;
+  /** How many more leases the task needs now (0 = none). */
+  need(task: TaskState): number;
+  /** The task has used up its attempts. */
+  exhausted(task: TaskState): void;
+  maxAttempts(task: TaskState, job: JobState): number;
+  publishOffer(offer: Offer): void;
+  publishAssign(region: string, a: Assignment): void;
+}
+
+/** Offers open at once; more tasks wait in the queue. */
+const MAX_OPEN_OFFERS = 512;
+
+interface OpenOffer {
+  task: TaskState;
+  job: JobState;
+  bids: Map<string, Bid>;
+  bidUntil: number;
+  timer: NodeJS.Timeout;
+}
+
+let offerSeq = 0;
+const newOfferId = (prefix: string) => `${prefix}${(++offerSeq).toString(36)}${randomBytes(4).toString('hex')}`;
+
+export class Scheduler {
+  private readonly queue = new Set<TaskState>();
+  private readonly offers = new Map<string, OpenOffer>();
+  private readonly leasedBy = new Map<string, Set<TaskState>>();
+  private pumpScheduled = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly d: SchedulerDeps) {
+    const tick = Math.max(20, Math.min(250, Math.floor(d.leaseMs / 4), d.bidWindowMs));
+    this.sweepTimer = setInterval(() => this.sweep(), tick);
+    this.sweepTimer.unref?.();
+  }
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  get openOffers(): number {
+    return this.offers.size;
+  }
+
+  enqueue(task: TaskState): void {
+    this.queue.add(task);
+    this.schedulePump();
+  }
+
+  schedulePump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (!this.stopped) this.pump();
+    });
+  }
+
+  /** A lease restored from the store on start. */
+  restoreLease(task: TaskState, lease: Lease): void {
+    task.leases.set(lease.nodeId, lease);
+    this.track(task, lease.nodeId);
+    this.d.fleet.leaseTaken(lease.nodeId);
+  }
+
+  private track(task: TaskState, nodeId: string): void {
+    let s = this.leasedBy.get(nodeId);
+    if (!s) this.leasedBy.set(nodeId, (s = new Set()));
+    s.add(task);
+  }
+
+  /** The lease ended (result in, expired, lost or cancelled). Returns the lease if it was live. */
+  endLease(task: TaskState, nodeId: string, state?: 'expired' | 'lost' | 'cancelled'): Lease | undefined {
+    const lease = task.leases.get(nodeId);
+    if (!lease) return undefined;
+    task.leases.delete(nodeId);
+    this.leasedBy.get(nodeId)?.delete(task);
+    this.d.fleet.leaseEnded(nodeId);
+    if (state) this.d.store.setAttemptState(task.id, lease.attempt, state);
+    this.schedulePump(); // a slot freed up
+    return lease;
+  }
+
+  /** End every lease a node holds (it went offline, or was quarantined); re-queue those tasks. */
+  dropNode(nodeId: string, state: 'lost' | 'cancelled'): number {
+    const tasks = [...(this.leasedBy.get(nodeId) ?? [])];
+    for (const t of tasks) {
+      this.endLease(t, nodeId, state);
+      if (t.state === 'open') this.queue.add(t);
+    }
+    if (tasks.length) this.d.log.info({ nodeId, tasks: tasks.length, state }, 'leases returned to the queue');
+    this.schedulePump();
+    return tasks.length;
+  }
+
+  private lease(task: TaskState, job: JobState, nodeId: string, price: number, offerId: string, now: number): { lease: Lease; region: string } {
+    const lease: Lease = { nodeId, attempt: ++task.attempts, offerId, price, leaseUntil: now + this.d.leaseMs };
+    task.leases.set(nodeId, lease);
+    task.tried.add(nodeId);
+    this.track(task, nodeId);
+    this.d.fleet.leaseTaken(nodeId);
+    return { lease, region: this.d.fleet.get(nodeId)?.region ?? job.region };
+  }
+
+  /** Persist the leases, then publish the assignments. */
+  private commit(list: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }>): void {
+    if (list.length === 0) return;
+    this.d.store.insertAttempts(list.map(({ task, lease }) => ({
+      taskId: task.id, attempt: lease.attempt, nodeId: lease.nodeId, offerId: lease.offerId, price: lease.price, leaseUntil: lease.leaseUntil,
+    })));
+    for (const { task, job, lease, region } of list) {
+      this.d.publishAssign(region, {
+        taskId: task.id, jobId: job.id, offerId: lease.offerId, nodeId: lease.nodeId, region, moduleHash: job.moduleHash,
+        input: task.input, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
+        leaseUntil: lease.leaseUntil, price: lease.price, attempt: lease.attempt,
+      });
+    }
+  }
+
+  pump(now = Date.now()): void {
+    const out: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }> = [];
+    const fullRegions = new Set<string>();
+    const waitRegions = new Map<string, boolean>();
+    const hasFast = (r: string) => {
+      let v = waitRegions.get(r);
+      if (v === undefined) waitRegions.set(r, (v = this.d.fleet.hasFastNodes(r)));
+      return v;
+    };
+    for (const task of this.queue) {
+      const job = this.d.job(task.jobId);
+      if (!job || task.state !== 'open') { this.queue.delete(task); continue; }
+      let need = this.d.need(task);
+      if (need <= 0) { this.queue.delete(task); continue; }
+      if (task.offered || task.notBefore > now) continue;
+      if (task.attempts >= this.d.maxAttempts(task, job) && task.leases.size === 0) {
+        this.queue.delete(task);
+        this.d.exhausted(task);
+        continue;
+      }
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(job.region)) {
+        const cands = this.d.fleet.fastCandidates(job.region);
+        if (cands.length === 0) fullRegions.add(job.region);
+        const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
+        for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
+          const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
+          out.push({ task, job, lease, region });
+          need--;
+        }
+        if (need <= 0) { this.queue.delete(task); continue; }
+      }
+      // Nodes that advertise will free a slot soon: wait for one rather than flood offers.
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && hasFast(job.region)) continue;
+      if (this.offers.size < MAX_OPEN_OFFERS) this.offer(task, job, now);
+    }
+    this.commit(out);
+  }
+
+  private offer(task: TaskState, job: JobState, now: number): void {
+    const offerId = newOfferId('o');
+    const bidUntil = now + this.d.bidWindowMs;
+    task.offered = true;
+    const timer = setTimeout(() => this.closeOffer(offerId), this.d.bidWindowMs);
+    timer.unref?.();
+    this.offers.set(offerId, { task, job, bids: new Map(), bidUntil, timer });
+    this.d.publishOffer({
+      offerId, jobId: job.id, taskId: task.id, region: job.region, moduleHash: job.moduleHash, moduleName: job.taskName,
+      inputHash: task.inputHash, inputSize: task.input.length, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages,
+      timeoutMs: this.d.timeoutMs, maxPrice: job.maxPrice, bidUntil, deadline: job.deadline,
+    });
+  }
+
+  /** A verified bid. Returns why it was ignored, or null when taken. */
+  onBid(bid: Bid): string | null {
+    const o = this.offers.get(bid.offerId);
+    if (!o) return 'no such open offer';
+    if (o.task.id !== bid.taskId) return 'bid names another task';
+    if (bid.region !== o.job.region) return 'bid from another region';
+    o.bids.set(bid.nodeId, bid); // a node's later bid replaces its earlier one
+    return null;
+  }
+
+  private closeOffer(offerId: string, now = Date.now()): void {
+    const o = this.offers.get(offerId);
+    if (!o) return;
+    this.offers.delete(offerId);
+    const { task, job } = o;
+    task.offered = false;
+    if (task.state !== 'open' || !this.d.job(job.id)) return;
+    const need = this.d.need(task);
+    const cands: Array<Candidate & { bid: Bid }> = [...o.bids.values()].map((b) => ({ ...this.d.fleet.bidCandidate(b), bid: b }));
+    const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
+    const winners = need > 0 ? pickWinners(cands, need, ctx, this.d.weights) : [];
+    const out = winners.map((w) => ({ task, job, ...this.lease(task, job, w.candidate.nodeId, w.candidate.price, offerId, now) }));
+    this.commit(out);
+    if (winners.length < need) {
+      // Nobody (eligible) bid: try again a little later.
+      task.notBefore = now + Math.max(2 * this.d.bidWindowMs, 100);
+      this.queue.add(task);
+    }
+    this.d.log.debug({ offerId, taskId: task.id, bids: o.bids.size, winners: winners.map((w) => w.candidate.nodeId) }, 'offer closed');
+  }
+
+  /** Expire leases and wake tasks whose retry time came. */
+  sweep(now = Date.now()): void {
+    let wake = false;
+    for (const [nodeId, tasks] of this.leasedBy) {
+      for (const t of [...tasks]) {
+        const l = t.leases.get(nodeId);
+        if (l && l.leaseUntil < now) {
+          this.endLease(t, nodeId, 'expired');
+          this.d.log.info({ taskId: t.id, nodeId, attempt: l.attempt }, 'lease expired; task back on offer');
+          if (t.state === 'open') { this.queue.add(t); wake = true; }
+        }
+      }
+    }
+    for (const t of this.queue) if (!t.offered && t.notBefore <= now) { wake = true; break; }
+    if (wake) this.schedulePump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const o of this.offers.values()) clearTimeout(o.timer);
+    this.offers.clear();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Opening the gateway's SQLite file: better-sqlite3 in WAL mode with versioned migrations.
+ *
+ * better-sqlite3 ships no type declarations and we may not add packages, so it is loaded
+ * through createRequire and typed here with only the calls the gateway makes (a global
+ * `declare module` could clash with another part that brings its own typings).
+ *
+ * Durability: WAL + synchronous=FULL fsyncs the log at every commit, so "acknowledged only
+ * after stored" holds across power loss, not only a killed process. Writes are grouped into
+ * one transaction per intake flush, so the fsync is paid per batch, not per receipt.
+ */
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RunResult { changes: number; lastInsertRowid: number | bigint }
+export interface Statement<P extends unknown[] = unknown[], R = unknown> {
+  run(...params: P): RunResult;
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
+}
+export interface Db {
+  prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R>;
+  exec(sql: string): void;
+  pragma(sql: string, opts?: { simple?: boolean }): unknown;
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
+  close(): void;
+  readonly open: boolean;
+}
+type DbCtor = new (file: string, opts?: { timeout?: number }) => Db;
+
+const require = createRequire(import.meta.url);
+const Database = require('better-sqlite3') as DbCtor;
+
+/** Each entry runs once, in order; the applied count is kept in `PRAGMA user_version`. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE nodes (
+    node_id TEXT PRIMARY KEY,
+    region TEXT,
+    online INTEGER NOT NULL DEFAULT 0,
+    state TEXT, temp_c REAL, slots INTEGER, free_slots INTEGER, fuel_rate REAL, headroom REAL,
+    price_floor REAL, location TEXT, profile TEXT,
+    reputation REAL NOT NULL DEFAULT 0.5,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    good INTEGER NOT NULL DEFAULT 0,
+    bad INTEGER NOT NULL DEFAULT 0,
+    last_seen INTEGER,
+    chain_seq INTEGER NOT NULL DEFAULT 0,
+    chain_head BLOB
+  );
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, task_name TEXT NOT NULL, module_hash TEXT NOT NULL,
+    redundancy INTEGER NOT NULL, spot_check REAL NOT NULL, max_price REAL NOT NULL,
+    region TEXT NOT NULL, deadline INTEGER NOT NULL, fuel_limit INTEGER NOT NULL,
+    state TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, finished_at INTEGER,
+    n_tasks INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_state ON jobs(state);
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    input BLOB NOT NULL, input_hash BLOB NOT NULL, spot INTEGER NOT NULL,
+    state TEXT NOT NULL, output BLOB, output_hash TEXT, ok INTEGER, error TEXT,
+    node_id TEXT, receipt_id TEXT, verified INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX tasks_job ON tasks(job_id, idx);
+  CREATE TABLE attempts (
+    task_id TEXT NOT NULL, attempt INTEGER NOT NULL, node_id TEXT NOT NULL,
+    offer_id TEXT NOT NULL, price REAL NOT NULL, lease_until INTEGER NOT NULL,
+    state TEXT NOT NULL, ok INTEGER, output BLOB, output_hash TEXT, error_kind TEXT,
+    receipt_id TEXT, fuel INTEGER,
+    PRIMARY KEY (task_id, attempt)
+  );
+  CREATE INDEX attempts_node ON attempts(node_id, state);
+  CREATE TABLE receipts (
+    id TEXT PRIMARY KEY, node_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    task_id TEXT NOT NULL, job_id TEXT NOT NULL, envelope BLOB NOT NULL,
+    fuel INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,
+    batch_no INTEGER, leaf INTEGER, accepted_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX receipts_chain ON receipts(node_id, seq);
+  CREATE INDEX receipts_batch ON receipts(batch_no, leaf);
+  CREATE TABLE batches (
+    batch_no INTEGER PRIMARY KEY, header BLOB NOT NULL, header_id TEXT NOT NULL,
+    merkle_root TEXT NOT NULL, count INTEGER NOT NULL, fuel_total INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE ledger (
+    receipt_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, task_id TEXT NOT NULL,
+    node_id TEXT NOT NULL, fuel INTEGER NOT NULL, price REAL NOT NULL, credits REAL NOT NULL,
+    voided INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL,
+    UNIQUE (task_id, node_id)
+  );
+  CREATE INDEX ledger_job ON ledger(job_id);
+  CREATE INDEX ledger_node ON ledger(node_id);
+  `,
+];
+
+export function openDatabase(dataDir: string, { durability = 'full' as 'full' | 'normal' } = {}): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'gateway.sqlite'), { timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}

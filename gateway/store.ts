@@ -1,0 +1,282 @@
+/**
+ * The gateway's durable state in SQLite: nodes, jobs, tasks, attempts (leases), receipts,
+ * batches and the ledger. Every method is one statement or one transaction; callers that
+ * need several writes to land together (receipt intake) get a single transaction.
+ * The scheduler keeps open jobs in memory and writes through here, so a restart rebuilds
+ * exactly what was committed (see loadOpen).
+ */
+import { openDatabase, type Db, type Statement } from './sqlite.js';
+import type { CapacityAdvert } from '../protocol/messages.js';
+
+export interface NodeRow {
+  node_id: string; region: string | null; online: number; state: string | null; temp_c: number | null;
+  slots: number | null; free_slots: number | null; fuel_rate: number | null; headroom: number | null;
+  price_floor: number | null; location: string | null; profile: string | null; reputation: number;
+  quarantined: number; good: number; bad: number; last_seen: number | null; chain_seq: number; chain_head: Buffer | null;
+}
+export interface JobRow {
+  id: string; task_name: string; module_hash: string; redundancy: number; spot_check: number; max_price: number;
+  region: string; deadline: number; fuel_limit: number; state: string; error: string | null; created_at: number;
+  finished_at: number | null; n_tasks: number;
+}
+export interface TaskRow {
+  id: string; job_id: string; idx: number; input: Buffer; input_hash: Buffer; spot: number; state: string;
+  output: Buffer | null; output_hash: string | null; ok: number | null; error: string | null; node_id: string | null;
+  receipt_id: string | null; verified: number; attempts: number;
+}
+export interface AttemptRow {
+  task_id: string; attempt: number; node_id: string; offer_id: string; price: number; lease_until: number;
+  state: string; ok: number | null; output: Buffer | null; output_hash: string | null; error_kind: string | null;
+  receipt_id: string | null; fuel: number | null;
+}
+export interface BatchRow {
+  batch_no: number; header: Buffer; header_id: string; merkle_root: string; count: number; fuel_total: number; created_at: number;
+}
+export interface ReceiptRow {
+  id: string; node_id: string; seq: number; task_id: string; job_id: string; envelope: Buffer; fuel: number;
+  status: string; reason: string | null; batch_no: number | null; leaf: number | null; accepted_at: number;
+}
+
+/** One verified receipt to store, with what it changes. */
+export interface IntakeWrite {
+  receipt: { id: string; nodeId: string; seq: number; taskId: string; jobId: string; envelope: Uint8Array; fuel: number; status: 'accepted' | 'rejected'; reason: string | null };
+  /** The attempt it reports, when it reports one we assigned. */
+  attempt?: { taskId: string; attempt: number; ok: boolean; output: Uint8Array; outputHash: string; errorKind: string | null; fuel: number };
+  bill?: { jobId: string; taskId: string; nodeId: string; fuel: number; price: number };
+}
+
+const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+export class Store {
+  readonly db: Db;
+  private readonly s: Record<string, Statement>;
+
+  constructor(dataDir: string, opts: { durability?: 'full' | 'normal' } = {}) {
+    this.db = openDatabase(dataDir, opts);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      meta: p('SELECT value FROM meta WHERE key = ?'),
+      setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      ensureNode: p('INSERT INTO nodes (node_id, region, last_seen) VALUES (?, ?, ?) ON CONFLICT(node_id) DO NOTHING'),
+      advert: p(`UPDATE nodes SET region = ?, state = ?, temp_c = ?, slots = ?, free_slots = ?, fuel_rate = ?, headroom = ?,
+        price_floor = ?, location = ?, profile = ?, last_seen = ?, online = 1 WHERE node_id = ?`),
+      online: p('UPDATE nodes SET online = ?, last_seen = ? WHERE node_id = ?'),
+      node: p('SELECT * FROM nodes WHERE node_id = ?'),
+      nodes: p('SELECT * FROM nodes ORDER BY node_id'),
+      rep: p('UPDATE nodes SET reputation = ?, quarantined = ?, good = ?, bad = ? WHERE node_id = ?'),
+      chainHead: p('SELECT chain_seq, chain_head FROM nodes WHERE node_id = ?'),
+      setChain: p('UPDATE nodes SET chain_seq = ?, chain_head = ? WHERE node_id = ?'),
+      insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`),
+      insTask: p('INSERT INTO tasks (id, job_id, idx, input, input_hash, spot, state) VALUES (?, ?, ?, ?, ?, ?, \'open\')'),
+      job: p('SELECT * FROM jobs WHERE id = ?'),
+      jobs: p('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?'),
+      openJobs: p("SELECT * FROM jobs WHERE state = 'running' ORDER BY created_at"),
+      finishJob: p('UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?'),
+      jobTasks: p('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx'),
+      jobCounts: p('SELECT state, COUNT(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
+      taskFinal: p('UPDATE tasks SET state = ?, output = ?, output_hash = ?, ok = ?, error = ?, node_id = ?, receipt_id = ?, verified = ? WHERE id = ?'),
+      taskReopen: p("UPDATE tasks SET state = 'open', output = NULL, output_hash = NULL, ok = NULL, error = NULL, node_id = NULL, receipt_id = NULL, verified = 0 WHERE id = ?"),
+      taskAttempts: p('UPDATE tasks SET attempts = ? WHERE id = ?'),
+      insAttempt: p(`INSERT INTO attempts (task_id, attempt, node_id, offer_id, price, lease_until, state) VALUES (?, ?, ?, ?, ?, ?, 'leased')`),
+      attemptState: p('UPDATE attempts SET state = ? WHERE task_id = ? AND attempt = ?'),
+      attemptReport: p(`UPDATE attempts SET state = 'reported', ok = ?, output = ?, output_hash = ?, error_kind = ?, receipt_id = ?, fuel = ?
+        WHERE task_id = ? AND attempt = ? AND state != 'reported'`),
+      jobAttempts: p('SELECT a.* FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE t.job_id = ? ORDER BY a.task_id, a.attempt'),
+      insReceipt: p(`INSERT INTO receipts (id, node_id, seq, task_id, job_id, envelope, fuel, status, reason, accepted_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      receipt: p('SELECT * FROM receipts WHERE id = ?'),
+      hasReceipt: p('SELECT 1 FROM receipts WHERE id = ?'),
+      insLedger: p(`INSERT INTO ledger (receipt_id, job_id, task_id, node_id, fuel, price, credits, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING`),
+      voidLedger: p('UPDATE ledger SET voided = 1 WHERE receipt_id = ?'),
+      unbatched: p("SELECT id, fuel FROM receipts WHERE status = 'accepted' AND batch_no IS NULL ORDER BY rowid LIMIT ?"),
+      countUnbatched: p("SELECT COUNT(*) AS n FROM receipts WHERE status = 'accepted' AND batch_no IS NULL"),
+      setBatch: p('UPDATE receipts SET batch_no = ?, leaf = ? WHERE id = ?'),
+      insBatch: p('INSERT INTO batches (batch_no, header, header_id, merkle_root, count, fuel_total, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      lastBatch: p('SELECT * FROM batches ORDER BY batch_no DESC LIMIT 1'),
+      batch: p('SELECT * FROM batches WHERE batch_no = ?'),
+      batches: p('SELECT * FROM batches ORDER BY batch_no DESC LIMIT ?'),
+      batchIds: p('SELECT id FROM receipts WHERE batch_no = ? ORDER BY leaf'),
+      ledgerJob: p('SELECT COUNT(*) AS receipts, COALESCE(SUM(fuel), 0) AS fuel, COALESCE(SUM(credits), 0) AS credits FROM ledger WHERE job_id = ? AND voided = 0'),
+      ledgerByNode: p(`SELECT node_id, COUNT(*) AS receipts, SUM(fuel) AS fuel, SUM(credits) AS credits, SUM(voided) AS voided
+        FROM ledger GROUP BY node_id ORDER BY node_id`),
+      ledgerByJob: p(`SELECT job_id, COUNT(*) AS receipts, SUM(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
+        SUM(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
+      ledgerRows: p('SELECT * FROM ledger WHERE job_id = ? ORDER BY task_id'),
+      taskInfo: p('SELECT t.job_id, t.input_hash, j.module_hash FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = ?'),
+      nodeAttempts: p('SELECT attempt, price, state FROM attempts WHERE task_id = ? AND node_id = ? ORDER BY attempt DESC'),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.s.meta!.get(key) as { value: string } | undefined)?.value;
+  }
+  setMeta(key: string, value: string): void {
+    this.s.setMeta!.run(key, value);
+  }
+
+  // ---- nodes -------------------------------------------------------------------------
+  ensureNode(nodeId: string, region: string | null, now = Date.now()): void {
+    this.s.ensureNode!.run(nodeId, region, now);
+  }
+  saveAdvert(a: CapacityAdvert, now = Date.now()): void {
+    this.ensureNode(a.nodeId, a.region, now);
+    this.s.advert!.run(a.region, a.state, a.tempC, a.slots, a.freeSlots, a.fuelRate, a.headroom, a.priceFloor,
+      a.location ? JSON.stringify(a.location) : null, a.profile, now, a.nodeId);
+  }
+  setOnline(nodeId: string, online: boolean, now = Date.now()): void {
+    this.s.online!.run(online ? 1 : 0, now, nodeId);
+  }
+  getNode(nodeId: string): NodeRow | undefined {
+    return this.s.node!.get(nodeId) as NodeRow | undefined;
+  }
+  listNodes(): NodeRow[] {
+    return this.s.nodes!.all() as NodeRow[];
+  }
+  setReputation(nodeId: string, reputation: number, quarantined: boolean, good: number, bad: number): void {
+    this.s.rep!.run(reputation, quarantined ? 1 : 0, good, bad, nodeId);
+  }
+  chainHead(nodeId: string): { seq: number; id: Uint8Array | null } {
+    const r = this.s.chainHead!.get(nodeId) as { chain_seq: number; chain_head: Buffer | null } | undefined;
+    return r ? { seq: r.chain_seq, id: r.chain_head ? new Uint8Array(r.chain_head) : null } : { seq: 0, id: null };
+  }
+  hasReceipt(id: string): boolean {
+    return this.s.hasReceipt!.get(id) !== undefined;
+  }
+  getReceipt(id: string): ReceiptRow | undefined {
+    return this.s.receipt!.get(id) as ReceiptRow | undefined;
+  }
+
+  /** What intake needs to judge a receipt for a task: its hashes and this node's attempts. */
+  taskInfo(taskId: string, nodeId: string): { jobId: string; inputHash: Uint8Array; moduleHashHex: string; attempts: Array<{ attempt: number; price: number; state: string }> } | undefined {
+    const t = this.s.taskInfo!.get(taskId) as { job_id: string; input_hash: Buffer; module_hash: string } | undefined;
+    if (!t) return undefined;
+    const attempts = this.s.nodeAttempts!.all(taskId, nodeId) as Array<{ attempt: number; price: number; state: string }>;
+    return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, attempts };
+  }
+
+  // ---- jobs and tasks ----------------------------------------------------------------
+  insertJob(j: Omit<JobRow, 'state' | 'error' | 'finished_at'>, tasks: Array<{ id: string; idx: number; input: Uint8Array; inputHash: Uint8Array; spot: boolean }>): void {
+    this.tx(() => {
+      this.s.insJob!.run(j.id, j.task_name, j.module_hash, j.redundancy, j.spot_check, j.max_price, j.region, j.deadline, j.fuel_limit, j.created_at, j.n_tasks);
+      for (const t of tasks) this.s.insTask!.run(t.id, j.id, t.idx, buf(t.input), buf(t.inputHash), t.spot ? 1 : 0);
+    });
+  }
+  getJob(id: string): JobRow | undefined {
+    return this.s.job!.get(id) as JobRow | undefined;
+  }
+  listJobs(limit = 50): JobRow[] {
+    return this.s.jobs!.all(limit) as JobRow[];
+  }
+  openJobs(): JobRow[] {
+    return this.s.openJobs!.all() as JobRow[];
+  }
+  jobTasks(jobId: string): TaskRow[] {
+    return this.s.jobTasks!.all(jobId) as TaskRow[];
+  }
+  jobAttempts(jobId: string): AttemptRow[] {
+    return this.s.jobAttempts!.all(jobId) as AttemptRow[];
+  }
+  jobCounts(jobId: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.s.jobCounts!.all(jobId) as Array<{ state: string; n: number }>) out[r.state] = r.n;
+    return out;
+  }
+  finishJob(id: string, state: 'done' | 'failed', error: string | null, now = Date.now()): void {
+    this.s.finishJob!.run(state, error, now, id);
+  }
+  setTaskFinal(taskId: string, f: { state: 'done' | 'failed'; output: Uint8Array | null; outputHash: string | null; ok: boolean; error: string | null; nodeId: string | null; receiptId: string | null; verified: boolean }): void {
+    this.s.taskFinal!.run(f.state, f.output ? buf(f.output) : null, f.outputHash, f.ok ? 1 : 0, f.error, f.nodeId, f.receiptId, f.verified ? 1 : 0, taskId);
+  }
+  reopenTask(taskId: string): void {
+    this.s.taskReopen!.run(taskId);
+  }
+
+  /** Record leases before the assignments are published, all in one transaction. */
+  insertAttempts(list: Array<{ taskId: string; attempt: number; nodeId: string; offerId: string; price: number; leaseUntil: number }>): void {
+    if (list.length === 0) return;
+    this.tx(() => {
+      for (const a of list) {
+        this.s.insAttempt!.run(a.taskId, a.attempt, a.nodeId, a.offerId, a.price, a.leaseUntil);
+        this.s.taskAttempts!.run(a.attempt, a.taskId);
+      }
+    });
+  }
+  setAttemptState(taskId: string, attempt: number, state: 'expired' | 'lost' | 'cancelled' | 'discarded'): void {
+    this.s.attemptState!.run(state, taskId, attempt);
+  }
+
+  // ---- receipt intake ----------------------------------------------------------------
+  /** Store a group of verified receipts in one transaction (one fsync). */
+  commitIntake(writes: readonly IntakeWrite[], now = Date.now()): void {
+    if (writes.length === 0) return;
+    this.tx(() => {
+      for (const w of writes) {
+        const r = w.receipt;
+        this.s.insReceipt!.run(r.id, r.nodeId, r.seq, r.taskId, r.jobId, buf(r.envelope), r.fuel, r.status, r.reason, now);
+        this.s.setChain!.run(r.seq, Buffer.from(r.id, 'hex'), r.nodeId);
+        if (w.attempt) {
+          const a = w.attempt;
+          this.s.attemptReport!.run(a.ok ? 1 : 0, buf(a.output), a.outputHash, a.errorKind, r.id, a.fuel, a.taskId, a.attempt);
+        }
+        if (w.bill) {
+          const b = w.bill;
+          this.s.insLedger!.run(r.id, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now);
+        }
+      }
+    });
+  }
+
+  voidBilling(receiptIds: readonly string[]): void {
+    this.tx(() => { for (const id of receiptIds) this.s.voidLedger!.run(id); });
+  }
+
+  // ---- batches -----------------------------------------------------------------------
+  unbatched(limit: number): Array<{ id: string; fuel: number }> {
+    return this.s.unbatched!.all(limit) as Array<{ id: string; fuel: number }>;
+  }
+  countUnbatched(): number {
+    return (this.s.countUnbatched!.get() as { n: number }).n;
+  }
+  lastBatch(): BatchRow | undefined {
+    return this.s.lastBatch!.get() as BatchRow | undefined;
+  }
+  getBatch(no: number): BatchRow | undefined {
+    return this.s.batch!.get(no) as BatchRow | undefined;
+  }
+  listBatches(limit = 50): BatchRow[] {
+    return this.s.batches!.all(limit) as BatchRow[];
+  }
+  batchReceiptIds(no: number): string[] {
+    return (this.s.batchIds!.all(no) as Array<{ id: string }>).map((r) => r.id);
+  }
+  insertBatch(b: Omit<BatchRow, 'header'> & { header: Uint8Array }, ids: readonly string[]): void {
+    this.tx(() => {
+      this.s.insBatch!.run(b.batch_no, buf(b.header), b.header_id, b.merkle_root, b.count, b.fuel_total, b.created_at);
+      ids.forEach((id, i) => this.s.setBatch!.run(b.batch_no, i, id));
+    });
+  }
+
+  // ---- ledger ------------------------------------------------------------------------
+  jobBilling(jobId: string): { receipts: number; fuel: number; credits: number } {
+    return this.s.ledgerJob!.get(jobId) as { receipts: number; fuel: number; credits: number };
+  }
+  ledgerByNode(): Array<{ node_id: string; receipts: number; fuel: number; credits: number; voided: number }> {
+    return this.s.ledgerByNode!.all() as Array<{ node_id: string; receipts: number; fuel: number; credits: number; voided: number }>;
+  }
+  ledgerByJob(limit = 100): Array<{ job_id: string; receipts: number; fuel: number; credits: number }> {
+    return this.s.ledgerByJob!.all(limit) as Array<{ job_id: string; receipts: number; fuel: number; credits: number }>;
+  }
+  ledgerRows(jobId: string): Array<{ receipt_id: string; task_id: string; node_id: string; fuel: number; price: number; credits: number; voided: number }> {
+    return this.s.ledgerRows!.all(jobId) as Array<{ receipt_id: string; task_id: string; node_id: string; fuel: number; price: number; credits: number; voided: number }>;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Checking results. For each task the verifier decides, from the results in hand, whether
+ * to wait for more, accept one, or re-execute the task locally (spot check or a
+ * disagreement), and after a local run who was honest. Reputation lives here too.
+ *
+ * Rules:
+ *  - A task needs `redundancy` results from distinct, non-quarantined nodes.
+ *  - All equal (compared by output hash, or by failure kind for failed runs): accept,
+ *    unless the task is spot-checked, then re-execute with the gateway's own runtime.
+ *  - Any disagreement: re-execute locally; whoever differs from the local run cheated.
+ *  - Without a local runtime, a strict majority of at least two decides; otherwise one
+ *    more node is asked.
+ *  - A 'timeout' is not evidence (machines differ in speed): that result is dropped and
+ *    the task goes to another node.
+ *  - A cheater's reputation drops to 0 and it is quarantined; the engine then re-checks
+ *    its other results in open jobs.
+ */
+import { compareHashOf } from './intake.js';
+import type { ResultRec, TaskState } from './jobs.js';
+import type { Store } from './store.js';
+import type { TaskRunner, RunLimits } from '../agent/runtime/types.js';
+import { sha256 } from '../protocol/hash.js';
+
+export type Decision =
+  | { kind: 'wait'; need: number }
+  | { kind: 'accept'; result: ResultRec; agreeing: string[]; cheaters: string[]; verified: boolean }
+  | { kind: 'check'; candidates: ResultRec[] }
+  | { kind: 'drop'; nodes: string[] };
+
+export function decide(task: TaskState, redundancy: number, isQuarantined: (n: string) => boolean, canCheck: boolean): Decision {
+  const timeouts = [...task.results.values()].filter((r) => r.errorKind === 'timeout').map((r) => r.nodeId);
+  if (timeouts.length) return { kind: 'drop', nodes: timeouts };
+  const usable = [...task.results.values()].filter((r) => !isQuarantined(r.nodeId));
+  if (usable.length < redundancy) return { kind: 'wait', need: redundancy - usable.length };
+  const byHash = new Map<string, ResultRec[]>();
+  for (const r of usable) byHash.set(r.compareHash, [...(byHash.get(r.compareHash) ?? []), r]);
+  if (byHash.size === 1) {
+    if (task.spot && canCheck) return { kind: 'check', candidates: usable };
+    return { kind: 'accept', result: usable[0]!, agreeing: usable.map((r) => r.nodeId), cheaters: [], verified: false };
+  }
+  if (canCheck) return { kind: 'check', candidates: usable };
+  const groups = [...byHash.values()].sort((a, b) => b.length - a.length);
+  if (groups[0]!.length >= 2 && groups[0]!.length > groups[1]!.length) {
+    const win = groups[0]!;
+    return {
+      kind: 'accept', result: win[0]!, agreeing: win.map((r) => r.nodeId),
+      cheaters: usable.filter((r) => r.compareHash !== win[0]!.compareHash).map((r) => r.nodeId), verified: false,
+    };
+  }
+  return { kind: 'wait', need: 1 };
+}
+
+/** After a local run: who agrees with it. */
+export function judgeAgainst(local: { compareHash: string }, candidates: readonly ResultRec[]): { honest: ResultRec[]; cheaters: string[] } {
+  const honest = candidates.filter((r) => r.compareHash === local.compareHash);
+  return { honest, cheaters: candidates.filter((r) => r.compareHash !== local.compareHash).map((r) => r.nodeId) };
+}
+
+/** Re-executes tasks with the gateway's own runtime. */
+export class LocalChecker {
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly moduleByHash: (hex: string) => Uint8Array | undefined,
+  ) {}
+
+  /** null = inconclusive (module unknown here, or our own run timed out). */
+  async run(moduleHashHex: string, moduleHash: Uint8Array, input: Uint8Array, limits: Partial<RunLimits>): Promise<{ compareHash: string; ok: boolean; output: Uint8Array } | null> {
+    const wasm = this.moduleByHash(moduleHashHex);
+    if (!wasm) return null;
+    const out = await this.runner.run(wasm, input, limits, { expectedHash: moduleHash });
+    if (!out.ok && out.error.kind === 'timeout') return null;
+    const output = out.ok ? out.output : new Uint8Array(0);
+    return { ok: out.ok, output, compareHash: compareHashOf(out.ok, sha256(output), out.ok ? null : out.error.kind) };
+  }
+}
+
+export interface Standing {
+  reputation: number;
+  quarantined: boolean;
+  good: number;
+  bad: number;
+}
+
+export const INITIAL_REPUTATION = 0.5;
+const REWARD = 0.02;
+
+/** Reputation per node, persisted in the nodes table. */
+export class Reputation {
+  private readonly m = new Map<string, Standing>();
+
+  constructor(private readonly store: Store) {
+    for (const n of store.listNodes()) this.m.set(n.node_id, { reputation: n.reputation, quarantined: n.quarantined === 1, good: n.good, bad: n.bad });
+  }
+
+  get(nodeId: string): Standing {
+    return this.m.get(nodeId) ?? { reputation: INITIAL_REPUTATION, quarantined: false, good: 0, bad: 0 };
+  }
+
+  isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
+
+  private save(nodeId: string, s: Standing): void {
+    this.m.set(nodeId, s);
+    this.store.ensureNode(nodeId, null);
+    this.store.setReputation(nodeId, s.reputation, s.quarantined, s.good, s.bad);
+  }
+
+  reward(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      const s = this.get(id);
+      if (s.quarantined) continue;
+      this.save(id, { ...s, reputation: Math.min(1, s.reputation + REWARD * (1 - s.reputation) * 2), good: s.good + 1 });
+    }
+  }
+
+  /** Returns true when the node was not quarantined before (the caller then re-checks its work). */
+  punish(nodeId: string): boolean {
+    const s = this.get(nodeId);
+    this.save(nodeId, { reputation: 0, quarantined: true, good: s.good, bad: s.bad + 1 });
+    return !s.quarantined;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The gateway end to end on loopback with harness devices: a job comes back in input
+ * order with the real outputs, through the fast path and through the auction; receipts
+ * are stored, acked, billed and batched; the HTTP API answers its routes and refuses bad
+ * requests with a 4xx and a reason.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { generateIdentity } from '../../protocol/identity.js';
+import { open } from '../../protocol/envelope.js';
+import { fromHex } from '../../protocol/hash.js';
+import { startGateway, type GatewayHandle } from '../../gateway/index.js';
+import { verifyInclusionProof } from '../../gateway/proof.js';
+import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const inputs = (n: number, tag = 'in') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`${tag}-${i}-${'x'.repeat(i % 7)}`));
+
+let broker: Awaited<ReturnType<typeof startBroker>>;
+let dir: ReturnType<typeof tempDir>;
+let gw: GatewayHandle;
+let devs: Device[];
+const gwId = generateIdentity();
+const ids = [generateIdentity(), generateIdentity(), generateIdentity()];
+
+before(async () => {
+  broker = await startBroker();
+  dir = tempDir();
+  const enrollment = enrollmentFor(gwId, ids);
+  gw = await startGateway({
+    brokerUrl: broker.url, identity: gwId, enrollment, dataDir: dir.path, runtime: gatewayRuntime(true),
+    spotCheck: 0, batch: { maxReceipts: 8, maxDelayMs: 50 }, bidWindowMs: 60, durability: 'normal',
+  });
+  devs = await devices(broker.url, gwId.publicKey, ids.map((identity, i) => ({ identity, slots: 2, priceFloor: 1 + i })));
+  await waitFor('nodes online', () => {
+    const n = gw.store.listNodes();
+    return n.length === 3 && n.every((x) => x.online === 1);
+  });
+});
+
+after(async () => {
+  for (const d of devs ?? []) await d.stop();
+  await gw?.stop();
+  await broker?.close();
+  await closeRuntime();
+  dir?.cleanup();
+});
+
+test('a job is split, run on the devices and gathered in input order', async () => {
+  const ins = inputs(20);
+  const { id } = await gw.submitJob({ task: 'sha256', inputs: ins });
+  const view = await gw.waitForJob(id, 30_000);
+  assert.equal(view.state, 'done');
+  assert.equal(view.results!.length, 20);
+  view.results!.forEach((r, i) => {
+    assert.equal(r.index, i);
+    assert.equal(r.outputHex, sha(ins[i]!), `output ${i}`);
+    assert.equal(r.outputSha256, sha(Buffer.from(r.outputHex!, 'hex')));
+    assert.ok(ids.some((x) => x.nodeId === r.nodeId));
+    assert.match(r.receiptId!, /^[0-9a-f]{64}$/);
+  });
+  assert.equal(view.totals.done, 20);
+  assert.equal(view.totals.receipts, 20, 'every task billed once');
+  assert.ok(view.totals.fuel > 0 && view.totals.credits > 0);
+  // every device got acks "stored" for what it sent
+  await waitFor('acks', () => devs.reduce((s, d) => s + d.acks.filter((a) => a.status === 'stored').length, 0) === 20);
+  // no offers needed: the fast path used the standing adverts
+  assert.equal(devs.reduce((s, d) => s + d.offers.length, 0), 0);
+});
+
+test('the HTTP API serves jobs, nodes, ledger, batches, proofs and metrics', async () => {
+  const ins = inputs(5, 'http');
+  const post = await fetch(`${gw.url}/api/jobs`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ task: 'sha256', inputs: ins.map((b) => Buffer.from(b).toString('base64')), redundancy: 2 }),
+  });
+  assert.equal(post.status, 201);
+  const { id } = (await post.json()) as { id: string };
+  await gw.waitForJob(id, 30_000);
+  const job = (await (await fetch(`${gw.url}/api/jobs/${id}`)).json()) as { state: string; redundancy: number; results: Array<{ outputHex: string; receiptId: string }>; totals: { receipts: number } };
+  assert.equal(job.state, 'done');
+  assert.equal(job.redundancy, 2);
+  assert.deepEqual(job.results.map((r) => r.outputHex), ins.map(sha));
+  assert.equal(job.totals.receipts, 10, 'redundancy 2: two billed receipts per task');
+
+  const health = (await (await fetch(`${gw.url}/healthz`)).json()) as { ok: boolean; mqtt: boolean };
+  assert.equal(health.ok, true);
+  assert.equal(health.mqtt, true);
+  const nodes = (await (await fetch(`${gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; online: boolean; thermalState: string; slots: number; reputation: number }> };
+  assert.equal(nodes.nodes.length, 3);
+  for (const n of nodes.nodes) {
+    assert.equal(n.online, true);
+    assert.equal(n.thermalState, 'cool');
+    assert.equal(n.slots, 2);
+    assert.ok(n.reputation > 0.5, 'agreeing results raised reputation');
+  }
+  const jobs = (await (await fetch(`${gw.url}/api/jobs`)).json()) as { jobs: Array<{ id: string }> };
+  assert.ok(jobs.jobs.some((j) => j.id === id));
+  const ledger = (await (await fetch(`${gw.url}/api/ledger`)).json()) as { nodes: Array<{ receipts: number }>; jobs: Array<{ jobId: string; receipts: number }> };
+  assert.equal(ledger.jobs.find((j) => j.jobId === id)?.receipts, 10);
+  assert.ok(ledger.nodes.reduce((s, n) => s + n.receipts, 0) >= 10);
+
+  // proofs: once batched, each verifies offline
+  gw.flushBatches();
+  const proofRes = await fetch(`${gw.url}/api/receipts/${job.results[0]!.receiptId}/proof`);
+  assert.equal(proofRes.status, 200);
+  const proof = await proofRes.json();
+  const v = verifyInclusionProof(proof, { gatewayPublicKey: gw.publicKey });
+  assert.ok(v.ok, v.ok ? '' : v.reason);
+  const batches = (await (await fetch(`${gw.url}/api/batches`)).json()) as { batches: Array<{ batchNo: number; header: string; count: number }> };
+  assert.ok(batches.batches.length >= 1);
+  // batch headers chain: each names the previous header's id
+  const sorted = [...batches.batches].sort((a, b) => a.batchNo - b.batchNo);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = open(fromHex(sorted[i - 1]!.header), { kind: 'batch-header' });
+    const cur = open(fromHex(sorted[i]!.header), { kind: 'batch-header', signer: gw.publicKey });
+    assert.deepEqual(cur.message.prevBatchHash, prev.id);
+  }
+
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /swarmlet_receipts_total\{status="stored"\} \d+/);
+  assert.match(metrics, /swarmlet_jobs_total\{event="done"\}/);
+});
+
+test('bad requests get a 4xx with a reason', async () => {
+  const postJob = (body: string) => fetch(`${gw.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const cases: Array<[Promise<Response>, number, RegExp]> = [
+    [postJob('{not json'), 400, /json/i],
+    [postJob(JSON.stringify({ inputs: ['AA=='] })), 400, /task/],
+    [postJob(JSON.stringify({ task: 'sha256', inputs: [] })), 400, /inputs/],
+    [postJob(JSON.stringify({ task: 'sha256', inputs: ['not base64!'] })), 400, /base64/],
+    [postJob(JSON.stringify({ task: 'no-such-task', inputs: ['AA=='] })), 400, /unknown task/],
+    [postJob(JSON.stringify({ task: 'sha256', inputs: ['AA=='], redundancy: 0 })), 400, /redundancy/],
+    [postJob(JSON.stringify({ task: 'sha256', inputs: ['AA=='], region: 'elsewhere' })), 400, /region/],
+    [postJob(JSON.stringify({ task: 'sha256', inputs: ['AA=='], extra: 1 })), 400, /extra|unrecognized/i],
+    [fetch(`${gw.url}/api/jobs/nope`), 404, /no job/],
+    [fetch(`${gw.url}/api/jobs/bad id!`), 400, /job id/],
+    [fetch(`${gw.url}/api/receipts/xyz/proof`), 400, /64/],
+    [fetch(`${gw.url}/api/receipts/${'0'.repeat(64)}/proof`), 404, /no receipt/],
+    [fetch(`${gw.url}/api/nodes/zz/revoke`, { method: 'POST' }), 400, /node id/],
+    [fetch(`${gw.url}/api/nodes/${'0'.repeat(32)}/revoke`, { method: 'POST' }), 404, /not enrolled/],
+    [fetch(`${gw.url}/api/jobs?limit=0`), 400, /limit/],
+    [fetch(`${gw.url}/nowhere`), 404, /no route/],
+    [fetch(`${gw.url}/dashboard/../../package.json`), 404, /.*/],
+  ];
+  for (const [p, code, re] of cases) {
+    const r = await p;
+    const body = (await r.json()) as { error: string };
+    assert.equal(r.status, code, `${r.url}: ${body.error}`);
+    assert.match(body.error, re);
+  }
+  // an oversized body is refused, and the server keeps serving
+  const big = await fetch(`${gw.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70 * 1024 * 1024) }).catch(() => null);
+  if (big) assert.equal(big.status, 413);
+  assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+});
+
+test('hot nodes get no new work', async () => {
+  // hot nodes get no new work: make device 0 hot
+  devs[0]!.advertise({ state: 'hot', headroom: 0 });
+  await waitFor('hot advert', () => gw.store.getNode(devs[0]!.nodeId)?.state === 'hot');
+  const before = devs[0]!.assignments.length;
+  const ins = inputs(4, 'auction');
+  const { id } = await gw.submitJob({ task: 'sha256', inputs: ins });
+  const view = await gw.waitForJob(id, 30_000);
+  assert.deepEqual(view.results!.map((r) => r.outputHex), ins.map(sha));
+  assert.equal(devs[0]!.assignments.length, before, 'the hot node got nothing');
+  devs[0]!.advertise({ state: 'cool' });
+});

@@ -1,0 +1,208 @@
+/**
+ * Gateway test harness: a plain aedes broker on a loopback port, temp folders, an
+ * enrollment, the real task runtime, and small "devices": real mqtt.js clients that sign
+ * real adverts, bids, results and receipts with protocol/. An honest device computes the
+ * real output with the runtime; a cheating one signs a wrong output; a silent one takes
+ * assignments and never answers.
+ */
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { open, seal } from '../../protocol/envelope.js';
+import { Enrollment } from '../../protocol/enrollment.js';
+import { sha256, toHex, ZERO_HASH } from '../../protocol/hash.js';
+import { generateIdentity, type Identity } from '../../protocol/identity.js';
+import type { AckStatus, Assignment, CapacityAdvert, Offer, Receipt, ThermalState } from '../../protocol/messages.js';
+import { topics } from '../../protocol/topics.js';
+import { createWorkerPool, loadCatalogue, publishModuleEnvelope, type Catalogue } from '../../agent/runtime/index.js';
+import type { TaskRunner } from '../../agent/runtime/types.js';
+import type { GatewayRuntime } from '../../gateway/runtime.js';
+
+export async function startBroker(): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const broker = await Aedes.createBroker();
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async close() {
+      for (const c of Object.values((broker as unknown as { clients: Record<string, { conn?: { destroy(): void } }> }).clients ?? {})) c.conn?.destroy();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export function tempDir(prefix = 'swarmlet-gw-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 20_000, stepMs = 20): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+let shared: { catalogue: Catalogue; runner: TaskRunner } | null = null;
+/** The real catalogue and one shared worker pool (closed by closeRuntime). */
+export function runtime(): { catalogue: Catalogue; runner: TaskRunner } {
+  shared ??= { catalogue: loadCatalogue(), runner: createWorkerPool({ size: 1 }) };
+  return shared;
+}
+export async function closeRuntime(): Promise<void> {
+  const s = shared;
+  shared = null;
+  await s?.runner.close();
+}
+
+/** A GatewayRuntime over the real catalogue; runner null = no local re-execution. */
+export function gatewayRuntime(withRunner = true): GatewayRuntime {
+  const r = runtime();
+  return { catalogue: r.catalogue, runner: withRunner ? r.runner : null, moduleEnvelope: (e, p) => publishModuleEnvelope({ ...e, description: e.description ?? '' }, p) };
+}
+
+export function enrollmentFor(gateway: Identity, devices: Identity[] = []): Enrollment {
+  const e = new Enrollment();
+  e.add(gateway.publicKey, 'gateway', 'gw');
+  for (const d of devices) e.add(d.publicKey, 'node');
+  return e;
+}
+
+export interface DeviceOptions {
+  region?: string;
+  slots?: number;
+  priceFloor?: number;
+  state?: ThermalState;
+  headroom?: number;
+  /** 'honest' runs the task; 'cheat' signs a wrong output; 'silent' takes work and never answers. */
+  behavior?: 'honest' | 'cheat' | 'silent';
+  /** Answer offers with bids (default true). */
+  bid?: boolean;
+  identity?: Identity;
+}
+
+export class Device {
+  readonly identity: Identity;
+  readonly nodeId: string;
+  readonly region: string;
+  client!: MqttClient;
+  readonly assignments: Assignment[] = [];
+  readonly offers: Offer[] = [];
+  readonly acks: Array<{ receiptId: string; taskId: string; status: AckStatus; reason: string | null }> = [];
+  /** Sealed result envelopes published, in order (tests replay them). */
+  readonly sent: Uint8Array[] = [];
+  seq = 0;
+  prev: Uint8Array = ZERO_HASH;
+  behavior: NonNullable<DeviceOptions['behavior']>;
+  private advertSeq = 0;
+
+  private constructor(private readonly o: DeviceOptions, private readonly gatewayKey: Uint8Array) {
+    this.identity = o.identity ?? generateIdentity();
+    this.nodeId = this.identity.nodeId;
+    this.region = o.region ?? 'local';
+    this.behavior = o.behavior ?? 'honest';
+  }
+
+  static async start(url: string, gatewayKey: Uint8Array, o: DeviceOptions & { identity: Identity }): Promise<Device> {
+    const d = new Device(o, gatewayKey);
+    const will = seal('status', { nodeId: d.nodeId, region: d.region, online: false, at: Date.now() }, d.identity).bytes;
+    d.client = mqtt.connect(url, {
+      clientId: `${d.nodeId}-t`, protocolVersion: 4, reconnectPeriod: 0,
+      will: { topic: topics.status(d.region, d.nodeId), payload: Buffer.from(will), qos: 1, retain: true },
+    });
+    await new Promise<void>((resolve, reject) => { d.client.once('connect', () => resolve()); d.client.once('error', reject); });
+    d.client.on('message', (topic, payload) => void d.onMessage(topic, new Uint8Array(payload)));
+    await d.client.subscribeAsync([topics.offer(d.region), topics.assign(d.region, d.nodeId), topics.ack(d.region, d.nodeId)], { qos: 1 });
+    d.pub(topics.status(d.region, d.nodeId), seal('status', { nodeId: d.nodeId, region: d.region, online: true, at: Date.now() }, d.identity).bytes, true);
+    d.advertise();
+    return d;
+  }
+
+  private pub(topic: string, bytes: Uint8Array, retain = false): void {
+    this.client.publish(topic, Buffer.from(bytes), { qos: 1, retain });
+  }
+
+  advertise(over: Partial<CapacityAdvert> = {}): void {
+    const a: CapacityAdvert = {
+      nodeId: this.nodeId, region: this.region, seq: ++this.advertSeq, at: Date.now(), state: this.o.state ?? 'cool', tempC: 45,
+      throttled: null, load: 0.1, memFreeMb: 512, power: { source: 'ac', batteryPct: null }, slots: this.o.slots ?? 2,
+      freeSlots: this.o.slots ?? 2, fuelRate: 1e8, headroom: this.o.headroom ?? 0.8, priceFloor: this.o.priceFloor ?? 1,
+      location: null, profile: 'test', sources: [], ...over,
+    };
+    this.pub(topics.cap(this.region, this.nodeId), seal('cap', a, this.identity).bytes, true);
+  }
+
+  private async onMessage(topic: string, payload: Uint8Array): Promise<void> {
+    if (topic === topics.offer(this.region)) {
+      const offer = open(payload, { kind: 'offer', signer: this.gatewayKey }).message;
+      this.offers.push(offer);
+      if (this.o.bid === false || (this.o.state ?? 'cool') === 'hot') return;
+      this.pub(topics.bids(this.region), seal('bid', {
+        offerId: offer.offerId, taskId: offer.taskId, nodeId: this.nodeId, region: this.region, price: this.o.priceFloor ?? 1,
+        etaMs: 50, headroom: this.o.headroom ?? 0.8, state: this.o.state ?? 'cool', freeSlots: 1, fuelRate: 1e8, location: null,
+      }, this.identity).bytes);
+    } else if (topic === topics.assign(this.region, this.nodeId)) {
+      const a = open(payload, { kind: 'assign', signer: this.gatewayKey }).message;
+      this.assignments.push(a);
+      if (this.behavior === 'silent') return;
+      await this.run(a);
+    } else if (topic === topics.ack(this.region, this.nodeId)) {
+      const m = open(payload, { kind: 'receipt-ack', signer: this.gatewayKey }).message;
+      for (const x of m.acks) this.acks.push({ receiptId: toHex(x.receiptId), taskId: x.taskId, status: x.status, reason: x.reason });
+    }
+  }
+
+  /** Compute (or fake) the output, build the chained receipt, publish the result. */
+  async run(a: Assignment): Promise<void> {
+    const { catalogue, runner } = runtime();
+    const entry = catalogue.byHash(toHex(a.moduleHash))!;
+    const started = Date.now();
+    const out = await runner.run(entry.wasm, a.input, { fuel: a.fuelLimit, memoryPages: a.memoryPages, timeoutMs: a.timeoutMs });
+    let output = out.ok ? out.output : new Uint8Array(0);
+    if (this.behavior === 'cheat') output = sha256(new TextEncoder().encode(`wrong ${a.taskId}`));
+    this.publishResult(this.makeResult(a, output, { fuel: out.fuel, started }));
+  }
+
+  makeResult(a: Pick<Assignment, 'taskId' | 'jobId' | 'moduleHash' | 'input' | 'attempt'>, output: Uint8Array, o: { fuel?: number; started?: number; seq?: number; prev?: Uint8Array } = {}): Uint8Array {
+    const seq = o.seq ?? this.seq + 1;
+    const receipt: Receipt = {
+      taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, moduleHash: a.moduleHash, inputHash: sha256(a.input),
+      outputHash: sha256(output), outcome: 'ok', fuel: o.fuel ?? 1000, wallMs: 1, startedAt: o.started ?? Date.now(), finishedAt: Date.now(),
+      tempStartC: 45, tempEndC: 46, seq, prevHash: o.prev ?? this.prev,
+    };
+    const sealed = seal('receipt', receipt, this.identity);
+    if (o.seq === undefined) { this.seq = seq; this.prev = sealed.id; }
+    return seal('result', { taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, attempt: a.attempt, ok: true, output, error: null, receipt: sealed.bytes }, this.identity).bytes;
+  }
+
+  publishResult(bytes: Uint8Array): void {
+    this.sent.push(bytes);
+    this.pub(topics.results(this.region), bytes);
+  }
+
+  /** Drop the connection without DISCONNECT: the broker publishes the last will. */
+  crash(): void {
+    (this.client as unknown as { stream: { destroy(): void } }).stream.destroy();
+    this.client.end(true);
+  }
+
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+export async function devices(url: string, gatewayKey: Uint8Array, list: Array<DeviceOptions & { identity: Identity }>): Promise<Device[]> {
+  return Promise.all(list.map((o) => Device.start(url, gatewayKey, o)));
+}
+
+export const enc = (s: string) => new TextEncoder().encode(s);
+export const hex = (b: Uint8Array) => toHex(b);
