@@ -208,11 +208,13 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       drops.drop(topic, 'not a topic this agent serves');
     } catch (e) {
       drops.drop(topic, isProtocolError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
-      emitError('message', e as Error);
       return;
     }
   }
-  drops.onDrop = () => { counters.dropped++; };
+  drops.onDrop = (topic, reason) => {
+    counters.dropped++;
+    emitError('message', new Error(`dropped message on ${topic}: ${reason}`));
+  };
 
   function onOffer(offer: MessageOf<'offer'>): void {
     if (!seenOffers.add(offer.offerId)) return;

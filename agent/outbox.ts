@@ -263,7 +263,7 @@ export class Outbox {
 
   private async maybeCompact(): Promise<void> {
     const min = this.opts.compactMinBytes ?? 1024 * 1024;
-    if (this.fileBytes < min || this.fileBytes < 2 * this.liveBytes + 64 * 1024) return;
+    if (this.fileBytes < min || this.fileBytes < 2 * this.liveBytes + min / 2) return;
     const durable = this.pending();
     const bufs = [frame({ t: 'h', s: this.headState.seq, i: this.headState.id })];
     // Entries still waiting in the queue are written to the new file after the swap.

@@ -125,11 +125,11 @@ export class DropLog {
   private windowStart = 0;
   private inWindow = 0;
   private suppressed = 0;
-  onDrop: () => void = () => {};
+  onDrop: (topic: string, reason: string) => void = () => {};
   constructor(private readonly log: Logger, private readonly perSecond = 10) {}
 
   drop(topic: string, reason: string): void {
-    this.onDrop();
+    this.onDrop(topic, reason);
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       if (this.suppressed) this.log.warn({ suppressed: this.suppressed }, 'more messages dropped (not logged one by one)');

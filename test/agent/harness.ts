@@ -154,8 +154,8 @@ export class FakeGateway {
     await this.client.publishAsync(topics.ack(this.region, nodeId), Buffer.from(seal('receipt-ack', body, this.identity).bytes), { qos: 1 });
   }
 
-  async raw(topic: string, payload: Uint8Array | string): Promise<void> {
-    await this.client.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+  async raw(topic: string, payload: Uint8Array | string, retain = false): Promise<void> {
+    await this.client.publishAsync(topic, Buffer.from(payload), { qos: 1, retain });
   }
 
   resultsFor(nodeId: string): GotResult[] {
