@@ -43,8 +43,17 @@ function isGroup(x: Command | Group): x is Group {
 async function load(name: string): Promise<Command | Group> {
   const entry = REGISTRY[name];
   if (!entry) throw new CliError(`unknown command '${name}' (see: swarmlet --help)`);
-  const mod = (await import(new URL(`./commands/${entry[1]}.js`, import.meta.url).href)) as { default: Command | Group };
-  return mod.default;
+  const url = new URL(`./commands/${entry[1]}.js`, import.meta.url);
+  try {
+    const mod = (await import(url.href)) as { default: Command | Group };
+    return mod.default;
+  } catch (e) {
+    // Only a missing command module becomes a one-line error; anything else is a real bug.
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(url.pathname)) {
+      throw new CliError(`'${name}' is not built into this install (run: npm run build)`);
+    }
+    throw e;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
