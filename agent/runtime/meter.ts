@@ -84,6 +84,8 @@ function rewrite(b: Binaryen, mod: Module): Instrumented {
   const walk = (e: Ref): number => {
     if (!e) return 0;
     const k = b.getExpressionId(e);
+    // SIMD is outside ABI v1 (some of it would pass below as plain Binary/Const nodes).
+    if (b.getExpressionType(e) === b.v128) throw new UnsupportedModuleError('SIMD (v128) is outside ABI v1');
     switch (k) {
       case id.BlockId: {
         let c = 0;
