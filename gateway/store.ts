@@ -223,6 +223,7 @@ export class Store {
       for (const w of writes) {
         const r = w.receipt;
         this.s.insReceipt!.run(r.id, r.nodeId, r.seq, r.taskId, r.jobId, buf(r.envelope), r.fuel, r.status, r.reason, now);
+        this.s.ensureNode!.run(r.nodeId, null, now);
         this.s.setChain!.run(r.seq, Buffer.from(r.id, 'hex'), r.nodeId);
         if (w.attempt) {
           const a = w.attempt;

@@ -1,0 +1,163 @@
+// The fleet dashboard: polls the gateway's JSON API, renders devices, jobs, batches and
+// the ledger, submits jobs, revokes devices, and verifies receipt inclusion proofs in the
+// browser (verify.js) without trusting the gateway.
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? '' : String(c)));
+  return e;
+};
+const short = (id) => (id ? String(id).slice(0, 10) : '–');
+const num = (n, d = 0) => (typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d }) : '–');
+const si = (n) => {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '–';
+  const u = [['G', 1e9], ['M', 1e6], ['k', 1e3]].find(([, v]) => Math.abs(n) >= v);
+  return u ? `${(n / u[1]).toFixed(1)}${u[0]}` : num(n);
+};
+const ago = (t) => (t ? `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago` : '–');
+
+async function api(path, init) {
+  const r = await fetch(path, init);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
+  return body;
+}
+
+let selectedJob = null;
+let shownState = null;
+let credits = new Map();
+
+function renderHealth(h) {
+  const e = $('#health');
+  e.className = `health ${h.ok && h.mqtt ? 'ok' : 'bad'}`;
+  e.textContent = `gateway ${short(h.nodeId)} · regions ${h.regions.join(', ')} · MQTT ${h.mqtt ? 'connected' : 'down'} · re-execution ${h.reexecution ? 'on' : 'off'}`;
+  $('#s-open').textContent = num(h.openTasks);
+}
+
+function renderNodes(nodes) {
+  const online = nodes.filter((n) => n.online);
+  $('#s-online').textContent = `${online.length} / ${nodes.length}`;
+  $('#s-slots').textContent = num(online.reduce((s, n) => s + (n.freeSlots || 0), 0));
+  const tb = $('#nodes tbody');
+  tb.replaceChildren(...nodes.map((n) => el('tr', { 'data-node': n.id },
+    el('td', { class: 'mono', title: n.id }, short(n.id)),
+    el('td', {}, n.profile || '–'),
+    el('td', {}, n.region),
+    el('td', { class: n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline' }, n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline'),
+    el('td', {}, el('span', { class: `badge ${n.thermalState}` }, n.thermalState || '–')),
+    el('td', { class: 'num' }, n.temperatureC == null ? '–' : `${num(n.temperatureC, 1)} °C`),
+    el('td', { class: 'num' }, `${num(n.freeSlots)} / ${num(n.slots)}`),
+    el('td', { class: 'num' }, `${si(n.fuelRate)}/s`),
+    el('td', { class: 'num' }, num(n.reputation, 2)),
+    el('td', { class: 'num' }, num(credits.get(n.id) ?? 0, 4)),
+    el('td', {}, el('button', { class: 'small danger', onclick: () => revoke(n.id) }, 'revoke')),
+  )));
+}
+
+function renderJobs(jobs) {
+  const tb = $('#jobs tbody');
+  tb.replaceChildren(...jobs.map((j) => {
+    const pct = j.totals.tasks ? Math.round((100 * (j.totals.done + j.totals.failed)) / j.totals.tasks) : 0;
+    return el('tr', { class: `clickable ${j.id === selectedJob ? 'selected' : ''}`, 'data-job': j.id, onclick: () => selectJob(j.id) },
+      el('td', { class: 'mono' }, j.id),
+      el('td', {}, j.task),
+      el('td', { class: j.state }, j.state),
+      el('td', {}, el('span', { class: 'bar' }, el('span', { style: `width:${pct}%` })), ` ${j.totals.done + j.totals.failed}/${j.totals.tasks}`),
+      el('td', { class: 'num' }, num(j.totals.receipts)),
+      el('td', { class: 'num' }, si(j.totals.fuel)),
+      el('td', { class: 'num' }, num(j.totals.credits, 6)),
+      el('td', {}, ago(j.createdAt)));
+  }));
+}
+
+function renderBatches(batches) {
+  $('#s-receipts').textContent = num(batches.reduce((s, b) => s + b.count, 0));
+  $('#s-fuel').textContent = si(batches.reduce((s, b) => s + b.fuelTotal, 0));
+  $('#batches tbody').replaceChildren(...batches.slice(0, 10).map((b) => el('tr', {},
+    el('td', { class: 'num' }, b.batchNo), el('td', { class: 'num' }, b.count), el('td', { class: 'num' }, si(b.fuelTotal)),
+    el('td', { class: 'mono', title: b.merkleRoot }, short(b.merkleRoot)), el('td', {}, ago(b.createdAt)))));
+}
+
+async function selectJob(id) {
+  if (id !== selectedJob) shownState = null;
+  selectedJob = id;
+  const j = await api(`/api/jobs/${encodeURIComponent(id)}`);
+  $('#job-detail').hidden = false;
+  $('#jd-id').textContent = `${j.id} · ${j.task} · ${j.state}`;
+  $('#proof').hidden = true;
+  $('#results tbody').replaceChildren(...(j.results || []).map((r) => el('tr', {},
+    el('td', { class: 'num' }, r.index),
+    el('td', { class: r.ok ? 'yes' : 'no' }, r.ok ? 'ok' : r.error || 'failed'),
+    el('td', { class: 'mono', title: r.outputSha256 || '' }, r.outputSha256 ? r.outputSha256.slice(0, 16) : '–'),
+    el('td', { class: 'mono', title: r.nodeId || '' }, short(r.nodeId)),
+    el('td', { class: 'mono', title: r.receiptId || '' }, short(r.receiptId)),
+    el('td', {}, r.verified ? 're-executed' : ''),
+    el('td', {}, r.receiptId ? el('button', { class: 'small', 'data-verify': r.receiptId, onclick: () => checkProof(r.receiptId) }, 'verify in browser') : ''))));
+  if (!j.results) $('#results tbody').replaceChildren(el('tr', {}, el('td', { colspan: 7 }, 'results appear when the job is done')));
+}
+
+async function checkProof(receiptId) {
+  const box = $('#proof');
+  box.hidden = false;
+  box.replaceChildren(el('div', {}, `checking receipt ${short(receiptId)}…`));
+  try {
+    const proof = await api(`/api/receipts/${receiptId}/proof`);
+    const { verifyProof } = await import('./verify.js');
+    const steps = await verifyProof(proof);
+    const ok = steps.every((s) => s.ok);
+    box.replaceChildren(
+      el('div', { id: 'proof-verdict', class: ok ? 'yes' : 'no' }, ok ? `receipt ${short(receiptId)} is included in batch ${proof.batchNo}, verified in this browser` : 'proof does NOT verify'),
+      el('ul', {}, ...steps.map((s) => el('li', { class: s.ok ? '' : 'fail' }, `${s.step}`, s.detail ? el('span', { class: 'muted' }, ` — ${s.detail}`) : ''))));
+  } catch (e) {
+    box.replaceChildren(el('div', { id: 'proof-verdict', class: 'no' }, `no proof yet: ${e.message} (receipts are batched every few seconds)`));
+  }
+}
+
+async function revoke(id) {
+  if (!confirm(`Revoke device ${id}? It is disconnected at once and its key refused.`)) return;
+  try { await api(`/api/nodes/${id}/revoke`, { method: 'POST' }); } catch (e) { alert(e.message); }
+  refresh();
+}
+
+$('#submit').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const enc = new TextEncoder();
+  const inputs = String(f.get('inputs')).split('\n').filter((l) => l.length > 0)
+    .map((l) => btoa(String.fromCharCode(...enc.encode(l))));
+  const msg = $('#submit-msg');
+  try {
+    const { id } = await api('/api/jobs', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task: f.get('task'), inputs, redundancy: Number(f.get('redundancy')), spotCheck: Number(f.get('spotCheck')) }),
+    });
+    msg.textContent = `submitted job ${id}`;
+    selectedJob = id;
+    refresh();
+  } catch (e) {
+    msg.textContent = `refused: ${e.message}`;
+  }
+});
+
+async function refresh() {
+  try {
+    const [h, n, j, b, l] = await Promise.all([api('/healthz'), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger')]);
+    credits = new Map((l.nodes || []).map((x) => [x.nodeId, x.credits]));
+    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []);
+    // Re-render the selected job only when its state changes (keeps a proof check on screen).
+    const sel = j.jobs.find((x) => x.id === selectedJob);
+    if (sel && sel.state !== shownState) { shownState = sel.state; selectJob(sel.id); }
+  } catch (e) {
+    const h = $('#health');
+    h.className = 'health bad';
+    h.textContent = `gateway unreachable: ${e.message}`;
+  }
+}
+
+refresh();
+setInterval(refresh, 2000);

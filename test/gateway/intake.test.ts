@@ -1,0 +1,144 @@
+/**
+ * Receipt intake against a real SQLite store: forged, unenrolled, replayed, out-of-chain
+ * (gap, fork) and mismatched receipts are refused with the right ack; good ones are
+ * stored once and billed once; a group that arrived shuffled still chains.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decode, encode } from '../../protocol/codec.js';
+import { seal } from '../../protocol/envelope.js';
+import { Enrollment } from '../../protocol/enrollment.js';
+import type { Result } from '../../protocol/messages.js';
+import { sha256, toHex } from '../../protocol/hash.js';
+import { generateIdentity } from '../../protocol/identity.js';
+import { ReceiptIntake } from '../../gateway/intake.js';
+import { Store } from '../../gateway/store.js';
+import { tempDir } from './harness.js';
+import { Device } from './harness.js';
+
+const MOD = sha256(new TextEncoder().encode('module'));
+
+function setup(nTasks = 6) {
+  const dir = tempDir();
+  const store = new Store(dir.path);
+  const enrollment = new Enrollment();
+  const node = generateIdentity();
+  enrollment.add(node.publicKey, 'node');
+  const inputs = Array.from({ length: nTasks }, (_, i) => new TextEncoder().encode(`input ${i}`));
+  store.insertJob({ id: 'j1', task_name: 'sha256', module_hash: toHex(MOD), redundancy: 1, spot_check: 0, max_price: 10, region: 'local', deadline: 1e13, fuel_limit: 1e6, created_at: 1, n_tasks: nTasks },
+    inputs.map((input, i) => ({ id: `j1.${i}`, idx: i, input, inputHash: sha256(input), spot: false })));
+  store.insertAttempts(inputs.map((_, i) => ({ taskId: `j1.${i}`, attempt: 1, nodeId: node.nodeId, offerId: 'o', price: 2, leaseUntil: 1e13 })));
+  const quarantined = new Set<string>();
+  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: (n) => quarantined.has(n) });
+  // A Device object is only used here to build chained receipts (no broker needed).
+  const dev = Object.assign(Object.create(Device.prototype) as Device, { identity: node, nodeId: node.nodeId, seq: 0, prev: new Uint8Array(32) });
+  const task = (i: number) => ({ taskId: `j1.${i}`, jobId: 'j1', moduleHash: MOD, input: inputs[i]!, attempt: 1 });
+  return { dir, store, enrollment, node, intake, dev, task, inputs, quarantined };
+}
+
+test('good receipts are stored once, acked stored, billed once at the winning price', () => {
+  const s = setup();
+  try {
+    const msgs = [0, 1, 2].map((i) => s.dev.makeResult(s.task(i), sha256(s.inputs[i]!), { fuel: 1_000_000 }));
+    const r = s.intake.process(msgs);
+    assert.deepEqual(r.outcomes.map((o) => o.status), ['stored', 'stored', 'stored']);
+    assert.equal(r.accepted.length, 3);
+    assert.ok(r.accepted.every((a) => a.billed));
+    const bill = s.store.jobBilling('j1');
+    assert.equal(bill.receipts, 3);
+    assert.equal(bill.fuel, 3_000_000);
+    assert.equal(bill.credits, 6, 'credits = fuel x price / 1e6');
+    // the same messages again: duplicates, nothing billed twice
+    const again = s.intake.process(msgs);
+    assert.deepEqual(again.outcomes.map((o) => o.status), ['duplicate', 'duplicate', 'duplicate']);
+    assert.equal(again.accepted.length, 0);
+    assert.equal(s.store.jobBilling('j1').receipts, 3);
+    // a fresh intake (a restarted gateway) reads the chain head from SQLite
+    const fresh = new ReceiptIntake({ store: s.store, enrollment: s.enrollment, isQuarantined: () => false });
+    assert.equal(fresh.process([msgs[1]!]).outcomes[0]!.status, 'duplicate');
+    assert.equal(fresh.process([s.dev.makeResult(s.task(3), sha256(s.inputs[3]!))]).outcomes[0]!.status, 'stored');
+  } finally { s.store.close(); s.dir.cleanup(); }
+});
+
+test('forged and unenrolled results are rejected and name no receipt', () => {
+  const s = setup();
+  try {
+    const good = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!), { seq: 1, prev: new Uint8Array(32) });
+    // flip a bit inside the receipt's signature
+    const env = decode(good) as { body: Uint8Array };
+    const result = decode(env.body) as Record<string, unknown> & { receipt: Uint8Array };
+    const rEnv = decode(result.receipt) as Record<string, unknown> & { sig: Uint8Array };
+    const sig = new Uint8Array(rEnv.sig); sig[5]! ^= 1;
+    const forgedReceipt = encode({ ...rEnv, sig });
+    const forged = seal('result', { ...(result as unknown as Result), receipt: forgedReceipt }, s.node).bytes;
+    // a stranger signs a receipt claiming to be the node
+    const mallory = generateIdentity();
+    const stranger = Object.assign(Object.create(Device.prototype) as Device, { identity: mallory, nodeId: mallory.nodeId, seq: 0, prev: new Uint8Array(32) });
+    const unenrolled = stranger.makeResult(s.task(0), sha256(s.inputs[0]!));
+    // output bytes that do not hash to the receipt's outputHash
+    const resultWrongOutput = seal('result', { ...(result as unknown as Result), output: new Uint8Array([1, 2, 3]) }, s.node).bytes;
+    const r = s.intake.process([forged, unenrolled, resultWrongOutput, new Uint8Array([0xa0]), new Uint8Array(0)]);
+    assert.deepEqual(r.outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+    assert.match(r.outcomes[0]!.reason!, /bad-signature/);
+    assert.equal(r.outcomes[0]!.receiptId, null, 'a forged receipt gets no receipt id (and so no ack)');
+    assert.match(r.outcomes[1]!.reason!, /not enrolled/);
+    assert.match(r.outcomes[2]!.reason!, /output does not hash/);
+    assert.equal(s.store.jobBilling('j1').receipts, 0);
+    // the genuine one still goes in afterwards: nothing above moved the chain
+    assert.equal(s.intake.process([good]).outcomes[0]!.status, 'stored');
+  } finally { s.store.close(); s.dir.cleanup(); }
+});
+
+test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuffled group still chains', () => {
+  const s = setup();
+  try {
+    const r1 = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!));
+    const r2 = s.dev.makeResult(s.task(1), sha256(s.inputs[1]!));
+    const r3 = s.dev.makeResult(s.task(2), sha256(s.inputs[2]!));
+    assert.equal(s.intake.process([r1]).outcomes[0]!.status, 'stored');
+    // r3 before r2: gap
+    const gap = s.intake.process([r3]).outcomes[0]!;
+    assert.equal(gap.status, 'retry');
+    assert.match(gap.reason!, /gap/);
+    // a second receipt for seq 2 with another prevHash: fork
+    const fork = s.dev.makeResult(s.task(3), sha256(s.inputs[3]!), { seq: 2, prev: sha256(new Uint8Array([9])) });
+    const f = s.intake.process([fork]).outcomes[0]!;
+    assert.equal(f.status, 'rejected');
+    assert.match(f.reason!, /fork/);
+    // r3 and r2 arrive together, in the wrong order: both stored
+    const both = s.intake.process([r3, r2]);
+    assert.deepEqual(both.outcomes.map((o) => o.status), ['stored', 'stored']);
+    // and now a receipt re-using seq 2 is a fork
+    const late = s.dev.makeResult(s.task(4), sha256(s.inputs[4]!), { seq: 2, prev: sha256(new Uint8Array([1])) });
+    assert.equal(s.intake.process([late]).outcomes[0]!.status, 'rejected');
+    assert.equal(s.store.chainHead(s.node.nodeId).seq, 3);
+  } finally { s.store.close(); s.dir.cleanup(); }
+});
+
+test('a receipt whose hashes do not match the task is rejected but keeps the chain going', () => {
+  const s = setup();
+  try {
+    const wrongInput = s.dev.makeResult({ ...s.task(0), input: new TextEncoder().encode('other input') }, sha256(s.inputs[0]!));
+    const wrongModule = s.dev.makeResult({ ...s.task(1), moduleHash: sha256(new Uint8Array([7])) }, sha256(s.inputs[1]!));
+    const unknownTask = s.dev.makeResult({ ...s.task(2), taskId: 'j9.0', jobId: 'j9' }, sha256(s.inputs[2]!));
+    const ok = s.dev.makeResult(s.task(3), sha256(s.inputs[3]!));
+    const r = s.intake.process([wrongInput, wrongModule, unknownTask, ok]);
+    assert.deepEqual(r.outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'stored']);
+    assert.match(r.outcomes[0]!.reason!, /input hash/);
+    assert.match(r.outcomes[1]!.reason!, /module hash/);
+    assert.match(r.outcomes[2]!.reason!, /not one of ours/);
+    assert.equal(s.store.jobBilling('j1').receipts, 1);
+    assert.equal(s.store.countUnbatched(), 1, 'only accepted receipts are batched');
+  } finally { s.store.close(); s.dir.cleanup(); }
+});
+
+test('a quarantined node\'s receipts are stored but not billed', () => {
+  const s = setup();
+  try {
+    s.quarantined.add(s.node.nodeId);
+    const r = s.intake.process([s.dev.makeResult(s.task(0), sha256(s.inputs[0]!))]);
+    assert.equal(r.outcomes[0]!.status, 'stored');
+    assert.equal(r.accepted[0]!.billed, false);
+    assert.equal(s.store.jobBilling('j1').receipts, 0);
+  } finally { s.store.close(); s.dir.cleanup(); }
+});
