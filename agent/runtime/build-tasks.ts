@@ -8,7 +8,7 @@
  * the manifest already matches. Each compiled module is checked against ABI v1 (imports only
  * env.abort; exports memory, alloc, run) before it is listed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -87,25 +87,42 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
 
   const source = CatalogueSource.parse(JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')));
   mkdirSync(join(buildDir, 'gen'), { recursive: true });
-  writeFileSync(join(buildDir, 'gen', 'mlp_weights.ts'), mlpWeightsSource(readFileSync(join(root, 'tasks', 'mlp', 'weights.json'), 'utf8')));
-
-  const { default: asc } = await import('assemblyscript/asc');
-  const manifest: Manifest = { version: MANIFEST_VERSION, fingerprint: fp, tasks: [] };
-  for (const t of source.tasks) {
-    const entry = join('tasks', 'assembly', `${t.name}.ts`);
-    if (!existsSync(join(root, entry))) throw new Error(`tasks/catalogue.json names ${t.name} but ${entry} does not exist`);
-    let errText = '';
-    const res = await asc.main(
-      [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', 'release', '--outFile', `tasks/build/${t.name}.wasm`],
-      { stdout: { write: () => true } as never, stderr: { write: (s: string | Uint8Array) => { errText += String(s); return true; } } as never },
-    );
-    if (res.error) throw new Error(`asc failed on ${entry}: ${res.error.message}\n${errText}`);
-    const wasm = new Uint8Array(readFileSync(join(buildDir, `${t.name}.wasm`)));
-    const abi = checkAbi(wasm);
-    if (!abi.ok) throw new Error(`${entry} compiled to a module outside ABI v1: ${abi.message}`);
-    manifest.tasks.push({ name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output });
-    opts.log?.(`built tasks/build/${t.name}.wasm (${wasm.length} bytes)`);
+  // Concurrent builds (parallel test files) must never see half-written files: everything is
+  // written under a private name and renamed into place.
+  const tmp = `.tmp-${process.pid}-${Date.now()}`;
+  const weights = mlpWeightsSource(readFileSync(join(root, 'tasks', 'mlp', 'weights.json'), 'utf8'));
+  writeFileSync(join(buildDir, 'gen', `${tmp}.ts`), weights);
+  renameSync(join(buildDir, 'gen', `${tmp}.ts`), join(buildDir, 'gen', 'mlp_weights.ts'));
+  mkdirSync(join(buildDir, tmp));
+  try {
+    const manifest: Manifest = { version: MANIFEST_VERSION, fingerprint: fp, tasks: [] };
+    for (const t of source.tasks) {
+      const wasm = await compileTask(root, t.name, tmp);
+      renameSync(join(buildDir, tmp, `${t.name}.wasm`), join(buildDir, `${t.name}.wasm`));
+      manifest.tasks.push({ name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output });
+      opts.log?.(`built tasks/build/${t.name}.wasm (${wasm.length} bytes)`);
+    }
+    writeFileSync(join(buildDir, tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    renameSync(join(buildDir, tmp, 'manifest.json'), join(buildDir, 'manifest.json'));
+    return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0 };
+  } finally {
+    rmSync(join(buildDir, tmp), { recursive: true, force: true });
   }
-  writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0 };
+}
+
+/** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm and check it against ABI v1. */
+async function compileTask(root: string, name: string, tmp: string): Promise<Uint8Array> {
+  const entry = join('tasks', 'assembly', `${name}.ts`);
+  if (!existsSync(join(root, entry))) throw new Error(`tasks/catalogue.json names ${name} but ${entry} does not exist`);
+  const { default: asc } = await import('assemblyscript/asc');
+  let errText = '';
+  const res = await asc.main(
+    [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', 'release', '--outFile', `tasks/build/${tmp}/${name}.wasm`],
+    { stdout: { write: () => true } as never, stderr: { write: (s: string | Uint8Array) => { errText += String(s); return true; } } as never },
+  );
+  if (res.error) throw new Error(`asc failed on ${entry}: ${res.error.message}\n${errText}`);
+  const wasm = new Uint8Array(readFileSync(join(root, 'tasks', 'build', tmp, `${name}.wasm`)));
+  const abi = checkAbi(wasm);
+  if (!abi.ok) throw new Error(`${entry} compiled to a module outside ABI v1: ${abi.message}`);
+  return wasm;
 }
