@@ -96,7 +96,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   });
 
   const executor: Executor = new Executor({
-    identity, runner, modules, outbox, limits: config.limits, slots, maxQueue: slots * 2, logger: log,
+    identity, runner, modules, outbox, limits: config.limits, slots, maxQueue: Math.max(4, slots * 4), logger: log,
     temperature: () => advertiser.temperature(),
     onBusy: (busy) => {
       sensors.setUtilization?.(Math.min(1, busy / slots));

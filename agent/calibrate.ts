@@ -8,7 +8,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
-import { tasksBuildDir } from '../util/paths.js';
 import type { TaskRunner } from './runtime/types.js';
 
 export const CALIBRATION_TASK = 'sha256';
@@ -23,7 +22,13 @@ function machineKey(): string {
 }
 
 export async function measureFuelRate(runner: TaskRunner, wasm?: Uint8Array): Promise<number> {
-  const module = wasm ?? new Uint8Array(await readFile(join(tasksBuildDir(), `${CALIBRATION_TASK}.wasm`)));
+  let module = wasm;
+  if (!module) {
+    const { loadCatalogue } = await import('./runtime/catalogue.js');
+    const entry = loadCatalogue().byName(CALIBRATION_TASK);
+    if (!entry) throw new Error(`task ${CALIBRATION_TASK} is not in the catalogue (swarmlet task build)`);
+    module = entry.wasm;
+  }
   const input = new Uint8Array(INPUT_BYTES).map((_, i) => (i * 31) & 0xff);
   let best = 0;
   for (let i = 0; i < RUNS; i++) {

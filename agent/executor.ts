@@ -119,7 +119,16 @@ export class Executor {
       memoryPages: Math.min(a.memoryPages, this.o.limits.memoryPages),
       timeoutMs: Math.min(a.timeoutMs, this.o.limits.timeoutMs),
     };
-    const outcome = await this.o.runner.run(wasm, a.input, limits, { expectedHash: a.moduleHash });
+    let outcome;
+    try {
+      outcome = await this.o.runner.run(wasm, a.input, limits, { expectedHash: a.moduleHash });
+    } catch (e) {
+      // The runner itself broke (not the task): no receipt; the lease expires and the task is re-offered.
+      this.s.failed++;
+      log.error({ err: (e as Error).message }, 'task runner failed');
+      this.o.onFailure('runner', e as Error);
+      return;
+    }
     const finishedAt = Date.now();
     let output = outcome.ok ? outcome.output : new Uint8Array(0);
     if (outcome.ok && this.o.cheatRate > 0 && Math.random() < this.o.cheatRate) {

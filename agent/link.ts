@@ -105,7 +105,9 @@ export class Link extends EventEmitter {
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
     client.on('error', (err) => {
-      this.o.logger.warn({ broker: this.o.brokers[this.index]!.url, err: err.message }, 'mqtt error');
+      // The first failure of an outage is worth a warning; each retry after it is not.
+      const level = this.failuresInRound === 0 && this.round === 0 ? 'warn' : 'debug';
+      this.o.logger[level]({ broker: this.o.brokers[this.index]!.url, err: err.message }, 'mqtt error');
     });
     client.on('close', () => this.onClose());
     this.attempt();

@@ -9,11 +9,13 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { open } from '../protocol/envelope.js';
+import { decode } from '../protocol/codec.js';
+import { ENVELOPE_LIMITS } from '../protocol/envelope.js';
 import { bytesEqual, fromHex, sha256, toHex } from '../protocol/hash.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { topics } from '../protocol/topics.js';
 import type { Logger } from '../util/log.js';
+import { verifyPublishedModule } from './runtime/publish.js';
 
 interface Cached { wasm: Uint8Array; publisher: string }
 
@@ -53,6 +55,7 @@ interface Waiter { promise: Promise<Uint8Array>; resolve: (b: Uint8Array) => voi
 
 export class ModuleStore {
   private readonly trusted: Set<string>;
+  private readonly trustedKeys: Uint8Array[];
   private readonly onDisk = new Set<string>();
   private readonly waiting = new Map<string, Waiter>();
   private readonly bad = new Map<string, number>();
@@ -60,6 +63,7 @@ export class ModuleStore {
 
   constructor(private readonly o: ModuleStoreOptions) {
     this.trusted = new Set(o.trusted.map((k) => k.toLowerCase()));
+    this.trustedKeys = [...this.trusted].map((k) => fromHex(k));
   }
 
   /** Index the disk cache (file names only; bytes are checked when read). */
@@ -150,14 +154,14 @@ export class ModuleStore {
     let wasm: Uint8Array;
     let publisher: string;
     try {
-      const m = open(payload, { kind: 'module' });
-      publisher = toHex(m.signer);
-      if (!this.trusted.has(publisher)) return `module signed by untrusted key ${publisher.slice(0, 16)}`;
-      if (!bytesEqual(m.message.hash, fromHex(hex))) return 'module envelope names another hash';
-      if (!bytesEqual(sha256(m.message.wasm), m.message.hash)) return 'module bytes do not match their hash';
-      wasm = m.message.wasm;
+      // The runtime's admission rule for network modules: trusted signer, bytes match the named hash.
+      const m = verifyPublishedModule(payload, this.trustedKeys);
+      if (!bytesEqual(m.hash, fromHex(hex))) return 'module envelope names another hash';
+      wasm = m.wasm;
+      // Already verified above; read the signer to tag the shared cache entry with it.
+      publisher = toHex((decode(payload, ENVELOPE_LIMITS) as { signer: Uint8Array }).signer);
     } catch (e) {
-      return isProtocolError(e) ? `bad module envelope: ${e.message}` : `bad module envelope: ${(e as Error).message}`;
+      return isProtocolError(e) ? `bad module envelope: ${e.code}: ${e.message}` : `bad module envelope: ${(e as Error).message}`;
     }
     const w = this.waiting.get(hex)!;
     this.finish(hex, topics.module(hex));

@@ -49,11 +49,7 @@ export class LazyRunner implements TaskRunner {
   }
 
   private get(): Promise<TaskRunner> {
-    const spec = './runtime/index.js'; // (runtime index lands with issue 3)
-    this.pool ??= import(spec).then(async (m) => {
-      const create = (m as unknown as { createWorkerPool: (o: { size: number }) => TaskRunner | Promise<TaskRunner> }).createWorkerPool;
-      return await create({ size: this.size });
-    });
+    this.pool ??= import('./runtime/pool.js').then((m) => m.createWorkerPool({ size: this.size }));
     return this.pool;
   }
 
