@@ -93,12 +93,13 @@ async function selectJob(id) {
   $('#results tbody').replaceChildren(...(j.results || []).map((r) => el('tr', {},
     el('td', { class: 'num' }, r.index),
     el('td', { class: r.ok ? 'yes' : 'no' }, r.ok ? 'ok' : r.error || 'failed'),
+    el('td', { class: 'mono output', title: r.outputHex || '' }, r.outputHex ? (r.outputHex.length > 32 ? `${r.outputHex.slice(0, 32)}…` : r.outputHex) : '–'),
     el('td', { class: 'mono', title: r.outputSha256 || '' }, r.outputSha256 ? r.outputSha256.slice(0, 16) : '–'),
     el('td', { class: 'mono', title: r.nodeId || '' }, short(r.nodeId)),
     el('td', { class: 'mono', title: r.receiptId || '' }, short(r.receiptId)),
     el('td', {}, r.verified ? 're-executed' : ''),
     el('td', {}, r.receiptId ? el('button', { class: 'small', 'data-verify': r.receiptId, onclick: () => checkProof(r.receiptId) }, 'verify in browser') : ''))));
-  if (!j.results) $('#results tbody').replaceChildren(el('tr', {}, el('td', { colspan: 7 }, 'results appear when the job is done')));
+  if (!j.results) $('#results tbody').replaceChildren(el('tr', {}, el('td', { colspan: 8 }, 'results appear when the job is done')));
 }
 
 async function checkProof(receiptId) {
