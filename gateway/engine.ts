@@ -205,6 +205,7 @@ export class Engine {
   private caught(nodeId: string, task: TaskState): void {
     const wrong = task.results.get(nodeId);
     task.results.delete(nodeId);
+    task.extra = 0;
     if (wrong) this.d.store.voidBilling([wrong.receiptId]);
     if (!this.d.rep.punish(nodeId)) return;
     this.d.metrics.cheatsCaught.inc();
@@ -215,6 +216,7 @@ export class Engine {
       for (const t of job.tasks) {
         if (t === task || !t.results.has(nodeId)) continue;
         t.results.delete(nodeId);
+        t.extra = 0; // a tie it caused is no tie any more
         if (t.state === 'done' && !t.verified) {
           this.d.store.reopenTask(t.id);
           t.state = 'open';
