@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
+import { makeConnectProof } from '../../protocol/auth.js';
 import { open, seal, type Opened } from '../../protocol/envelope.js';
 import { sha256, toHex } from '../../protocol/hash.js';
 import { generateIdentity, type Identity } from '../../protocol/identity.js';
@@ -94,8 +95,12 @@ export class FakeGateway {
     return toHex(this.identity.publicKey);
   }
 
-  async connect(): Promise<void> {
-    this.client = await mqtt.connectAsync(this.url, { protocolVersion: 4, clientId: `gw-${this.identity.nodeId}`, reconnectPeriod: 200 });
+  /** With `meshId`, authenticate like a swarmlet gateway (node id + connect proof, fresh on every reconnect). */
+  async connect(opts: { meshId?: string } = {}): Promise<void> {
+    const clientId = opts.meshId ? this.identity.nodeId : `gw-${this.identity.nodeId}`;
+    const creds = () => ({ username: this.identity.nodeId, password: Buffer.from(makeConnectProof(this.identity, opts.meshId!, clientId)) });
+    this.client = await mqtt.connectAsync(this.url, { protocolVersion: 4, clientId, reconnectPeriod: 200, ...(opts.meshId ? creds() : {}) });
+    if (opts.meshId) this.client.on('reconnect', () => { this.client.options.password = creds().password; });
     this.client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
     await this.client.subscribeAsync([filters.caps(this.region), filters.bids(this.region), filters.results(this.region), filters.statuses(this.region)], { qos: 1 });
   }
