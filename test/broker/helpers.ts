@@ -40,8 +40,12 @@ export function tryConnect(url: string, o: IClientOptions): Promise<ConnectResul
       c.end(true);
       resolve({ code: typeof e.code === 'number' ? e.code : undefined, error: e.message });
     });
+    c.on('error', () => undefined); // later errors (after we resolved) must not crash the test
     c.once('close', () => {
-      if (!c.connected) resolve({ error: 'closed before CONNACK' });
+      if (!c.connected) {
+        c.end(true);
+        resolve({ error: 'closed before CONNACK' });
+      }
     });
   });
 }
