@@ -87,6 +87,8 @@ export interface DeviceOptions {
   behavior?: 'honest' | 'cheat' | 'silent';
   /** Answer offers with bids (default true). */
   bid?: boolean;
+  /** Wait this long before running each task (to catch a job mid-way). */
+  holdMs?: number;
   identity?: Identity;
 }
 
@@ -100,6 +102,8 @@ export class Device {
   readonly acks: Array<{ receiptId: string; taskId: string; status: AckStatus; reason: string | null }> = [];
   /** Sealed result envelopes published, in order (tests replay them). */
   readonly sent: Uint8Array[] = [];
+  /** Ids of the receipts it signed into its chain, in order. */
+  readonly receiptIds: string[] = [];
   seq = 0;
   prev: Uint8Array = ZERO_HASH;
   behavior: NonNullable<DeviceOptions['behavior']>;
@@ -163,6 +167,7 @@ export class Device {
 
   /** Compute (or fake) the output, build the chained receipt, publish the result. */
   async run(a: Assignment): Promise<void> {
+    if (this.o.holdMs) await new Promise((r) => setTimeout(r, this.o.holdMs));
     const { catalogue, runner } = runtime();
     const entry = catalogue.byHash(toHex(a.moduleHash))!;
     const started = Date.now();
@@ -180,7 +185,7 @@ export class Device {
       tempStartC: 45, tempEndC: 46, seq, prevHash: o.prev ?? this.prev,
     };
     const sealed = seal('receipt', receipt, this.identity);
-    if (o.seq === undefined) { this.seq = seq; this.prev = sealed.id; }
+    if (o.seq === undefined) { this.seq = seq; this.prev = sealed.id; this.receiptIds.push(toHex(sealed.id)); }
     return seal('result', { taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, attempt: a.attempt, ok: true, output, error: null, receipt: sealed.bytes }, this.identity).bytes;
   }
 

@@ -1,0 +1,123 @@
+/** `swarmlet gateway`: run a regional gateway until SIGINT/SIGTERM. */
+import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
+
+const WEIGHT_NAMES = ['price', 'eta', 'headroom', 'proximity', 'reputation'] as const;
+
+/** "price=0.5,eta=0.2" -> { price: 0.5, eta: 0.2 } */
+export function parseWeights(raw: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!k || !(WEIGHT_NAMES as readonly string[]).includes(k)) throw new CliError(`--weights: unknown weight ${JSON.stringify(k)} (known: ${WEIGHT_NAMES.join(', ')})`);
+    const n = Number(v);
+    if (v === undefined || v.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`--weights: ${k} must be a number >= 0`);
+    out[k] = n;
+  }
+  return out;
+}
+
+export default defineCommand({
+  name: 'gateway',
+  summary: 'Run a regional gateway: scheduler, verifier, receipt ledger (SQLite), HTTP API and dashboard.',
+  usage: 'swarmlet gateway --broker URL --key FILE --enrollment FILE --data DIR [--port N] [--region R ...] [options]',
+  options: {
+    broker: { type: 'string', short: 'b' },
+    'mesh-id': { type: 'string' },
+    key: { type: 'string', short: 'k' },
+    enrollment: { type: 'string', short: 'e' },
+    data: { type: 'string', short: 'd' },
+    host: { type: 'string' },
+    port: { type: 'string', short: 'p' },
+    region: { type: 'string', short: 'r', multiple: true },
+    'lease-ms': { type: 'string' },
+    'bid-window-ms': { type: 'string' },
+    'no-fast-path': { type: 'boolean' },
+    'spot-check': { type: 'string' },
+    'batch-max': { type: 'string' },
+    'batch-delay-ms': { type: 'string' },
+    weights: { type: 'string' },
+    durability: { type: 'string' },
+  },
+  help: {
+    broker: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1884',
+    'mesh-id': "broker mesh id the connect proof is bound to (default 'swarmlet')",
+    key: 'the gateway key file (swarmlet keys gen); its public key must be enrolled with role gateway',
+    enrollment: 'enrollment file (followed for changes; revocations through the API are written back)',
+    data: 'data folder (the SQLite file lives there)',
+    host: 'HTTP listen address (default 127.0.0.1)',
+    port: 'HTTP port (default 8080; 0 = any free port)',
+    region: "region served (repeatable; default 'local'); the first is the default for jobs",
+    'lease-ms': 'lease on an assignment (default 30000)',
+    'bid-window-ms': 'how long bids are collected after an offer (default 150)',
+    'no-fast-path': 'always run an auction (no assignment straight from capacity adverts)',
+    'spot-check': 'default share of tasks re-executed by the gateway, 0..1 (default 0.05)',
+    'batch-max': 'receipts per batch at most (default 1000)',
+    'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
+    weights: 'bid scoring weights, e.g. price=0.3,eta=0.25,headroom=0.2,proximity=0.1,reputation=0.15',
+    durability: "SQLite: 'full' (fsync every commit, default) or 'normal'",
+  },
+  async run({ values }) {
+    const brokerUrl = requireOption(values, 'broker');
+    const keyFile = requireOption(values, 'key');
+    const enrollmentFile = requireOption(values, 'enrollment');
+    const dataDir = requireOption(values, 'data');
+    const port = numberOption(values, 'port', 8080, { min: 0, max: 65535 });
+    const leaseMs = numberOption(values, 'lease-ms', 30_000, { min: 50 });
+    const bidWindowMs = numberOption(values, 'bid-window-ms', 150, { min: 1, max: 60_000 });
+    const spotCheck = numberOption(values, 'spot-check', 0.05, { min: 0, max: 1, integer: false });
+    const maxReceipts = numberOption(values, 'batch-max', 1000, { min: 1, max: 4096 });
+    const maxDelayMs = numberOption(values, 'batch-delay-ms', 1000, { min: 1 });
+    const durability = (values.durability as string | undefined) ?? 'full';
+    if (durability !== 'full' && durability !== 'normal') throw new CliError("--durability must be 'full' or 'normal'");
+    const weights = typeof values.weights === 'string' ? parseWeights(values.weights) : undefined;
+    try { new URL(brokerUrl); } catch { throw new CliError(`--broker: not a URL: ${brokerUrl}`); }
+
+    const { loadIdentity } = await import('../../protocol/identity.js');
+    const { Enrollment } = await import('../../protocol/enrollment.js');
+    const { checkRegion } = await import('../../protocol/topics.js');
+    let identity, enrollment;
+    try {
+      identity = loadIdentity(keyFile);
+      enrollment = Enrollment.fromFile(enrollmentFile);
+    } catch (e) {
+      throw new CliError(`gateway: ${(e as Error).message}`);
+    }
+    const regions = (values.region as string[] | undefined) ?? ['local'];
+    for (const r of regions) {
+      try { checkRegion(r); } catch (e) { throw new CliError(`--region: ${(e as Error).message}`); }
+    }
+    if (!enrollment.has(identity.nodeId, 'gateway')) {
+      process.stderr.write(`swarmlet gateway: warning: key ${identity.nodeId} is not enrolled as a gateway in ${enrollmentFile}; an authenticating broker will refuse it\n`);
+    }
+    const { createLogger } = await import('../../util/log.js');
+    const log = createLogger('gateway', { nodeId: identity.nodeId });
+    const unwatch = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
+    // Revocations through the HTTP API reach brokers in other processes through the file.
+    enrollment.on('revoked', () => {
+      try { enrollment.saveTo(enrollmentFile); } catch (e) { log.warn({ err: (e as Error).message }, 'could not write the enrollment file'); }
+    });
+
+    const { startGateway } = await import('../../gateway/index.js');
+    let gw;
+    try {
+      gw = await startGateway({
+        brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
+        http: { host: (values.host as string | undefined) ?? '127.0.0.1', port }, leaseMs, bidWindowMs,
+        fastPath: values['no-fast-path'] !== true, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        ...(weights ? { weights } : {}),
+      });
+    } catch (e) {
+      unwatch();
+      throw new CliError(`gateway: ${(e as Error).message}`, 1);
+    }
+    process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    unwatch();
+    await gw.stop();
+    return 0;
+  },
+});
