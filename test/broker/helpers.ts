@@ -139,3 +139,39 @@ export function collect(c: MqttClient): { topic: string; payload: Buffer; retain
   c.on('message', (topic, payload, packet) => got.push({ topic, payload, retain: packet.retain }));
   return got;
 }
+
+/** A TCP proxy whose link can be cut and restored: an uplink outage without stopping either broker. */
+export async function cuttableProxy(targetPort: number): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
+  const net = await import('node:net');
+  let up = true;
+  const pairs = new Set<import('node:net').Socket>();
+  const srv = net.createServer((inbound) => {
+    if (!up) return inbound.destroy();
+    const outbound = net.connect(targetPort, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      pairs.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        pairs.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as AddressInfo).port,
+    cut() {
+      up = false;
+      for (const s of pairs) s.destroy();
+    },
+    restore() {
+      up = true;
+    },
+    close: () => new Promise<void>((r) => {
+      for (const s of pairs) s.destroy();
+      srv.close(() => r());
+    }),
+  };
+}
