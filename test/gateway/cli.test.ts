@@ -1,0 +1,114 @@
+/**
+ * The CLI against a running gateway: `job submit --wait --json` returns the right digests
+ * in file order, `job status` shows the job, `proof check` exits 0 on a served proof and 1
+ * with a reason on a tampered one, and bad arguments exit 2 with a one-line error.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateIdentity } from '../../protocol/identity.js';
+import { startGateway, type GatewayHandle } from '../../gateway/index.js';
+import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Run the CLI without blocking the event loop (the gateway lives in this process). */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let broker: Awaited<ReturnType<typeof startBroker>>;
+let dir: ReturnType<typeof tempDir>;
+let gw: GatewayHandle;
+let devs: Device[];
+
+before(async () => {
+  broker = await startBroker();
+  dir = tempDir();
+  const gwId = generateIdentity();
+  const ids = [generateIdentity(), generateIdentity()];
+  gw = await startGateway({ brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, ids), dataDir: join(dir.path, 'data'), runtime: gatewayRuntime(false), spotCheck: 0, batch: { maxDelayMs: 20 }, durability: 'normal' });
+  devs = await devices(broker.url, gwId.publicKey, ids.map((identity) => ({ identity })));
+  await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === 2);
+});
+
+after(async () => {
+  for (const d of devs ?? []) await d.stop();
+  await gw?.stop();
+  await broker?.close();
+  await closeRuntime();
+  dir?.cleanup();
+});
+
+test('job submit --wait --json returns the right digests; job status and proof check work', async () => {
+  const inDir = join(dir.path, 'inputs');
+  mkdirSync(inDir);
+  const files = ['b.bin', 'a.txt', 'c.dat'];
+  const contents = files.map((f) => new TextEncoder().encode(`content of ${f}`));
+  files.forEach((f, i) => writeFileSync(join(inDir, f), contents[i]!));
+  const r = await cli(['job', 'submit', '--gateway', gw.url, '--task', 'sha256', '--input-dir', inDir, '--wait', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { job: { id: string; state: string }; results: Array<{ index: number; file: string; outputHex: string; outputSha256: string; receiptId: string }> };
+  assert.equal(out.job.state, 'done');
+  const sorted = [...files].sort();
+  assert.deepEqual(out.results.map((x) => x.file), sorted, 'inputs in file-name order');
+  for (const x of out.results) {
+    assert.equal(x.outputHex, sha(contents[files.indexOf(x.file)]!));
+    assert.equal(x.outputSha256, sha(Buffer.from(x.outputHex, 'hex')));
+  }
+
+  const st = await cli(['job', 'status', out.job.id, '--gateway', gw.url]);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, new RegExp(`job ${out.job.id} \\(sha256\\): done`));
+
+  // proof get + proof check, then a tampered copy
+  await waitFor('batched', () => gw.store.getReceipt(out.results[0]!.receiptId)?.batch_no != null, 10_000);
+  const proofFile = join(dir.path, 'proof.json');
+  const g = await cli(['proof', 'get', out.results[0]!.receiptId, '--gateway', gw.url, '--out', proofFile]);
+  assert.equal(g.code, 0, g.stderr);
+  const ok = await cli(['proof', 'check', proofFile, '--gateway-key', Buffer.from(gw.publicKey).toString('hex')]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^valid: /);
+  const proof = JSON.parse(await (await fetch(`${gw.url}/api/receipts/${out.results[0]!.receiptId}/proof`)).text()) as { merkleRoot: string };
+  const tampered = join(dir.path, 'tampered.json');
+  writeFileSync(tampered, JSON.stringify({ ...proof, merkleRoot: (proof.merkleRoot[0] === 'a' ? 'b' : 'a') + proof.merkleRoot.slice(1) }));
+  const bad = await cli(['proof', 'check', tampered, '--json']);
+  assert.equal(bad.code, 1);
+  const verdict = JSON.parse(bad.stdout) as { valid: boolean; reason: string };
+  assert.equal(verdict.valid, false);
+  assert.match(verdict.reason, /merkle/);
+});
+
+test('bad arguments exit 2 with a one-line error', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['job', 'submit', '--task', 'sha256', '--input-dir', '.'], /--gateway is required/],
+    [['job', 'submit', '--gateway', 'nope', '--task', 'x', '--input-dir', '.'], /not a URL/],
+    [['job', 'submit', '--gateway', 'http://127.0.0.1:1', '--task', 'x', '--input-dir', '/no/such/dir'], /input-dir/],
+    [['job', 'submit', '--gateway', 'http://127.0.0.1:1', '--task', 'x', '--input-dir', '.', '--redundancy', 'zero'], /redundancy/],
+    [['job', 'status', '--gateway', 'http://127.0.0.1:1'], /exactly one job id/],
+    [['proof', 'check'], /exactly one proof file/],
+    [['proof', 'check', '/no/such/file.json'], /cannot read/],
+    [['gateway', '--broker', 'mqtt://127.0.0.1:1'], /--key is required/],
+    [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--port', '70000'], /--port/],
+    [['gateway', '--weights', 'speed=1', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd'], /unknown weight/],
+  ];
+  for (const [args, re] of cases) {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.equal(spawnSync(process.execPath, [CLI, 'job', 'submit', '--help'], { encoding: 'utf8' }).status, 0);
+});
