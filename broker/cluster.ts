@@ -10,6 +10,7 @@
  * (a callback wrapper) is not, so we take its async class (asyncPersistence.js).
  */
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +26,8 @@ interface Closable {
 }
 interface Persistence {
   destroy(): Promise<void>;
+  createRetainedStreamCombi(patterns: string[]): unknown;
+  createRetainedStream(pattern: string): unknown;
 }
 
 export interface ClusterParts {
@@ -47,6 +50,11 @@ export function redisParts(o: RedisOptions): ClusterParts {
   const AsyncPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: object) => Persistence;
   const mq = mqFactory(conn);
   const persistence = new AsyncPersistence(conn);
+  // aedes 1.2 pipes the retained-message stream (`stream.pipe(...)`), but this package
+  // returns an async generator there: wrap it in a Readable so retained adverts work.
+  const combi = persistence.createRetainedStreamCombi.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns: string[]) => asReadable(combi(patterns));
+  persistence.createRetainedStream = (pattern: string) => asReadable(combi([pattern]));
   let destroyed = false;
   return {
     mq,
@@ -57,4 +65,9 @@ export function redisParts(o: RedisOptions): ClusterParts {
       await persistence.destroy().catch(() => undefined);
     },
   };
+}
+
+function asReadable(x: unknown): unknown {
+  if (x && typeof (x as { pipe?: unknown }).pipe === 'function') return x;
+  return Readable.from(x as AsyncIterable<unknown>);
 }
