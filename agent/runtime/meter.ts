@@ -10,8 +10,12 @@
  * and the path through loops and calls.
  *
  * The rewritten module:
- * - keeps fuel in a private mutable i64 global; a charge subtracts and traps (`unreachable`)
- *   below zero, so the host sees fuel < 0 after a trap and reports 'fuel-exhausted';
+ * - keeps fuel in a private mutable i64 global, cached in a local of each function so loops
+ *   count in a register: the local is loaded from the global at entry and after every call,
+ *   and stored back before every call, at every return and on exhaustion. A charge subtracts
+ *   and traps (`unreachable`) below zero; the host sees fuel < 0 and reports
+ *   'fuel-exhausted'. (After another kind of trap the global may lag the local: the fuel of a
+ *   trapped run counts up to the last call or return, still the same on every machine.);
  * - exports __swarmlet_init(fuel i64, capPages i32), __swarmlet_fuel() -> i64 and
  *   __swarmlet_grow_failed() -> i32;
  * - routes every memory.grow delta through a check against the page cap that records a
@@ -63,80 +67,106 @@ export function instrument(binaryen: Binaryen, bytes: Uint8Array): Instrumented 
 
 function rewrite(b: Binaryen, mod: Module): Instrumented {
   const F = b.Features;
-  mod.setFeatures(F.MVP | F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.CallIndirectOverlong | F.Multivalue);
+  mod.setFeatures(F.MVP | F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.CallIndirectOverlong);
   const i64 = b.i64, i32 = b.i32;
-
-  const charge = (cost: number): Ref =>
-    mod.block(null, [
-      mod.global.set(G_FUEL, mod.i64.sub(mod.global.get(G_FUEL, i64), mod.i64.const(BigInt(cost) as never))),
-      mod.if(mod.i64.lt_s(mod.global.get(G_FUEL, i64), mod.i64.const(0n as never)), mod.unreachable()),
-    ], b.none);
-
-  // binaryen.js's per-expression accessor classes (Block.getChildAt, Loop.setBody, ...) are
-  // not in its type declarations.
+  // binaryen.js's per-expression accessor classes (Block.getChildAt, Loop.setBody, ...) and
+  // _BinaryenFunctionAddVar are not in its type declarations.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const x = b as unknown as Record<string, Record<string, (...args: any[]) => any>>;
+  const addVar = (b as unknown as { _BinaryenFunctionAddVar(f: Ref, t: number): number })._BinaryenFunctionAddVar;
+
+  // Per-function state: the fuel local and scratch locals by type.
+  let fn = 0;
+  let fl = 0;
+  let temps = new Map<number, number>();
+  const temp = (t: number): number => {
+    let i = temps.get(t);
+    if (i === undefined) temps.set(t, (i = addVar(fn, t)));
+    return i;
+  };
+  const c64 = (n: number | bigint) => mod.i64.const(BigInt(n) as never);
+  const store = () => mod.global.set(G_FUEL, mod.local.get(fl, i64));
+  const reload = () => mod.local.set(fl, mod.global.get(G_FUEL, i64));
+  const check = () => mod.if(mod.i64.lt_s(mod.local.get(fl, i64), c64(0)), mod.block(null, [store(), mod.unreachable()], b.unreachable));
+  const charge = (cost: number): Ref => mod.block(null, [mod.local.set(fl, mod.i64.sub(mod.local.get(fl, i64), c64(cost))), check()], b.none);
+  /** Evaluate `e` (of type t), then run `after`, then yield e's value. */
+  const thenKeep = (e: Ref, t: number, after: Ref[]): Ref => {
+    if (t === b.none) return mod.block(null, [e, ...after], b.none);
+    const tmp = temp(t);
+    return mod.block(null, [mod.local.set(tmp, e), ...after, mod.local.get(tmp, t)], t);
+  };
+  const notTuple = (t: number) => {
+    if (t !== b.none && t !== b.unreachable && b.expandType(t).length > 1) throw new UnsupportedModuleError('multi-value results are outside ABI v1');
+  };
+
   let loops = 0;
-  const id = b;
-  // Walk an expression: returns its static cost outside nested loops, instrumenting loops
-  // and memory.grow on the way. Unknown expression kinds are refused: an unwalked subtree
-  // could hide an unmetered loop.
-  const walk = (e: Ref): number => {
+  type Set = (r: Ref) => void;
+  // Walk an expression: returns its static cost outside nested loops, instrumenting loops,
+  // calls, returns and memory.grow on the way (`set` replaces the node in its parent).
+  // Unknown expression kinds are refused: an unwalked subtree could hide an unmetered loop.
+  const walk = (e: Ref, set: Set): number => {
     if (!e) return 0;
     const k = b.getExpressionId(e);
     // SIMD is outside ABI v1 (some of it would pass below as plain Binary/Const nodes).
     if (b.getExpressionType(e) === b.v128) throw new UnsupportedModuleError('SIMD (v128) is outside ABI v1');
+    const kid = (cls: string, field: string) => walk(x[cls]![`get${field}`]!(e), (r) => x[cls]![`set${field}`]!(e, r));
+    const kids = (cls: string, what: string, plural: string) => {
+      let c = 0;
+      for (let i = 0, n = x[cls]![`getNum${plural}`]!(e); i < n; i++) c += walk(x[cls]![`get${what}At`]!(e, i), (r) => x[cls]![`set${what}At`]!(e, i, r));
+      return c;
+    };
     switch (k) {
-      case id.BlockId: {
-        let c = 0;
-        for (let i = 0, n = x.Block.getNumChildren(e); i < n; i++) c += walk(x.Block.getChildAt(e, i));
-        return c;
-      }
-      case id.LoopId: {
-        const body = x.Loop.getBody(e);
-        const inner = walk(body) + 1;
-        x.Loop.setBody(e, mod.block(null, [charge(inner), body], b.auto));
+      case b.BlockId: return kids('Block', 'Child', 'Children');
+      case b.LoopId: {
+        const inner = kid('Loop', 'Body') + 1;
+        x.Loop!.setBody!(e, mod.block(null, [charge(inner), x.Loop!.getBody!(e)], b.auto));
         loops++;
         return 1;
       }
-      case id.IfId: return 1 + walk(x.If.getCondition(e)) + walk(x.If.getIfTrue(e)) + walk(x.If.getIfFalse(e));
-      case id.BreakId: return 1 + walk(x.Break.getCondition(e)) + walk(x.Break.getValue(e));
-      case id.SwitchId: return 1 + walk(x.Switch.getCondition(e)) + walk(x.Switch.getValue(e));
-      case id.CallId: {
-        if (x.Call.isReturn(e)) throw new UnsupportedModuleError('tail calls are outside ABI v1');
-        let c = 1;
-        for (let i = 0, n = x.Call.getNumOperands(e); i < n; i++) c += walk(x.Call.getOperandAt(e, i));
+      case b.CallId: case b.CallIndirectId: {
+        const cls = k === b.CallId ? 'Call' : 'CallIndirect';
+        if (x[cls]!.isReturn!(e)) throw new UnsupportedModuleError('tail calls are outside ABI v1');
+        const c = 1 + (k === b.CallIndirectId ? kid(cls, 'Target') : 0) + kids(cls, 'Operand', 'Operands');
+        const t = b.getExpressionType(e);
+        notTuple(t);
+        // The callee reads and charges the global: hand it our count, take back its own.
+        if (t !== b.unreachable) set(mod.block(null, [store(), thenKeep(e, t, [reload()])], t));
         return c;
       }
-      case id.CallIndirectId: {
-        if (x.CallIndirect.isReturn(e)) throw new UnsupportedModuleError('tail calls are outside ABI v1');
-        let c = 1 + walk(x.CallIndirect.getTarget(e));
-        for (let i = 0, n = x.CallIndirect.getNumOperands(e); i < n; i++) c += walk(x.CallIndirect.getOperandAt(e, i));
+      case b.ReturnId: {
+        const v = x.Return!.getValue!(e);
+        const c = 1 + (v ? kid('Return', 'Value') : 0);
+        if (!v) set(mod.block(null, [store(), e], b.unreachable));
+        else {
+          const t = b.getExpressionType(x.Return!.getValue!(e));
+          if (t !== b.unreachable) x.Return!.setValue!(e, thenKeep(x.Return!.getValue!(e), t, [store()]));
+        }
         return c;
       }
-      case id.LocalSetId: return 1 + walk(x.LocalSet.getValue(e));
-      case id.GlobalSetId: return 1 + walk(x.GlobalSet.getValue(e));
-      case id.LoadId: return 1 + walk(x.Load.getPtr(e));
-      case id.StoreId: return 1 + walk(x.Store.getPtr(e)) + walk(x.Store.getValue(e));
-      case id.UnaryId: return 1 + walk(x.Unary.getValue(e));
-      case id.BinaryId: return 1 + walk(x.Binary.getLeft(e)) + walk(x.Binary.getRight(e));
-      case id.SelectId: return 1 + walk(x.Select.getIfTrue(e)) + walk(x.Select.getIfFalse(e)) + walk(x.Select.getCondition(e));
-      case id.DropId: return 1 + walk(x.Drop.getValue(e));
-      case id.ReturnId: return 1 + walk(x.Return.getValue(e));
-      case id.MemoryGrowId: {
-        const delta = x.MemoryGrow.getDelta(e);
-        const c = 1 + walk(delta);
-        x.MemoryGrow.setDelta(e, mod.call(F_GROW_CHECK, [delta], i32));
+      case b.IfId: return 1 + kid('If', 'Condition') + kid('If', 'IfTrue') + kid('If', 'IfFalse');
+      case b.BreakId: return 1 + kid('Break', 'Condition') + kid('Break', 'Value');
+      case b.SwitchId: return 1 + kid('Switch', 'Condition') + kid('Switch', 'Value');
+      case b.LocalSetId: return 1 + kid('LocalSet', 'Value');
+      case b.GlobalSetId: return 1 + kid('GlobalSet', 'Value');
+      case b.LoadId: return 1 + kid('Load', 'Ptr');
+      case b.StoreId: return 1 + kid('Store', 'Ptr') + kid('Store', 'Value');
+      case b.UnaryId: return 1 + kid('Unary', 'Value');
+      case b.BinaryId: return 1 + kid('Binary', 'Left') + kid('Binary', 'Right');
+      case b.SelectId: return 1 + kid('Select', 'IfTrue') + kid('Select', 'IfFalse') + kid('Select', 'Condition');
+      case b.DropId: return 1 + kid('Drop', 'Value');
+      case b.MemoryGrowId: {
+        const c = 1 + kid('MemoryGrow', 'Delta');
+        x.MemoryGrow!.setDelta!(e, mod.call(F_GROW_CHECK, [x.MemoryGrow!.getDelta!(e)], i32));
         return c;
       }
-      case id.MemoryInitId: return 1 + walk(x.MemoryInit.getDest(e)) + walk(x.MemoryInit.getOffset(e)) + walk(x.MemoryInit.getSize(e));
-      case id.MemoryCopyId: return 1 + walk(x.MemoryCopy.getDest(e)) + walk(x.MemoryCopy.getSource(e)) + walk(x.MemoryCopy.getSize(e));
-      case id.MemoryFillId: return 1 + walk(x.MemoryFill.getDest(e)) + walk(x.MemoryFill.getValue(e)) + walk(x.MemoryFill.getSize(e));
-      case id.ConstId: case id.LocalGetId: case id.GlobalGetId: case id.MemorySizeId:
-      case id.NopId: case id.UnreachableId: case id.DataDropId:
+      case b.MemoryInitId: return 1 + kid('MemoryInit', 'Dest') + kid('MemoryInit', 'Offset') + kid('MemoryInit', 'Size');
+      case b.MemoryCopyId: return 1 + kid('MemoryCopy', 'Dest') + kid('MemoryCopy', 'Source') + kid('MemoryCopy', 'Size');
+      case b.MemoryFillId: return 1 + kid('MemoryFill', 'Dest') + kid('MemoryFill', 'Value') + kid('MemoryFill', 'Size');
+      case b.ConstId: case b.LocalGetId: case b.GlobalGetId: case b.MemorySizeId:
+      case b.NopId: case b.UnreachableId: case b.DataDropId:
         return 1;
       default:
-        throw new UnsupportedModuleError(`instruction kind ${k} is outside ABI v1 (MVP, bulk memory, sign-ext, non-trapping float-to-int, multi-value)`);
+        throw new UnsupportedModuleError(`instruction kind ${k} is outside ABI v1 (MVP, bulk memory, sign-ext, non-trapping float-to-int)`);
     }
   };
 
@@ -147,9 +177,20 @@ function rewrite(b: Binaryen, mod: Module): Instrumented {
     if (!b.getFunctionInfo(f).module) funcs.push(f);
   }
   for (const f of funcs) {
-    const body = x.Function.getBody(f);
-    const cost = walk(body) + 1;
-    x.Function.setBody(f, mod.block(null, [charge(cost), body], b.auto));
+    fn = f;
+    temps = new Map();
+    fl = addVar(f, i64);
+    notTuple(x.Function!.getResults!(f));
+    let body = x.Function!.getBody!(f);
+    const cost = walk(body, (r) => { body = r; }) + 1;
+    const t = b.getExpressionType(body);
+    const entry = [
+      mod.local.set(fl, mod.i64.sub(mod.global.get(G_FUEL, i64), c64(cost))),
+      check(),
+    ];
+    // Falling off the end of the body is a return too: store the count back.
+    const main = t === b.unreachable ? body : thenKeep(body, t, [store()]);
+    x.Function!.setBody!(f, mod.block(null, [...entry, main], b.auto));
   }
 
   // Runtime globals and helpers.

@@ -13,6 +13,7 @@ import { admitModule } from './admit.js';
 import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
 import { Lru } from './lru.js';
+import { preferOptimizingCompiler } from './tiering.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
@@ -34,7 +35,12 @@ interface Job {
 
 interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; started: number; id: number }
 
-export interface PoolOptions { size?: number; cacheSize?: number }
+export interface PoolOptions {
+  size?: number;
+  cacheSize?: number;
+  /** Keep V8's baseline wasm compiler (default false: compile tasks with TurboFan; see tiering.ts). */
+  liftoff?: boolean;
+}
 
 export class WorkerPool implements TaskRunner {
   readonly size: number;
@@ -53,6 +59,7 @@ export class WorkerPool implements TaskRunner {
     const cacheSize = opts.cacheSize ?? 64;
     if (!Number.isInteger(cacheSize) || cacheSize < 1) throw new RangeError(`cacheSize must be a positive integer, got ${cacheSize}`);
     this.size = size;
+    if (!opts.liftoff) preferOptimizingCompiler();
     this.cache = new Lru(cacheSize);
     this.slots = new Array<Slot | null>(size).fill(null);
   }

@@ -15,16 +15,17 @@ export function run(ptr: i32, len: i32): i64 {
   for (let s = 0; s < n; s++) {
     const x = a.dataStart + <usize>(s * IN);
     for (let j = 0; j < HID; j++) {
-      let acc: i32 = B1[j];
-      for (let i = 0; i < IN; i++) acc += <i32>load<i8>(x + <usize>i) * <i32>W1[j * IN + i];
+      // unchecked(): j < HID, i < IN, k < OUT are the arrays' own sizes.
+      let acc: i32 = unchecked(B1[j]);
+      for (let i = 0; i < IN; i++) acc += <i32>load<i8>(x + <usize>i) * <i32>unchecked(W1[j * IN + i]);
       const v = (acc * M1) >> 16;
-      h[j] = v < 0 ? 0 : (v > 127 ? 127 : v);
+      unchecked(h[j] = v < 0 ? 0 : (v > 127 ? 127 : v));
     }
     let best = 0;
     let bestV: i32 = 0;
     for (let k = 0; k < OUT; k++) {
-      let acc: i32 = B2[k];
-      for (let j = 0; j < HID; j++) acc += h[j] * <i32>W2[k * HID + j];
+      let acc: i32 = unchecked(B2[k]);
+      for (let j = 0; j < HID; j++) acc += unchecked(h[j]) * <i32>unchecked(W2[k * HID + j]);
       if (k == 0 || acc > bestV) { best = k; bestV = acc; }
     }
     out[s] = <u8>best;

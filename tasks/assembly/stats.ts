@@ -7,7 +7,7 @@ export { alloc } from './abi';
 function heapSort(a: StaticArray<f32>, n: i32): void {
   for (let start = (n >> 1) - 1; start >= 0; start--) sift(a, start, n);
   for (let end = n - 1; end > 0; end--) {
-    const t = a[0]; a[0] = a[end]; a[end] = t;
+    const t = unchecked(a[0]); unchecked(a[0] = unchecked(a[end])); unchecked(a[end] = t);
     sift(a, 0, end);
   }
 }
@@ -16,9 +16,10 @@ function sift(a: StaticArray<f32>, root: i32, n: i32): void {
   while (true) {
     let child = 2 * root + 1;
     if (child >= n) return;
-    if (child + 1 < n && a[child + 1] > a[child]) child++;
-    if (a[root] >= a[child]) return;
-    const t = a[root]; a[root] = a[child]; a[child] = t;
+    // unchecked(): root < child < n <= a.length.
+    if (child + 1 < n && unchecked(a[child + 1]) > unchecked(a[child])) child++;
+    if (unchecked(a[root]) >= unchecked(a[child])) return;
+    const t = unchecked(a[root]); unchecked(a[root] = unchecked(a[child])); unchecked(a[child] = t);
     root = child;
   }
 }
@@ -40,13 +41,13 @@ export function run(ptr: i32, len: i32): i64 {
     let x = load<f32>(a.dataStart + <usize>(i << 2));
     if (x != x) fail('stats: NaN sample');
     if (x == 0) x = 0; // fold -0 into +0 so sorting order cannot matter
-    xs[i] = x;
+    unchecked(xs[i] = x);
     sum += <f64>x;
   }
   const mean = sum / <f64>n;
   let sq: f64 = 0;
   for (let i = 0; i < n; i++) {
-    const d = <f64>xs[i] - mean;
+    const d = <f64>unchecked(xs[i]) - mean;
     sq += d * d;
   }
   heapSort(xs, n);

@@ -66,6 +66,28 @@ describe('fuel metering', () => {
     assert.ok(withStart.fuel >= plain.fuel + 1000, `${plain.fuel} vs ${withStart.fuel}`);
   });
 
+  it('fuel spent in callees (leaving by return from inside a loop) is counted exactly', async () => {
+    // run calls $f input[0] times; $f loops 100 times and returns from inside its loop.
+    const m = abiModule(`(local $k i32) (local.set $k (i32.load8_u (local.get $p)))
+      (block $done (loop $l (br_if $done (i32.eqz (local.get $k))) (call $f) (local.set $k (i32.sub (local.get $k) (i32.const 1))) (br $l)))
+      (i64.const 0)`, `(func $f (local $i i32)
+        (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (if (i32.eq (local.get $i) (i32.const 100)) (then (return))) (br $l)))`);
+    const fuel: number[] = [];
+    for (const n of [0, 1, 2, 3, 10]) {
+      const o = await pool.run(m, new Uint8Array([n]));
+      assert.ok(o.ok, !o.ok ? o.error.message : '');
+      fuel.push(o.fuel);
+    }
+    const step = fuel[2]! - fuel[1]!;
+    assert.ok(step > 100 * 5, `each call costs its 100 iterations: ${fuel.join(', ')}`);
+    assert.equal(fuel[3]! - fuel[2]!, step);
+    assert.equal(fuel[4]! - fuel[3]!, 7 * step);
+    // And running out inside the callee is fuel-exhausted, not a wrong count.
+    const short = await pool.run(m, new Uint8Array([10]), { fuel: fuel[4]! - 1 });
+    assert.equal(!short.ok && short.error.kind, 'fuel-exhausted');
+  });
+
   it('runOnce gives the same fuel and output as the pool', async () => {
     const wasm = cat.byName('blur')!.wasm;
     const input = sampleInput('blur', { seed: 4 });
