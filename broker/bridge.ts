@@ -154,7 +154,7 @@ export class Bridge {
       c.options.reconnectPeriod = Math.min(this.maxMs, (c.options.reconnectPeriod ?? this.minMs) * 2);
     });
     c.on('close', () => {
-      if (this.stats.connected) this.log.warn('uplink lost');
+      if (this.stats.connected && !this.stopped) this.log.warn('uplink lost');
       this.stats.connected = false;
     });
     c.on('error', (err) => this.log.warn({ err: err.message }, 'uplink error'));
