@@ -8,6 +8,7 @@ import { seal } from '../protocol/envelope.js';
 import type { Identity } from '../protocol/identity.js';
 import type { CapacityAdvert } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
+import { lean } from './signer.js';
 import type { Logger } from '../util/log.js';
 import type { CapacitySnapshot, SensorReading, SensorSource } from './capacity/types.js';
 
@@ -132,7 +133,7 @@ export class Advertiser {
     if (!advert) return false;
     let payload: Uint8Array;
     try {
-      payload = seal('cap', advert, this.o.identity).bytes;
+      payload = seal('cap', advert, this.o.identity, lean).bytes;
     } catch (e) {
       this.o.logger.error({ err: (e as Error).message }, 'cannot seal capacity advert');
       return false;

@@ -21,6 +21,7 @@ import { Executor } from './executor.js';
 import { Link } from './link.js';
 import { ModuleStore } from './modules.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { lean } from './signer.js';
 import { DropLog, RecentSet, setupCapacity, setupIdentity, setupRunner, setupSensors } from './setup.js';
 import type { SensorSource } from './capacity/types.js';
 import type { TaskRunner } from './runtime/types.js';
@@ -70,7 +71,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     if (events.listenerCount('error') > 0) events.emit('error', Object.assign(err, { where }));
   }
 
-  const statusBytes = (online: boolean) => seal('status', { nodeId, region, online, at: Date.now() }, identity).bytes;
+  const statusBytes = (online: boolean) => seal('status', { nodeId, region, online, at: Date.now() }, identity, lean).bytes;
   const link = new Link({
     brokers: config.brokers,
     identity,
@@ -235,7 +236,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     }
     modules.prefetch(hex);
     counters.bids++;
-    void link.publish(topics.bids(region), seal('bid', d.bid, identity).bytes, { qos: 1 });
+    void link.publish(topics.bids(region), seal('bid', d.bid, identity, lean).bytes, { qos: 1 });
     events.emit('bid', d.bid);
   }
 

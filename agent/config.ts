@@ -67,6 +67,8 @@ export const AgentConfigSchema = z.object({
   outbox: OutboxSchema.default(OutboxSchema.parse({})),
   reconnect: z.object({ minMs: z.number().int().min(10).default(500), maxMs: z.number().int().min(10).default(30_000) }).strict().default({ minMs: 500, maxMs: 30_000 }),
   connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** Close the agent's own worker pool after this long without tasks (0 = keep it); it restarts on demand. */
+  runnerIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
   /** Longest SIGTERM waits for running tasks before giving up on them. */
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(15_000),
   /** How long to wait for a module to arrive on its retained topic. */

@@ -9,6 +9,7 @@ import type { Identity } from '../protocol/identity.js';
 import type { Assignment, FailureKind, Receipt, Result } from '../protocol/messages.js';
 import { MAX_ERROR_MESSAGE } from '../protocol/messages.js';
 import type { ChainHead } from '../protocol/receipt.js';
+import { lean } from './signer.js';
 
 export interface Execution {
   assignment: Assignment;
@@ -55,7 +56,7 @@ export function sealResult(x: Execution, head: ChainHead, identity: Identity): S
     seq: head.seq + 1,
     prevHash: head.id,
   };
-  const r = seal('receipt', receipt, identity);
+  const r = seal('receipt', receipt, identity, lean);
   const result: Result = {
     taskId: a.taskId,
     jobId: a.jobId,
@@ -66,7 +67,7 @@ export function sealResult(x: Execution, head: ChainHead, identity: Identity): S
     error: x.error ? { kind: x.error.kind, message: x.error.message.slice(0, MAX_ERROR_MESSAGE) } : null,
     receipt: r.bytes,
   };
-  const sealed = seal('result', result, identity);
+  const sealed = seal('result', result, identity, lean);
   return { seq: receipt.seq, id: r.id, taskId: a.taskId, data: sealed.bytes, receipt, result };
 }
 

@@ -2,10 +2,10 @@
  * Start-up helpers for the agent: identity, sensors, the task runner (lazy), capacity,
  * plus two small utilities (a rate-limited log of dropped messages, a bounded recent set).
  */
-import { mkdirSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { generateIdentity, loadIdentity, saveIdentity, type Identity } from '../protocol/identity.js';
+import { join } from 'node:path';
+import type { Identity } from '../protocol/identity.js';
+import { loadOrCreateKey } from './signer.js';
 import type { Logger } from '../util/log.js';
 import { calibratedFuelRate } from './calibrate.js';
 import { keyFileOf, type AgentConfig } from './config.js';
@@ -16,12 +16,7 @@ import type { RunLimits, RunOutcome, TaskRunner } from './runtime/types.js';
 
 /** Load the key file, or create it (mode 0600) on first start. */
 export function setupIdentity(config: AgentConfig): Identity {
-  const file = keyFileOf(config);
-  if (existsSync(file)) return loadIdentity(file);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const id = generateIdentity();
-  saveIdentity(file, id);
-  return id;
+  return loadOrCreateKey(keyFileOf(config));
 }
 
 /** Simulated sensors for a profile, else the real ones (systeminformation loads only then). */
@@ -41,7 +36,14 @@ export async function setupSensors(config: AgentConfig, given?: SensorSource): P
  */
 export class LazyRunner implements TaskRunner {
   private pool: Promise<TaskRunner> | null = null;
-  constructor(public size: number) {}
+  private active = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /**
+   * @param idleCloseMs close the pool after this long without tasks (0 = never): worker
+   *   threads and the instrumenter hold hundreds of MB a small device wants back, at the
+   *   cost of a cold start (pool start, instrumentation) on the next task.
+   */
+  constructor(public size: number, private readonly idleCloseMs = 0) {}
 
   /** Set the pool size; only before first use. */
   resize(size: number): void {
@@ -58,18 +60,32 @@ export class LazyRunner implements TaskRunner {
   }
 
   async run(module: Uint8Array, input: Uint8Array, limits?: Partial<RunLimits>, opts?: { expectedHash?: Uint8Array }): Promise<RunOutcome> {
-    return (await this.get()).run(module, input, limits, opts);
+    this.active++;
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    try {
+      return await (await this.get()).run(module, input, limits, opts);
+    } finally {
+      if (--this.active === 0 && this.idleCloseMs > 0) {
+        this.idleTimer = setTimeout(() => {
+          this.idleTimer = null;
+          if (this.active === 0) void this.close();
+        }, this.idleCloseMs);
+        this.idleTimer.unref();
+      }
+    }
   }
 
   async close(): Promise<void> {
-    if (this.pool) await (await this.pool).close();
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    const p = this.pool;
     this.pool = null;
+    if (p) await (await p).close();
   }
 }
 
 export function setupRunner(config: AgentConfig, given?: TaskRunner): { runner: TaskRunner; ownRunner: boolean } {
   if (given) return { runner: given, ownRunner: false };
-  return { runner: new LazyRunner(config.slots ?? defaultSlots()), ownRunner: true };
+  return { runner: new LazyRunner(config.slots ?? defaultSlots(), config.runnerIdleMs), ownRunner: true };
 }
 
 const defaultSlots = (): number => Math.max(1, Math.min(1024, availableParallelism()));
