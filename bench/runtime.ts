@@ -52,8 +52,8 @@ async function main(): Promise<void> {
     const check = checkAbi(e.wasm);
     if (!check.ok) throw new Error(`${e.name}: ${check.message}`);
     const shape: MemoryShape = { initialPages: check.initialPages, maximumPages: check.maximumPages };
-    const plain = new WebAssembly.Module(e.wasm);
-    const metered = new WebAssembly.Module(instrument(binaryen, e.wasm).wasm);
+    const plain = new WebAssembly.Module(e.wasm as Uint8Array<ArrayBuffer>);
+    const metered = new WebAssembly.Module(instrument(binaryen, e.wasm).wasm as Uint8Array<ArrayBuffer>);
     const ref = REFERENCES[e.name]!;
     const probe = execute(metered, input, LIMITS, shape);
     if (!probe.ok) throw new Error(`${e.name}: ${probe.error.kind}: ${probe.error.message}`);
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   await pool.close();
   if (outs.some((o) => !o.ok)) throw new Error('pool run failed');
   const shaShape = { initialPages: 1, maximumPages: null };
-  const shaMod = new WebAssembly.Module(instrument(binaryen, sha.wasm).wasm);
+  const shaMod = new WebAssembly.Module(instrument(binaryen, sha.wasm).wasm as Uint8Array<ArrayBuffer>);
   const directMs = time(() => execute(shaMod, small, LIMITS, shaShape));
 
   const cols = ['task', 'inputBytes', 'fuel', 'meteredMs', 'unmeteredMs', 'tsMs', 'meteringX', 'tsOverWasmX', 'coldStartMs'] as const;

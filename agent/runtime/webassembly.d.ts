@@ -3,13 +3,14 @@
  * global (it lives in lib.dom), and the project compiles without the DOM lib.
  */
 declare namespace WebAssembly {
+  type Bytes = ArrayBufferView | ArrayBuffer;
   type ImportValue = Function | Global | Memory | Table | number | bigint;
   type Imports = Record<string, Record<string, ImportValue>>;
   type Exports = Record<string, Function | Global | Memory | Table>;
   interface ModuleExportDescriptor { name: string; kind: 'function' | 'table' | 'memory' | 'global' | 'tag' }
   interface ModuleImportDescriptor { module: string; name: string; kind: 'function' | 'table' | 'memory' | 'global' | 'tag' }
   class Module {
-    constructor(bytes: BufferSource);
+    constructor(bytes: Bytes);
     static imports(m: Module): ModuleImportDescriptor[];
     static exports(m: Module): ModuleExportDescriptor[];
   }
@@ -33,7 +34,7 @@ declare namespace WebAssembly {
   class CompileError extends Error {}
   class LinkError extends Error {}
   class RuntimeError extends Error {}
-  function validate(bytes: BufferSource): boolean;
-  function compile(bytes: BufferSource): Promise<Module>;
+  function validate(bytes: Bytes): boolean;
+  function compile(bytes: Bytes): Promise<Module>;
   function instantiate(m: Module, imports?: Imports): Promise<Instance>;
 }
