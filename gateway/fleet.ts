@@ -122,6 +122,18 @@ export class Fleet {
     return false;
   }
 
+  /**
+   * Whether a node can take one more of our tasks: our leases on it stay below its
+   * advertised slots (or the free slots its bid claimed, when no advert is known). A node
+   * bids on many offers at once; without this it would win more than it can run.
+   */
+  hasRoom(nodeId: string, bidFreeSlots: number): boolean {
+    const n = this.nodes.get(nodeId);
+    if (!n) return bidFreeSlots > 0;
+    const cap = n.advert ? n.advert.slots : bidFreeSlots;
+    return n.leases < cap;
+  }
+
   bidCandidate(b: Bid): Candidate {
     this.info(b.nodeId, b.region);
     return {

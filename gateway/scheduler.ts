@@ -221,7 +221,9 @@ export class Scheduler {
     task.offered = false;
     if (task.state !== 'open' || !this.d.job(job.id)) return;
     const need = this.d.need(task);
-    const cands: Array<Candidate & { bid: Bid }> = [...o.bids.values()].map((b) => ({ ...this.d.fleet.bidCandidate(b), bid: b }));
+    const cands: Array<Candidate & { bid: Bid }> = [...o.bids.values()]
+      .filter((b) => this.d.fleet.hasRoom(b.nodeId, b.freeSlots))
+      .map((b) => ({ ...this.d.fleet.bidCandidate(b), bid: b }));
     const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
     const winners = need > 0 ? pickWinners(cands, need, ctx, this.d.weights) : [];
     const out = winners.map((w) => ({ task, job, ...this.lease(task, job, w.candidate.nodeId, w.candidate.price, offerId, now) }));
