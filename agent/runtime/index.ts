@@ -6,3 +6,4 @@ export { verifyPublishedModule, publishModuleEnvelope, type PublishedModule } fr
 export { loadCatalogue, type Catalogue, type CatalogueEntry, type Manifest } from './catalogue.js';
 export { runOnce } from './run-once.js';
 export { resolveLimits } from './limits.js';
+export { METERING_VERSION } from './meter.js';

@@ -30,6 +30,13 @@ type Binaryen = typeof binaryenNs;
 type Module = binaryenNs.Module;
 type Ref = number;
 
+/**
+ * Fuel numbers depend on these rules and on binaryen's reading of the module (binaryen 132,
+ * pinned by package-lock). Any change that can move a fuel number bumps this version, so
+ * receipts from different metering rules are never compared as equals.
+ */
+export const METERING_VERSION = 1;
+
 export const METER = {
   init: '__swarmlet_init',
   fuel: '__swarmlet_fuel',
