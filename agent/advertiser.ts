@@ -44,6 +44,7 @@ export class Advertiser {
   private sampleTimer: NodeJS.Timeout | null = null;
   private reading$: Promise<void> | null = null;
   private stopped = false;
+  private overHard = false;
   private readonly s = { samples: 0, adverts: 0, sensorErrors: 0 };
 
   constructor(private readonly o: AdvertiserOptions) {}
@@ -81,6 +82,11 @@ export class Advertiser {
   evaluate(force = false): void {
     if (!this.reading || this.stopped) return;
     this.snap = this.o.capacity.update(this.reading, this.o.busy());
+    if (this.snap.overHardLimit && !this.overHard) {
+      // The runner cannot stop a task midway; it ends at its own fuel/time limit. Say so loudly.
+      this.o.logger.error({ tempC: this.snap.tempC, running: this.o.busy() }, 'over the hard thermal limit: taking no work until it cools');
+    }
+    this.overHard = this.snap.overHardLimit === true;
     const key = `${this.snap.state}|${this.snap.accepts}|${this.snap.freeSlots}`;
     const due = Date.now() - this.lastSentAt >= this.o.advertIntervalMs;
     if (force || due || key !== this.lastKey) {

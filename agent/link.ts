@@ -62,8 +62,9 @@ export class Link extends EventEmitter {
     if (o.brokers.length === 0) throw new Error('link: no brokers configured');
   }
 
+  /** Connected and subscribed. */
   get connected(): boolean {
-    return this.client?.connected === true;
+    return this.ready && this.client?.connected === true;
   }
 
   get brokerUrl(): string | null {
@@ -100,14 +101,15 @@ export class Link extends EventEmitter {
       this.round = 0;
       const url = this.o.brokers[this.index]!.url;
       this.o.logger.info({ broker: url }, 'connected');
-      if (this.subs.size) {
-        client.subscribe([...this.subs], { qos: 1 }, (err, granted) => {
-          if (err) this.o.logger.warn({ err: err.message }, 'subscribe failed');
-          const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-          if (refused.length) this.o.logger.warn({ refused }, 'broker refused subscriptions');
-        });
-      }
-      this.emit('connect', url);
+      // 'connect' is announced once the subscriptions are granted: then "online" means the
+      // node can receive assignments.
+      if (this.subs.size === 0) return this.announce(url);
+      client.subscribe([...this.subs], { qos: 1 }, (err, granted) => {
+        if (err) this.o.logger.warn({ err: err.message }, 'subscribe failed');
+        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+        if (refused.length) this.o.logger.warn({ refused }, 'broker refused subscriptions');
+        if (client.connected) this.announce(url);
+      });
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
     client.on('error', (err) => {
@@ -117,6 +119,11 @@ export class Link extends EventEmitter {
     });
     client.on('close', () => this.onClose());
     this.attempt();
+  }
+
+  private announce(url: string): void {
+    this.ready = true;
+    this.emit('connect', url);
   }
 
   private configure(): void {
@@ -150,8 +157,10 @@ export class Link extends EventEmitter {
   }
 
   private wasConnected = false;
+  private ready = false;
 
   private onClose(): void {
+    this.ready = false;
     if (this.stopped) return;
     if (this.wasConnected) {
       // A working connection dropped: say so once, then try the same broker again soon.

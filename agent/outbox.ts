@@ -19,7 +19,7 @@
  * dead records.
  */
 import { open as openFile, rename, mkdir, readFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decode, encode, type DecodeLimits } from '../protocol/codec.js';
 import { toHex } from '../protocol/hash.js';
@@ -61,6 +61,8 @@ export interface OutboxStats {
 }
 
 const FILE = 'outbox.log';
+/** Outbox folders open in this process: two agents sharing one would fork each other's chain. */
+const openDirs = new Set<string>();
 const HEADER = 8;
 const LIMITS: DecodeLimits = { maxBytes: 4 * 1024 * 1024, maxDepth: 2, maxLength: 8, maxStringBytes: 4 * 1024 * 1024, maxItems: 16 };
 
@@ -92,6 +94,8 @@ export class Outbox {
 
   /** Open (creating if needed) the outbox in `dir`, replaying the journal. */
   static async open(dir: string, opts: OutboxOptions): Promise<Outbox> {
+    const key = resolve(dir);
+    if (openDirs.has(key)) throw new Error(`outbox ${dir} is already open in this process (each agent needs its own dataDir)`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, FILE);
     let data: Buffer;
@@ -99,7 +103,10 @@ export class Outbox {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       data = Buffer.alloc(0);
     }
-    const fh = await openFile(path, 'a+', 0o600);
+    if (openDirs.has(key)) throw new Error(`outbox ${dir} is already open in this process (each agent needs its own dataDir)`);
+    openDirs.add(key);
+    let fh: FileHandle;
+    try { fh = await openFile(path, 'a+', 0o600); } catch (e) { openDirs.delete(key); throw e; }
     const ob = new Outbox(dir, fh, opts);
     const good = ob.replay(data);
     if (good < data.length) {
@@ -306,6 +313,7 @@ export class Outbox {
     await this.flush();
     this.closed = true;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    openDirs.delete(resolve(this.dir));
     await this.fh.close();
   }
 
@@ -314,6 +322,7 @@ export class Outbox {
     if (this.closed) return;
     this.closed = true;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    openDirs.delete(resolve(this.dir));
     this.queue = [];
     this.lazy = [];
     const w = this.writing ?? Promise.resolve();
