@@ -62,7 +62,11 @@ interface Session {
   role: BrokerRole;
   bucket?: TokenBucket;
   subs: Set<string>;
+  /** ACL decisions for topics this client published before (a device uses a handful). */
+  pubCache: Map<string, boolean>;
 }
+
+const PUB_CACHE_MAX = 64;
 
 const MESH_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -99,7 +103,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
         return done(authError(r.code, r.reason), false);
       }
-      const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set() };
+      const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set(), pubCache: new Map() };
       if (rateLimited(r.role)) s.bucket = new TokenBucket(limits.publishRate, limits.publishBurst);
       sessions.set(client, s);
       let set = byNode.get(r.nodeId);
@@ -119,7 +123,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         log.warn({ clientId: client.id, nodeId: s.nodeId, rate: limits.publishRate }, 'publish rate limit exceeded; disconnecting');
         return cb(new Error('publish rate limit exceeded'));
       }
-      if (!canPublish(s.role, s.nodeId, packet.topic)) {
+      let allowed = s.pubCache.get(packet.topic);
+      if (allowed === undefined) {
+        allowed = canPublish(s.role, s.nodeId, packet.topic);
+        if (s.pubCache.size < PUB_CACHE_MAX) s.pubCache.set(packet.topic, allowed);
+      }
+      if (!allowed) {
         // MQTT 3.1.1 cannot refuse a PUBLISH; the allowed answer is closing the connection.
         log.warn({ clientId: client.id, nodeId: s.nodeId, role: s.role, topic: packet.topic }, 'publish refused by ACL; disconnecting');
         return cb(new Error(`publish to ${packet.topic} not allowed`));
