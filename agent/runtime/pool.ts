@@ -7,9 +7,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../../protocol/messages.js';
-import { toHex } from '../../protocol/hash.js';
+import { bytesEqual, sha256, toHex } from '../../protocol/hash.js';
 import { createLogger } from '../../util/log.js';
-import { admitModule } from './admit.js';
 import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
 import { Lru } from './lru.js';
@@ -69,13 +68,18 @@ export class WorkerPool implements TaskRunner {
     const lim = resolveLimits(limits);
     const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: 0 });
     if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
-    const admission = admitModule(module, opts.expectedHash ? { expectedHash: opts.expectedHash } : {});
-    if (!admission.ok) return fail(admission.error.kind, admission.error.message);
-    const prepared = await this.prepare(module, toHex(admission.hash));
+    if (!(module instanceof Uint8Array)) return fail('invalid-module', 'module must be a Uint8Array');
+    // Hash first: a cache hit skips the static checks (they ran when the entry was made).
+    const hash = sha256(module);
+    if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
+      return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
+    }
+    const prepared = await this.prepare(module, toHex(hash));
     if (!prepared.ok) return fail(prepared.kind, prepared.message);
     if (prepared.prepared.initialPages > lim.memoryPages) {
       return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
     }
+    if (this.closed) return fail('trap', 'worker pool closed');
     return new Promise<RunOutcome>((resolve) => {
       this.queue.push({ module: prepared.prepared, input, limits: lim, resolve });
       this.pump();
