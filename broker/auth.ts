@@ -10,7 +10,7 @@
  */
 import { makeConnectProof, verifyConnectProof, NonceCache, DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
 import { isProtocolError } from '../protocol/errors.js';
-import { bytesEqual } from '../protocol/hash.js';
+import { bytesEqual, toHex } from '../protocol/hash.js';
 import type { Identity } from '../protocol/identity.js';
 import type { Enrollment } from '../protocol/enrollment.js';
 import { canWill, clientIdAllowed, type BrokerRole } from './acl.js';
@@ -35,7 +35,7 @@ export function credentialsFor(identity: Identity, meshId: string, clientId: str
 }
 
 export type AuthResult =
-  | { ok: true; nodeId: string; role: BrokerRole }
+  | { ok: true; nodeId: string; role: BrokerRole; /** `${nodeId}:${nonce hex}` of the proof, for a cluster-wide replay check. */ nonceKey?: string }
   | { ok: false; code: 4 | 5; reason: string };
 
 export interface AuthenticatorOptions {
@@ -61,15 +61,18 @@ export class Authenticator {
     if (typeof username !== 'string' || !password || password.length === 0) return { ok: false, code: 4, reason: 'username and password are both required' };
     if (password.length > MAX_PASSWORD_BYTES) return { ok: false, code: 4, reason: `password of ${password.length} bytes is too large for a connect proof` };
     let publicKey: Uint8Array;
+    let nonceKey: string;
     try {
-      publicKey = verifyConnectProof({
+      const v = verifyConnectProof({
         username,
         password: new Uint8Array(password.buffer, password.byteOffset, password.byteLength),
         brokerId: this.o.meshId,
         clientId,
         nonces: this.nonces,
         ...(this.o.maxSkewMs !== undefined ? { maxSkewMs: this.o.maxSkewMs } : {}),
-      }).publicKey;
+      });
+      publicKey = v.publicKey;
+      nonceKey = `${v.proof.nodeId}:${toHex(v.proof.nonce)}`;
     } catch (e) {
       if (isProtocolError(e)) return { ok: false, code: 4, reason: `${e.code}: ${e.message}` };
       return { ok: false, code: 4, reason: `bad proof: ${(e as Error).message}` };
@@ -80,6 +83,6 @@ export class Authenticator {
     if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
       return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}` };
     }
-    return { ok: true, nodeId: username, role: enrolled.role };
+    return { ok: true, nodeId: username, role: enrolled.role, nonceKey };
   }
 }

@@ -24,6 +24,9 @@ export interface RedisOptions {
 interface Closable {
   close(cb: () => void): void;
 }
+interface RedisLike {
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>;
+}
 interface Persistence {
   destroy(): Promise<void>;
   createRetainedStreamCombi(patterns: string[]): unknown;
@@ -33,6 +36,12 @@ interface Persistence {
 export interface ClusterParts {
   mq: Closable;
   persistence: Persistence;
+  /**
+   * Claim a connect-proof nonce for the whole cluster (SET NX with expiry): the local
+   * NonceCache only knows this broker, and a proof captured on broker A must not work on
+   * broker B. Resolves false when another broker already saw it.
+   */
+  claimNonce(key: string, ttlMs: number): Promise<boolean>;
   /** Release the persistence connection (aedes' close() releases the mq, not the persistence). */
   destroy(): Promise<void>;
 }
@@ -48,7 +57,7 @@ export function redisParts(o: RedisOptions): ClusterParts {
   };
   const mqFactory = require('mqemitter-redis') as (opts: object) => Closable;
   const AsyncPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: object) => Persistence;
-  const mq = mqFactory(conn);
+  const mq = mqFactory(conn) as Closable & { pubConn: RedisLike };
   const persistence = new AsyncPersistence(conn);
   // aedes 1.2 pipes the retained-message stream (`stream.pipe(...)`), but this package
   // returns an async generator there: wrap it in a Readable so retained adverts work.
@@ -59,6 +68,10 @@ export function redisParts(o: RedisOptions): ClusterParts {
   return {
     mq,
     persistence,
+    async claimNonce(key: string, ttlMs: number) {
+      // Reuse the emitter's publishing connection: no extra Redis connection per broker.
+      return (await mq.pubConn.set(`swarmlet:nonce:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
     async destroy() {
       if (destroyed) return;
       destroyed = true;

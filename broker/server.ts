@@ -13,6 +13,7 @@ import { Aedes, type Client, type AuthenticateError, type AedesOptions } from 'a
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { Enrollment, type Enrolled } from '../protocol/enrollment.js';
 import { createLogger } from '../util/log.js';
+import { DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
 import { canPublish, canSubscribe, type BrokerRole } from './acl.js';
 import { Authenticator } from './auth.js';
 import { guardPacketSize, maxPacketFor, rateLimited, resolveLimits, TokenBucket, type LimitsInput } from './limits.js';
@@ -86,10 +87,12 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   const enrollment = opts.enrollment instanceof Enrollment ? opts.enrollment : typeof opts.enrollment === 'string' ? Enrollment.fromFile(opts.enrollment) : new Enrollment();
   const allowAnonymous = opts.allowAnonymous === true;
   const log = createLogger('broker', { mesh: meshId });
-  const auth = new Authenticator({ enrollment, meshId, allowAnonymous, ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}) });
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const auth = new Authenticator({ enrollment, meshId, allowAnonymous, maxSkewMs });
   const sessions = new WeakMap<Client, Session>();
   const byNode = new Map<string, Set<Client>>();
 
+  const cluster: ClusterParts | undefined = opts.redis ? redisParts(opts.redis) : undefined;
   const hooks: AedesOptions = {
     maxInflightInbound: limits.maxInflight,
     authenticate(client, username, password, done) {
@@ -103,14 +106,26 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
         return done(authError(r.code, r.reason), false);
       }
-      const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set(), pubCache: new Map() };
-      if (rateLimited(r.role)) s.bucket = new TokenBucket(limits.publishRate, limits.publishBurst);
-      sessions.set(client, s);
-      let set = byNode.get(r.nodeId);
-      if (!set) byNode.set(r.nodeId, (set = new Set()));
-      set.add(client);
-      log.debug({ clientId: client.id, role: r.role }, 'client authenticated');
-      done(null, true);
+      const accept = () => {
+        const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set(), pubCache: new Map() };
+        if (rateLimited(r.role)) s.bucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+        sessions.set(client, s);
+        let set = byNode.get(r.nodeId);
+        if (!set) byNode.set(r.nodeId, (set = new Set()));
+        set.add(client);
+        log.debug({ clientId: client.id, role: r.role }, 'client authenticated');
+        done(null, true);
+      };
+      if (!cluster || !r.nonceKey) return accept();
+      cluster.claimNonce(r.nonceKey, 2 * maxSkewMs).then((fresh) => {
+        if (fresh) return accept();
+        log.warn({ clientId: client.id, username, code: 4, reason: 'replay: proof already used on another broker' }, 'connection refused');
+        done(authError(4, 'proof already used'), false);
+      }, (err: Error) => {
+        // Fail closed: without the shared nonce store a replay could not be ruled out.
+        log.error({ clientId: client.id, err: err.message }, 'nonce store unavailable; connection refused');
+        done(authError(3, 'server unavailable'), false);
+      });
     },
     authorizePublish(client, packet, cb) {
       if (packet.topic.startsWith('$SYS/')) return cb(new Error('$SYS/ topics are reserved'));
@@ -150,14 +165,21 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
     },
   };
 
-  let cluster: ClusterParts | undefined;
-  if (opts.redis) {
-    cluster = redisParts(opts.redis);
+  if (cluster) {
     hooks.mq = cluster.mq;
     hooks.persistence = cluster.persistence;
   }
   if (opts.brokerId) hooks.id = opts.brokerId;
-  const aedes = await Aedes.createBroker(hooks);
+  let aedes: Aedes;
+  try {
+    aedes = await Aedes.createBroker(hooks);
+  } catch (e) {
+    if (cluster) {
+      await new Promise<void>((r) => cluster.mq.close(() => r()));
+      await cluster.destroy();
+    }
+    throw e;
+  }
 
   aedes.on('unsubscribe', (filters, client) => {
     const s = client && sessions.get(client);

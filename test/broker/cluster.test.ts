@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { startBroker, type BrokerHandle } from '../../broker/index.js';
 import { topics } from '../../protocol/topics.js';
-import { makeMesh, connectAs, waitFor, collect, tempDir, freePort, needBinary, startDaemon, stopDaemon } from './helpers.js';
+import { credentialsFor } from '../../broker/auth.js';
+import { makeMesh, connectAs, tryConnect, waitFor, collect, tempDir, freePort, needBinary, startDaemon, stopDaemon } from './helpers.js';
 
 const REDIS = '/usr/bin/redis-server';
 const skip = needBinary(REDIS);
@@ -65,4 +66,18 @@ test('ACLs still apply on every broker of the cluster', { skip }, async () => {
   const grant = await new Promise<number>((r) => a.subscribe('swarm/v1/#', { qos: 0 }, (e, g) => r(e ? ((e as { packet?: { granted?: number[] } }).packet?.granted?.[0] ?? -1) : (g?.[0]?.qos ?? -1))));
   assert.equal(grant, 128);
   await a.endAsync();
+});
+
+test('a proof used on one broker cannot be replayed on another broker of the cluster', { skip }, async () => {
+  const a = mesh.members.a!;
+  const clientId = `${a.nodeId}-replay`;
+  const creds = credentialsFor(a, 'swarmlet', clientId);
+  const first = await tryConnect(b1!.url, { clientId, ...creds });
+  assert.ok(first.client, 'first use accepted');
+  await first.client!.endAsync();
+  const replay = await tryConnect(b2!.url, { clientId, ...creds });
+  assert.equal(replay.code, 4);
+  const fresh = await tryConnect(b2!.url, { clientId, ...credentialsFor(a, 'swarmlet', clientId) });
+  assert.ok(fresh.client, 'a fresh proof works on the other broker');
+  await fresh.client!.endAsync();
 });
