@@ -1,7 +1,8 @@
 /**
  * The real CLI (`swarmlet agent` from the compiled folder) in a child process: SIGKILLed
  * with unacknowledged results, it re-sends them after a restart and continues its receipt
- * chain without a fork; SIGTERM drains and exits 0, publishing offline.
+ * chain without a fork, even when it restarts with no broker reachable; SIGTERM drains and
+ * exits 0, publishing offline.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,14 +83,19 @@ describe('agent process: SIGKILL and restart, SIGTERM drain', () => {
     assert.equal(await child.exit, null, 'killed by a signal');
     await waitFor('last will: offline', () => gw.statuses.find((s) => s.nodeId === nodeId && !s.online), 10_000);
 
+    // Restart with no broker reachable: it must come up anyway and send once the broker is back.
+    await broker.close();
     const seenBefore = gw.results.length;
     child = spawnAgent(configFile);
+    await waitFor('agent started without a broker', () => child!.lines.find((l) => l.msg === 'agent started'), 30_000);
+    await new Promise((res) => setTimeout(res, 500));
+    await broker.restart(); // an empty broker: retained messages (the module too) are gone
     await waitFor('restarted agent re-sends all 3', () => {
       const resent = gw.results.slice(seenBefore).filter((r) => r.opened.message.nodeId === nodeId);
       return beforeIds.size === 3 && [...beforeIds].every((id) => resent.some((r) => toHex(r.receipt.id) === id));
     }, 30_000);
 
-    // A new task continues the chain from the last receipt before the crash.
+    // A new task continues the chain from the last receipt before the crash (module from the disk cache).
     gw.autoAck = 'stored';
     const next = gw.makeAssignment(nodeId, moduleHash, new Uint8Array([42]));
     await gw.assign(next);
