@@ -5,7 +5,8 @@ import { startBroker, credentialsFor, type BrokerHandle } from '../../broker/ind
 import { makeConnectProof } from '../../protocol/auth.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { topics } from '../../protocol/topics.js';
-import { makeMesh, tryConnect, connectAs, waitClose, needBinary } from './helpers.js';
+import mqtt from 'mqtt';
+import { makeMesh, tryConnect, connectAs, waitClose, waitFor, needBinary, cuttableProxy } from './helpers.js';
 
 const { enrollment, members } = makeMesh({ a: 'node', b: 'node', gw: 'gateway', op: 'operator' });
 let broker: BrokerHandle;
@@ -146,4 +147,33 @@ test('mosquitto_pub without swarmlet credentials is refused', async (t) => {
   });
   assert.notEqual(r.code, 0);
   assert.match(r.out, /not authori[sz]ed|bad user ?name or password|refused/i);
+});
+
+test('reconnects need a fresh proof per attempt: the documented mqtt.js reconnect handler works, reusing the old one is refused', async () => {
+  const proxy = await cuttableProxy(broker.port);
+  const a = members.a!;
+  const clients: mqtt.MqttClient[] = [];
+  try {
+    const make = (regenerate: boolean, clientId: string) => {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${proxy.port}`, { protocolVersion: 4, clientId, reconnectPeriod: 100, ...credentialsFor(a, 'swarmlet', clientId) });
+      if (regenerate) c.on('reconnect', () => { c.options.password = credentialsFor(a, 'swarmlet', clientId).password; });
+      const stats = { connects: 0, refusals: [] as number[] };
+      c.on('connect', () => stats.connects++);
+      c.on('error', (e: Error & { code?: number }) => { if (typeof e.code === 'number') stats.refusals.push(e.code); });
+      clients.push(c);
+      return stats;
+    };
+    const good = make(true, `${a.nodeId}-good`);
+    const stale = make(false, `${a.nodeId}-stale`);
+    await waitFor(() => good.connects === 1 && stale.connects === 1, 5000, 'first connects');
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.restore();
+    await waitFor(() => good.connects === 2, 10_000, 'reconnect with a fresh proof');
+    await waitFor(() => stale.refusals.includes(4), 10_000, 'replayed proof refused');
+    assert.equal(stale.connects, 1);
+  } finally {
+    for (const c of clients) c.end(true);
+    await proxy.close();
+  }
 });
