@@ -47,8 +47,9 @@ export function execute(module: WebAssembly.Module, input: Uint8Array, limits: E
   };
   const env = Object.freeze({ abort });
   let imports: WebAssembly.Imports;
+  // The module's own declared maximum counts as its cap when it is lower.
+  const maximum = Math.min(limits.memoryPages, shape.maximumPages ?? limits.memoryPages);
   if (metered) {
-    const maximum = Math.min(limits.memoryPages, shape.maximumPages ?? limits.memoryPages);
     memory = new WebAssembly.Memory({ initial: shape.initialPages, maximum });
     imports = Object.freeze({ env, [METER.memoryModule]: Object.freeze({ [METER.memoryName]: memory }) }) as WebAssembly.Imports;
   } else {
@@ -61,7 +62,7 @@ export function execute(module: WebAssembly.Module, input: Uint8Array, limits: E
     exports = new WebAssembly.Instance(module, imports).exports;
     if (!metered) memory = exports.memory as WebAssembly.Memory;
     if (metered) {
-      (exports[METER.init] as (f: bigint, cap: number) => void)(BigInt(limits.fuel), limits.memoryPages);
+      (exports[METER.init] as (f: bigint, cap: number) => void)(BigInt(limits.fuel), maximum);
       (exports[METER.start] as (() => void) | undefined)?.();
     }
     const alloc = exports.alloc as (n: number) => number;

@@ -54,6 +54,11 @@ describe('hostile modules', () => {
       module: () => abiModule('(loop $l (drop (memory.grow (i32.const 64))) (br $l)) (i64.const 0)'),
       limits: FUEL, kind: 'memory-limit',
     },
+    {
+      name: 'memory-grow past the module\'s own declared maximum',
+      module: () => abiModule('(loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) (unreachable)', '', '(memory (export "memory") 1 3)'),
+      limits: FUEL, kind: 'memory-limit',
+    },
     { name: 'huge initial memory', module: () => abiModule('(i64.const 0)', '', '(memory (export "memory") 60000)'), limits: FUEL, kind: 'memory-limit' },
     { name: 'maximum initial memory (4 GiB)', module: () => abiModule('(i64.const 0)', '', '(memory (export "memory") 65536)'), limits: FUEL, kind: 'memory-limit' },
     {
