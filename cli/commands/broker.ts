@@ -79,6 +79,7 @@ export default defineCommand({
   },
   details: `
 Devices connect with username = node id and password = a connect proof (see broker/auth.ts).
+Send SIGHUP to re-read the enrollment file: removed keys are disconnected at once.
 Example: a hub bridging bids and results up and offers, assignments and modules down:
   swarmlet broker -e enrollment.json --bridge mqtts://regional:8883 --bridge-key hub.key \\
     --bridge-topics 'swarm/v1/+/gw/#:out,swarm/v1/+/cap/+:out,swarm/v1/+/status/+:out,swarm/v1/+/offer:in,swarm/v1/+/node/+/#:in,swarm/v1/modules/+:in'`,
@@ -149,11 +150,26 @@ Example: a hub bridging bids and results up and offers, assignments and modules 
     }
     if (allowAnonymous) log.warn('anonymous clients allowed: development only');
     const h = handle;
+    // SIGHUP: re-read the enrollment file; removed keys are cut off at once.
+    const onHup = async () => {
+      if (!enrollment) return;
+      try {
+        const { Enrollment } = await import('../../protocol/enrollment.js');
+        const { syncEnrollment } = await import('../../broker/enrollment-sync.js');
+        const r = syncEnrollment(h.enrollment, Enrollment.fromFile(enrollment));
+        log.info({ added: r.added.length, revoked: r.revoked.length, changed: r.changed.length }, 'enrollment reloaded');
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'enrollment reload failed; keeping the current one');
+      }
+    };
+    const hup = () => void onHup();
+    process.on('SIGHUP', hup);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log.info({ sig }, 'shutting down');
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
+        process.off('SIGHUP', hup);
         h.close().then(resolve, (e: unknown) => {
           log.error({ err: (e as Error).message }, 'error while closing');
           resolve();

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Enrollment } from '../../protocol/enrollment.js';
 import { generateIdentity } from '../../protocol/identity.js';
-import { connectAs, tryConnect, tempDir } from './helpers.js';
+import { connectAs, tryConnect, tempDir, waitClose } from './helpers.js';
+import { syncEnrollment } from '../../broker/index.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -43,10 +44,11 @@ test('broker --help, and one-line errors with exit 2 on bad arguments', async ()
   assert.match(missing.stderr, /enrollment/);
 });
 
-test('broker runs with an enrollment file, serves an enrolled device, and shuts down cleanly on SIGTERM', async () => {
+test('broker runs with an enrollment file, serves an enrolled device, reloads the file on SIGHUP, and shuts down cleanly on SIGTERM', async () => {
   const tmp = tempDir();
   try {
     const dev = generateIdentity();
+    const late = generateIdentity();
     const e = new Enrollment();
     e.add(dev.publicKey, 'node', 'dev');
     const file = join(tmp.dir, 'enrollment.json');
@@ -71,10 +73,37 @@ test('broker runs with an enrollment file, serves an enrolled device, and shuts 
     const stranger = generateIdentity();
     const r = await tryConnect(url, { clientId: stranger.nodeId, username: stranger.nodeId, password: Buffer.from('x') });
     assert.equal(r.code, 4);
+    // SIGHUP re-reads the file: dev removed (cut off at once), late added.
+    const next = new Enrollment();
+    next.add(late.publicKey, 'node', 'late');
+    next.saveTo(file);
+    const cut = waitClose(c, 10_000);
+    child.kill('SIGHUP');
+    await cut;
+    const lateClient = await connectAs(url, late);
+    assert.ok(lateClient.connected);
+    lateClient.end(true);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     c.end(true);
   } finally {
     tmp.cleanup();
   }
+});
+
+test('syncEnrollment: removed keys revoked, new ones added, role changes re-applied', () => {
+  const [k1, k2, k3] = [generateIdentity(), generateIdentity(), generateIdentity()];
+  const live = new Enrollment();
+  live.add(k1.publicKey, 'node');
+  live.add(k2.publicKey, 'node');
+  const revokedEvents: string[] = [];
+  live.on('revoked', (e: { nodeId: string }) => revokedEvents.push(e.nodeId));
+  const next = new Enrollment();
+  next.add(k2.publicKey, 'gateway');
+  next.add(k3.publicKey, 'node');
+  const r = syncEnrollment(live, next);
+  assert.deepEqual(r, { added: [k3.nodeId], revoked: [k1.nodeId], changed: [k2.nodeId] });
+  assert.deepEqual(revokedEvents.sort(), [k1.nodeId, k2.nodeId].sort());
+  assert.equal(live.get(k2.nodeId)!.role, 'gateway');
+  assert.ok(!live.has(k1.nodeId) && live.has(k3.nodeId, 'node'));
 });
