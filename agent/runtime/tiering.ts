@@ -1,9 +1,10 @@
 /**
  * V8 compiles wasm first with its baseline compiler (Liftoff) and tiers hot functions up to
  * TurboFan per instance budget. A task runs once per fresh instance, so in practice task code
- * stayed on Liftoff: 2-10x slower than TurboFan on these tasks, and it made metering look
- * 1.5-4.5x dearer than it is (Liftoff does not optimise the fuel counter). Task modules are a
- * few KB and compiled once per hash, so compiling them with TurboFan up front is cheap.
+ * mostly stayed on Liftoff: 1.3-2x slower than TurboFan on the catalogue (bench/runtime
+ * --liftoff), and metering cost 1.29x instead of 1.06x in the median (Liftoff keeps the fuel
+ * counter in memory). Task modules are a few KB and compiled once per hash, so compiling them
+ * with TurboFan up front is cheap.
  *
  * The switch is a process-wide V8 flag (V8 has no per-module option): it also applies to any
  * other wasm the process compiles afterwards. Set SWARMLET_WASM_LIFTOFF=1 (or pass
