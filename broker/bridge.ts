@@ -196,7 +196,7 @@ export class Bridge {
       this.stats.droppedOffline++;
       return;
     }
-    this.sendUp(msg);
+    this.sendUp(msg).catch((e: Error) => this.log.warn({ err: e.message, topic: msg.topic }, 'uplink publish failed'));
   }
 
   private sendUp(msg: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {

@@ -134,7 +134,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
       if (!client) return cb(null);
       const s = sessions.get(client);
       if (!s) return cb(new Error('not authenticated'));
-      if (s.bucket && !s.bucket.take()) {
+      // The client's own last will (published as it goes) is not counted: a device cut
+      // off for flooding must still announce that it is offline.
+      const isWill = packet === (client as unknown as { will?: unknown }).will;
+      if (s.bucket && !isWill && !s.bucket.take()) {
         log.warn({ clientId: client.id, nodeId: s.nodeId, rate: limits.publishRate }, 'publish rate limit exceeded; disconnecting');
         return cb(new Error('publish rate limit exceeded'));
       }

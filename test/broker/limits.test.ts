@@ -83,12 +83,17 @@ test('a publish flood disconnects the flooder; a gateway is exempt and others ke
   const { enrollment, members } = makeMesh({ flood: 'node', calm: 'node', gw: 'gateway' });
   const broker = await startBroker({ port: 0, enrollment, limits: { publishRate: 20, publishBurst: 40 } });
   try {
-    const flood = await connectAs(broker.url, members.flood!);
+    const F = members.flood!.nodeId;
+    const flood = await connectAs(broker.url, members.flood!, { will: { topic: topics.status('eu', F), payload: Buffer.from('offline'), qos: 1, retain: false } });
     const calm = await connectAs(broker.url, members.calm!);
     const gw = await connectAs(broker.url, members.gw!);
+    await gw.subscribeAsync('swarm/v1/+/status/+', { qos: 1 });
+    const statuses = collect(gw);
     const closed = waitClose(flood, 5000);
     for (let i = 0; i < 500; i++) flood.publish(topics.bids('eu'), Buffer.from(String(i)), { qos: 0 });
     await closed;
+    // Its last will still goes out, even though its publish budget is spent.
+    await waitFor(() => statuses.some((m) => m.topic === topics.status('eu', F) && m.payload.toString() === 'offline'), 5000, 'last will of the flooder');
     for (let i = 0; i < 300; i++) gw.publish(topics.offer('eu'), Buffer.from(String(i)), { qos: 0 });
     await gw.publishAsync(topics.offer('eu'), Buffer.from('last'), { qos: 1 });
     await calm.publishAsync(topics.bids('eu'), Buffer.from('one'), { qos: 1 });
