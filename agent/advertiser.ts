@@ -29,6 +29,8 @@ export interface AdvertiserOptions {
   sampleIntervalMs: number;
   advertIntervalMs: number;
   publish: (topic: string, payload: Uint8Array) => Promise<boolean>;
+  /** A reason the agent takes no work regardless of capacity (draining, outbox full), or null. */
+  refusal: () => string | null;
   onAdvert: (advert: CapacityAdvert) => void;
   logger: Logger;
 }
@@ -82,6 +84,9 @@ export class Advertiser {
   evaluate(force = false): void {
     if (!this.reading || this.stopped) return;
     this.snap = this.o.capacity.update(this.reading, this.o.busy());
+    const refused = this.o.refusal();
+    // Advertise no free slot then: a gateway's fast path assigns straight from adverts.
+    if (refused) this.snap = { ...this.snap, accepts: false, freeSlots: 0, reason: refused };
     if (this.snap.overHardLimit && !this.overHard) {
       // The runner cannot stop a task midway; it ends at its own fuel/time limit. Say so loudly.
       this.o.logger.error({ tempC: this.snap.tempC, running: this.o.busy() }, 'over the hard thermal limit: taking no work until it cools');

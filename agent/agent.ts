@@ -92,6 +92,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real',
     sampleIntervalMs: config.sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
     publish: (topic, payload) => link.publish(topic, payload, { qos: 0, retain: true }),
+    refusal: () => (draining ? 'draining' : outbox.isFull() ? 'outbox full' : null),
     onAdvert: (a) => events.emit('advert', a),
     logger: log,
   });
@@ -265,6 +266,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       if (!finished) log.warn({ running: executor.runningCount }, 'drain timed out with tasks still running; their results are lost, their leases will expire');
       await outbox.flush();
       await resend(false);
+      await advertiser.stop(); // no advert may follow the cleared one below
       if (link.connected) {
         await link.publish(topics.cap(region, nodeId), new Uint8Array(0), { qos: 1, retain: true }); // clear the retained advert
         await link.publish(topics.status(region, nodeId), statusBytes(false), { qos: 1, retain: true });

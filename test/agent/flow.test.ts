@@ -110,4 +110,15 @@ describe('agent flow', () => {
     const prev = gw.resultsFor(agent.nodeId).find((g) => g.receipt.message.seq === 3)!;
     assert.equal(toHex(r.receipt.message.prevHash), toHex(prev.receipt.id));
   });
+
+  it('drain: advertises no free slot, stops bidding, publishes offline', async () => {
+    await agent.drain();
+    await waitFor('advert with no free slot', () => gw.adverts.filter((a) => a.nodeId === agent.nodeId).at(-1)?.freeSlots === 0);
+    await waitFor('offline status', () => gw.statuses.find((s) => s.nodeId === agent.nodeId && !s.online));
+    const o = gw.makeOffer(moduleHash);
+    const skipped = agent.stats().skipped;
+    await gw.offer(o);
+    await waitFor('offer skipped', () => agent.stats().skipped > skipped);
+    assert.equal(gw.bids.some((b) => b.offerId === o.offerId), false);
+  });
 });
