@@ -64,6 +64,15 @@ export interface BridgeStats {
   echoesDropped: number;
 }
 
+/**
+ * What a hub normally bridges into its regional broker: everything devices send the
+ * gateway goes up (bids, results, adverts, statuses); everything the gateway sends devices
+ * comes down (offers, assignments, acks, modules, batch headers).
+ */
+export const HUB_BRIDGE_TOPICS =
+  'swarm/v1/+/gw/bids:out,swarm/v1/+/gw/results:out,swarm/v1/+/cap/+:out,swarm/v1/+/status/+:out,' +
+  'swarm/v1/+/offer:in,swarm/v1/+/node/+/assign:in,swarm/v1/+/node/+/ack:in,swarm/v1/+/gw/proofs:in,swarm/v1/modules/+:in';
+
 /** Parse `filter[:in|out|both][:0|1]`, comma separated (the CLI's --bridge-topics). */
 export function parseBridgeTopics(spec: string): BridgeTopic[] {
   const out: BridgeTopic[] = [];

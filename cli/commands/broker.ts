@@ -69,7 +69,7 @@ export default defineCommand({
     'max-inflight': 'inbound QoS 2 messages awaiting PUBREL per client',
     'max-clients': 'connected clients on this broker',
     bridge: 'bridge to a regional broker at this URL (mqtt://, mqtts://; user:pass@ for non-swarmlet brokers); repeatable',
-    'bridge-topics': 'filter[:in|out|both][:0|1], comma separated; one for all bridges or one per --bridge',
+    'bridge-topics': 'filter[:in|out|both][:0|1], comma separated; one for all bridges or one per --bridge (default: bids, results, adverts, statuses up; offers, assignments, acks, proofs, modules down)',
     'bridge-key': 'key file to authenticate to a swarmlet regional broker (enrolled there as role bridge)',
     'bridge-mesh-id': 'mesh id of the regional swarmlet broker (default swarmlet)',
     'bridge-ca': 'PEM CA file to trust for mqtts:// bridges',
@@ -80,9 +80,11 @@ export default defineCommand({
   details: `
 Devices connect with username = node id and password = a connect proof (see broker/auth.ts).
 Send SIGHUP to re-read the enrollment file: removed keys are disconnected at once.
-Example: a hub bridging bids and results up and offers, assignments and modules down:
-  swarmlet broker -e enrollment.json --bridge mqtts://regional:8883 --bridge-key hub.key \\
-    --bridge-topics 'swarm/v1/+/gw/#:out,swarm/v1/+/cap/+:out,swarm/v1/+/status/+:out,swarm/v1/+/offer:in,swarm/v1/+/node/+/#:in,swarm/v1/modules/+:in'`,
+Example: a hub bridging into a swarmlet regional broker with the default topic set:
+  swarmlet broker -e enrollment.json --bridge mqtts://regional:8883 --bridge-key hub.key --bridge-ca ca.pem
+Into Mosquitto (user:pass in the URL), only results up and offers down:
+  swarmlet broker -e enrollment.json --bridge mqtt://hub:secret@regional:1883 \\
+    --bridge-topics 'swarm/v1/+/gw/results:out,swarm/v1/+/offer:in'`,
   async run({ values }) {
     const enrollment = typeof values.enrollment === 'string' ? values.enrollment : undefined;
     const allowAnonymous = values['allow-anonymous'] === true;
@@ -99,7 +101,7 @@ Example: a hub bridging bids and results up and offers, assignments and modules 
     };
     const urls = strings(values.bridge);
     const specs = strings(values['bridge-topics']);
-    if (urls.length && specs.length !== 1 && specs.length !== urls.length) throw new CliError('broker: give one --bridge-topics for all bridges, or one per --bridge');
+    if (urls.length && specs.length > 1 && specs.length !== urls.length) throw new CliError('broker: give one --bridge-topics for all bridges, or one per --bridge');
     if (!urls.length && specs.length) throw new CliError('broker: --bridge-topics without --bridge');
     let bridgeKey: Identity | undefined;
     if (typeof values['bridge-key'] === 'string') {
@@ -109,7 +111,8 @@ Example: a hub bridging bids and results up and offers, assignments and modules 
         throw new CliError(`broker: --bridge-key: ${(e as Error).message}`);
       }
     }
-    const { parseBridgeTopics } = await import('../../broker/bridge.js');
+    const { parseBridgeTopics, HUB_BRIDGE_TOPICS } = await import('../../broker/bridge.js');
+    if (urls.length && specs.length === 0) specs.push(HUB_BRIDGE_TOPICS);
     const bridges: BridgeOptions[] = urls.map((url, i) => {
       if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url)) throw new CliError(`broker: --bridge must be an mqtt://, mqtts://, ws:// or wss:// URL, got ${JSON.stringify(url)}`);
       let topics;

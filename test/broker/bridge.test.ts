@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, parseBridgeTopics, type BrokerHandle } from '../../broker/index.js';
+import { startBroker, parseBridgeTopics, HUB_BRIDGE_TOPICS, type BrokerHandle } from '../../broker/index.js';
 import { topics } from '../../protocol/topics.js';
 import { makeMesh, connectAs, waitFor, collect, tempDir, cuttableProxy } from './helpers.js';
 
@@ -14,6 +14,10 @@ test('parseBridgeTopics', () => {
   assert.throws(() => parseBridgeTopics('a/b:sideways'), /direction/);
   assert.throws(() => parseBridgeTopics('$SYS/#'), /\$/);
   assert.throws(() => parseBridgeTopics(' , '), /no bridge topics/);
+  const hub = parseBridgeTopics(HUB_BRIDGE_TOPICS);
+  assert.ok(hub.some((t) => t.filter === 'swarm/v1/+/gw/results' && t.direction === 'out'));
+  assert.ok(hub.some((t) => t.filter === 'swarm/v1/+/node/+/assign' && t.direction === 'in'));
+  assert.ok(hub.every((t) => t.direction !== 'both'), 'the default set needs no echo cancelling');
 });
 
 /** A regional swarmlet broker and a hub broker bridged into it through a cuttable link. */
