@@ -3,7 +3,9 @@
  * HTTP API into one running regional gateway. See README.md for the HTTP API and
  * docs/architecture.md for the message flow.
  */
+import { availableParallelism } from 'node:os';
 import { seal } from '../protocol/envelope.js';
+import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
 import type { ReceiptAck } from '../protocol/messages.js';
@@ -16,6 +18,8 @@ import { Engine, BadJob, type ModuleRef } from './engine.js';
 import { Fleet } from './fleet.js';
 import { startHttp } from './http.js';
 import { ReceiptIntake } from './intake.js';
+import type { ParseOutcome } from './parse.js';
+import { VerifyPool } from './verify-pool.js';
 import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayLink } from './mqtt.js';
@@ -53,6 +57,8 @@ export interface GatewayOptions {
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
   /** SQLite durability: 'full' fsyncs every commit (default). */
   durability?: 'full' | 'normal';
+  /** Worker threads verifying receipt signatures (default: cores, at most 4; 0 = inline). */
+  verifyWorkers?: number;
   /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
   runtime?: GatewayRuntime;
   sinks?: BatchSink[];
@@ -127,35 +133,47 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
+  const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
   let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
-  let flushing = false;
-  const flushIntake = () => {
-    flushing = false;
+  let draining: Promise<void> | null = null;
+  const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, parsed: ParseOutcome[], end: () => void) => {
+    const { outcomes, accepted } = intake.processParsed(parsed);
+    end();
+    const acks = new Map<string, { region: string; list: ReceiptAck['acks'] }>();
+    outcomes.forEach((o, i) => {
+      metrics.receipts.inc({ status: o.status });
+      if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
+      // Only a receipt whose signature verified gets an ack: a forged one names nobody.
+      if (!o.nodeId || !o.receiptId || !o.taskId) return;
+      const a = acks.get(o.nodeId) ?? { region: group[i]!.region, list: [] };
+      a.list.push({ receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
+      acks.set(o.nodeId, a);
+    });
+    for (const [nodeId, a] of acks) {
+      for (let i = 0; i < a.list.length; i += 1024) {
+        publish(topics.ack(a.region, nodeId), seal('receipt-ack', { nodeId, acks: a.list.slice(i, i + 1024) }, identity).bytes, 1);
+      }
+    }
+    engine.onResults(accepted);
+    if (accepted.length) batcher.poke();
+  };
+  // Groups are handled strictly in arrival order (a node's chain depends on it); while one
+  // group is being verified in the workers, new results gather into the next group.
+  const drain = async () => {
     while (inbox.length) {
       const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;
       if (group === inbox) inbox = [];
       const end = metrics.intakeBatch.startTimer();
-      const { outcomes, accepted } = intake.process(group.map((g) => g.bytes));
-      end();
-      const acks = new Map<string, { region: string; list: ReceiptAck['acks'] }>();
-      outcomes.forEach((o, i) => {
-        metrics.receipts.inc({ status: o.status });
-        if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
-        // Only a receipt whose signature verified gets an ack: a forged one names nobody.
-        if (!o.nodeId || !o.receiptId || !o.taskId) return;
-        const a = acks.get(o.nodeId) ?? { region: group[i]!.region, list: [] };
-        a.list.push({ receiptId: Buffer.from(o.receiptId, 'hex'), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
-        acks.set(o.nodeId, a);
-      });
-      for (const [nodeId, a] of acks) {
-        for (let i = 0; i < a.list.length; i += 1024) {
-          const msg: ReceiptAck = { nodeId, acks: a.list.slice(i, i + 1024).map((x) => ({ ...x, receiptId: new Uint8Array(x.receiptId) })) };
-          publish(topics.ack(a.region, nodeId), seal('receipt-ack', msg, identity).bytes, 1);
-        }
+      try {
+        handleGroup(group, await verifyPool.parse(group.map((g) => g.bytes)), end);
+      } catch (e) {
+        log.error({ err: (e as Error).message, results: group.length }, 'intake group failed; senders will resend');
       }
-      engine.onResults(accepted);
-      if (accepted.length) batcher.poke();
     }
+  };
+  const flushIntake = (): Promise<void> => {
+    draining ??= drain().finally(() => { draining = null; });
+    return draining;
   };
 
   link = new GatewayLink({
@@ -172,7 +190,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       bid: (b) => { scheduler.onBid(b); },
       result: (bytes, region) => {
         inbox.push({ bytes, region });
-        if (!flushing) { flushing = true; setImmediate(flushIntake); }
+        if (!draining) setImmediate(() => void flushIntake());
       },
     },
   });
@@ -224,6 +242,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     scheduler.stop();
     batcher.stop(false);
     link.kill();
+    await verifyPool.close();
     enrollment.off('revoked', onRevoked);
     if (ownsRunner) await runner?.close();
     store.close();
@@ -268,7 +287,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       enrollment.off('revoked', onRevoked);
       await http.server.close();
       scheduler.stop();
-      flushIntake();
+      await flushIntake();
+      await verifyPool.close();
       batcher.stop(true);
       await new Promise((r) => setImmediate(r)); // let batch sinks publish before the link closes
       await link!.close();

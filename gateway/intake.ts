@@ -3,31 +3,21 @@
  * its node's chain, store a whole group in ONE SQLite transaction, and only then hand back
  * the acks to publish. Order per group: verify all -> commit -> ack -> tell the scheduler.
  *
- * What is checked, in order (the first failure decides the ack):
- *   shape of the result envelope; the receipt envelope's Ed25519 signature (protocol's
- *   `fast` backend); the receipt's signer is the node the result names; the node is
- *   enrolled (role node); output bytes hash to the receipt's outputHash; the chain
- *   (judgeReceipt: replay -> duplicate, gap -> retry, fork -> rejected); the task is ours
- *   and its module and input hashes match the receipt.
- *
- * The outer `result` envelope's own signature is NOT checked, on purpose: everything that
- * matters in it is bound by the signed receipt (node, task, job, module, input and output
- * hashes, outcome, fuel), and the output bytes are checked against the receipt's hash. Only
- * the advisory `attempt` number and error text ride unsigned. Skipping it halves the
- * Ed25519 work per result, which is the intake's whole cost.
+ * What is checked, in order (the first failure decides the ack): parse.ts checks the
+ * envelope shapes, the receipt's Ed25519 signature and that result and receipt agree (run
+ * here or in verifier worker threads); then, here: the node is enrolled (role node), the
+ * chain (judgeReceipt: replay -> duplicate, gap -> retry, fork -> rejected), and the task
+ * is ours with matching module and input hashes.
  *
  * A receipt that is authentic and in chain but not acceptable (task unknown or hashes not
  * matching) is still recorded as 'rejected' so the node's chain continues past it; it is
  * never billed or batched.
  */
-import { decode } from '../protocol/codec.js';
-import { BODY_LIMITS, ENVELOPE_LIMITS, open } from '../protocol/envelope.js';
-import { isProtocolError } from '../protocol/errors.js';
 import { bytesEqual, sha256, toHex, ZERO_HASH } from '../protocol/hash.js';
-import { nodeIdFromPublicKey } from '../protocol/identity.js';
-import { validate, type AckStatus, type Receipt, type Result } from '../protocol/messages.js';
+import type { AckStatus } from '../protocol/messages.js';
 import { judgeReceipt, type ChainHead } from '../protocol/receipt.js';
 import type { Enrollment } from '../protocol/enrollment.js';
+import { parseResultMessage, type ParseOutcome } from './parse.js';
 import type { IntakeWrite, Store } from './store.js';
 
 export interface IntakeOutcome {
@@ -72,55 +62,6 @@ export function compareHashOf(ok: boolean, outputHash: Uint8Array, errorKind: st
   return toHex(sha256(b));
 }
 
-interface Parsed {
-  result: Result;
-  receipt: Receipt;
-  receiptBytes: Uint8Array;
-  id: Uint8Array;
-  idHex: string;
-}
-
-class Refused extends Error {
-  constructor(readonly status: AckStatus, message: string, readonly nodeId: string | null = null, readonly taskId: string | null = null, readonly receiptId: string | null = null) {
-    super(message);
-  }
-}
-
-/** Decode and verify one result message; throws Refused. No state is touched. */
-export function parseResult(bytes: Uint8Array, enrollment: Enrollment): Parsed {
-  let result: Result;
-  try {
-    const env = decode(bytes, ENVELOPE_LIMITS) as Record<string, unknown>;
-    if (typeof env !== 'object' || env === null || env.kind !== 'result' || !(env.body instanceof Uint8Array) || !(env.signer instanceof Uint8Array)) {
-      throw new Refused('rejected', 'not a result envelope');
-    }
-    result = validate('result', decode(env.body, BODY_LIMITS));
-    if (nodeIdFromPublicKey(env.signer) !== result.nodeId) throw new Refused('rejected', 'result signer is not the node it names', result.nodeId, result.taskId);
-  } catch (e) {
-    if (e instanceof Refused) throw e;
-    throw new Refused('rejected', `bad result: ${(e as Error).message}`);
-  }
-  let opened;
-  try {
-    opened = open(result.receipt, { kind: 'receipt', signer: result.nodeId });
-  } catch (e) {
-    const why = isProtocolError(e) ? `${e.code}: ${e.message}` : String(e);
-    throw new Refused('rejected', `receipt refused: ${why}`, result.nodeId, result.taskId);
-  }
-  const receipt = opened.message;
-  const idHex = toHex(opened.id);
-  const refuse = (why: string) => new Refused('rejected', why, result.nodeId, result.taskId, idHex);
-  if (!enrollment.has(receipt.nodeId, 'node')) throw refuse(`node ${receipt.nodeId} is not enrolled`);
-  if (receipt.taskId !== result.taskId || receipt.jobId !== result.jobId) throw refuse('result and receipt name different tasks');
-  if (result.ok) {
-    if (receipt.outcome !== 'ok') throw refuse('result says ok but the receipt does not');
-    if (!bytesEqual(sha256(result.output), receipt.outputHash)) throw refuse('output does not hash to the receipt outputHash');
-  } else if (receipt.outcome === 'ok' || (result.error && result.error.kind !== receipt.outcome)) {
-    throw refuse('result failure does not match the receipt outcome');
-  }
-  return { result, receipt, receiptBytes: result.receipt, id: opened.id, idHex };
-}
-
 export class ReceiptIntake {
   /** Chain heads of nodes seen, kept in step with what is committed. */
   private readonly heads = new Map<string, ChainHead>();
@@ -142,15 +83,24 @@ export class ReceiptIntake {
    * order) and the accepted results. Everything returned is already committed.
    */
   process(messages: readonly Uint8Array[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
-    const outcomes: IntakeOutcome[] = new Array(messages.length);
-    const parsed: Array<{ i: number; p: Parsed }> = [];
-    messages.forEach((m, i) => {
-      try {
-        parsed.push({ i, p: parseResult(m, this.deps.enrollment) });
-      } catch (e) {
-        const r = e instanceof Refused ? e : new Refused('rejected', String(e));
-        outcomes[i] = { nodeId: r.nodeId, taskId: r.taskId, receiptId: r.receiptId, status: r.status, reason: r.message };
+    return this.processParsed(messages.map(parseResultMessage), now);
+  }
+
+  /**
+   * The stateful half: enrollment, chain, task match, one commit. `parsedList` comes from
+   * parseResultMessage, here or in verifier worker threads (verify-pool.ts).
+   */
+  processParsed(parsedList: readonly ParseOutcome[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
+    const outcomes: IntakeOutcome[] = new Array(parsedList.length);
+    const parsed: Array<{ i: number; p: Extract<ParseOutcome, { ok: true }>['parsed'] }> = [];
+    parsedList.forEach((po, i) => {
+      if (!po.ok) { outcomes[i] = po.outcome; return; }
+      const nodeId = po.parsed.receipt.nodeId;
+      if (!this.deps.enrollment.has(nodeId, 'node')) {
+        outcomes[i] = { nodeId, taskId: po.parsed.receipt.taskId, receiptId: po.parsed.idHex, status: 'rejected', reason: `node ${nodeId} is not enrolled` };
+        return;
       }
+      parsed.push({ i, p: po.parsed });
     });
     // Judge each node's receipts in seq order so a group that arrived shuffled still chains.
     parsed.sort((a, b) => (a.p.receipt.nodeId < b.p.receipt.nodeId ? -1 : a.p.receipt.nodeId > b.p.receipt.nodeId ? 1 : a.p.receipt.seq - b.p.receipt.seq));
@@ -163,7 +113,9 @@ export class ReceiptIntake {
       const nodeId = receipt.nodeId;
       const out = (status: AckStatus, reason: string | null) => { outcomes[i] = { nodeId, taskId: receipt.taskId, receiptId: idHex, status, reason }; };
       const head = newHeads.get(nodeId) ?? this.head(nodeId);
-      const v = judgeReceipt(head, receipt, p.id, () => inGroup.has(idHex) || this.deps.store.hasReceipt(idHex));
+      // A receipt past the head cannot have been stored before (ids cover seq, and a node's
+      // stored seqs are all <= its head), so the store is asked only when seq <= head.
+      const v = judgeReceipt(head, receipt, p.id, () => receipt.seq <= head.seq && (inGroup.has(idHex) || this.deps.store.hasReceipt(idHex)));
       if (!v.ok) {
         out(v.issue === 'replay' ? 'duplicate' : v.issue === 'gap' ? 'retry' : 'rejected', `${v.issue}: ${v.detail}`);
         continue;

@@ -65,7 +65,6 @@ export class Store {
       nodes: p('SELECT * FROM nodes ORDER BY node_id'),
       rep: p('UPDATE nodes SET reputation = ?, quarantined = ?, good = ?, bad = ? WHERE node_id = ?'),
       chainHead: p('SELECT chain_seq, chain_head FROM nodes WHERE node_id = ?'),
-      setChain: p('UPDATE nodes SET chain_seq = ?, chain_head = ? WHERE node_id = ?'),
       insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`),
       insTask: p('INSERT INTO tasks (id, job_id, idx, input, input_hash, spot, state) VALUES (?, ?, ?, ?, ?, ?, \'open\')'),
@@ -104,8 +103,11 @@ export class Store {
       ledgerByJob: p(`SELECT job_id, COUNT(*) AS receipts, SUM(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
         SUM(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
       ledgerRows: p('SELECT * FROM ledger WHERE job_id = ? ORDER BY task_id'),
-      taskInfo: p('SELECT t.job_id, t.input_hash, j.module_hash FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = ?'),
-      nodeAttempts: p('SELECT attempt, price, state FROM attempts WHERE task_id = ? AND node_id = ? ORDER BY attempt DESC'),
+      // One query for intake: the task's hashes and this node's attempts (LEFT JOIN: none is fine).
+      taskInfo: p(`SELECT t.job_id, t.input_hash, j.module_hash, a.attempt, a.price, a.state FROM tasks t JOIN jobs j ON j.id = t.job_id
+        LEFT JOIN attempts a ON a.task_id = t.id AND a.node_id = ? WHERE t.id = ? ORDER BY a.attempt DESC`),
+      upsertChain: p(`INSERT INTO nodes (node_id, last_seen, chain_seq, chain_head) VALUES (?, ?, ?, ?)
+        ON CONFLICT(node_id) DO UPDATE SET chain_seq = excluded.chain_seq, chain_head = excluded.chain_head`),
     };
   }
 
@@ -158,9 +160,10 @@ export class Store {
 
   /** What intake needs to judge a receipt for a task: its hashes and this node's attempts. */
   taskInfo(taskId: string, nodeId: string): { jobId: string; inputHash: Uint8Array; moduleHashHex: string; attempts: Array<{ attempt: number; price: number; state: string }> } | undefined {
-    const t = this.s.taskInfo!.get(taskId) as { job_id: string; input_hash: Buffer; module_hash: string } | undefined;
+    const rows = this.s.taskInfo!.all(nodeId, taskId) as Array<{ job_id: string; input_hash: Buffer; module_hash: string; attempt: number | null; price: number | null; state: string | null }>;
+    const t = rows[0];
     if (!t) return undefined;
-    const attempts = this.s.nodeAttempts!.all(taskId, nodeId) as Array<{ attempt: number; price: number; state: string }>;
+    const attempts = rows.filter((r) => r.attempt !== null).map((r) => ({ attempt: r.attempt!, price: r.price!, state: r.state! }));
     return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, attempts };
   }
 
@@ -220,11 +223,13 @@ export class Store {
   commitIntake(writes: readonly IntakeWrite[], now = Date.now()): void {
     if (writes.length === 0) return;
     this.tx(() => {
+      // Only the newest receipt per node moves its chain head: one write per node per group.
+      const heads = new Map<string, { seq: number; id: string }>();
       for (const w of writes) {
         const r = w.receipt;
         this.s.insReceipt!.run(r.id, r.nodeId, r.seq, r.taskId, r.jobId, buf(r.envelope), r.fuel, r.status, r.reason, now);
-        this.s.ensureNode!.run(r.nodeId, null, now);
-        this.s.setChain!.run(r.seq, Buffer.from(r.id, 'hex'), r.nodeId);
+        const h = heads.get(r.nodeId);
+        if (!h || r.seq > h.seq) heads.set(r.nodeId, { seq: r.seq, id: r.id });
         if (w.attempt) {
           const a = w.attempt;
           this.s.attemptReport!.run(a.ok ? 1 : 0, buf(a.output), a.outputHash, a.errorKind, r.id, a.fuel, a.taskId, a.attempt);
@@ -234,6 +239,7 @@ export class Store {
           this.s.insLedger!.run(r.id, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now);
         }
       }
+      for (const [nodeId, h] of heads) this.s.upsertChain!.run(nodeId, now, h.seq, Buffer.from(h.id, 'hex'));
     });
   }
 

@@ -116,6 +116,11 @@ export class Device {
     this.behavior = o.behavior ?? 'honest';
   }
 
+  /** A device with no connection: builds chained results for intake tests. */
+  static offline(identity: Identity): Device {
+    return new Device({ identity }, new Uint8Array(32));
+  }
+
   static async start(url: string, gatewayKey: Uint8Array, o: DeviceOptions & { identity: Identity }): Promise<Device> {
     const d = new Device(o, gatewayKey);
     const will = seal('status', { nodeId: d.nodeId, region: d.region, online: false, at: Date.now() }, d.identity).bytes;

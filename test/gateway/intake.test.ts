@@ -12,6 +12,8 @@ import type { Result } from '../../protocol/messages.js';
 import { sha256, toHex } from '../../protocol/hash.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { ReceiptIntake } from '../../gateway/intake.js';
+import { parseResultMessage } from '../../gateway/parse.js';
+import { VerifyPool } from '../../gateway/verify-pool.js';
 import { Store } from '../../gateway/store.js';
 import { tempDir } from './harness.js';
 import { Device } from './harness.js';
@@ -30,8 +32,7 @@ function setup(nTasks = 6) {
   store.insertAttempts(inputs.map((_, i) => ({ taskId: `j1.${i}`, attempt: 1, nodeId: node.nodeId, offerId: 'o', price: 2, leaseUntil: 1e13 })));
   const quarantined = new Set<string>();
   const intake = new ReceiptIntake({ store, enrollment, isQuarantined: (n) => quarantined.has(n) });
-  // A Device object is only used here to build chained receipts (no broker needed).
-  const dev = Object.assign(Object.create(Device.prototype) as Device, { identity: node, nodeId: node.nodeId, seq: 0, prev: new Uint8Array(32) });
+  const dev = Device.offline(node);
   const task = (i: number) => ({ taskId: `j1.${i}`, jobId: 'j1', moduleHash: MOD, input: inputs[i]!, attempt: 1 });
   return { dir, store, enrollment, node, intake, dev, task, inputs, quarantined };
 }
@@ -73,7 +74,7 @@ test('forged and unenrolled results are rejected and name no receipt', () => {
     const forged = seal('result', { ...(result as unknown as Result), receipt: forgedReceipt }, s.node).bytes;
     // a stranger signs a receipt claiming to be the node
     const mallory = generateIdentity();
-    const stranger = Object.assign(Object.create(Device.prototype) as Device, { identity: mallory, nodeId: mallory.nodeId, seq: 0, prev: new Uint8Array(32) });
+    const stranger = Device.offline(mallory);
     const unenrolled = stranger.makeResult(s.task(0), sha256(s.inputs[0]!));
     // output bytes that do not hash to the receipt's outputHash
     const resultWrongOutput = seal('result', { ...(result as unknown as Result), output: new Uint8Array([1, 2, 3]) }, s.node).bytes;
@@ -141,4 +142,25 @@ test('a quarantined node\'s receipts are stored but not billed', () => {
     assert.equal(r.accepted[0]!.billed, false);
     assert.equal(s.store.jobBilling('j1').receipts, 0);
   } finally { s.store.close(); s.dir.cleanup(); }
+});
+
+test('verifier worker threads give the same verdicts as inline parsing, in order', async () => {
+  const s = setup(80);
+  const pool = new VerifyPool(2);
+  try {
+    const msgs = Array.from({ length: 80 }, (_, i) => s.dev.makeResult(s.task(i), sha256(s.inputs[i]!)));
+    // corrupt every 7th message (truncated)
+    const mixed = msgs.map((m, i) => (i % 7 === 3 ? m.slice(0, m.length - 5) : m));
+    const viaPool = await pool.parse(mixed);
+    const inline = mixed.map(parseResultMessage);
+    assert.deepEqual(viaPool.map((o) => o.ok), inline.map((o) => o.ok));
+    assert.deepEqual(viaPool.map((o) => (o.ok ? o.parsed.idHex : o.outcome.reason)), inline.map((o) => (o.ok ? o.parsed.idHex : o.outcome.reason)));
+    assert.ok(viaPool.some((o) => !o.ok) && viaPool.some((o) => o.ok));
+    // only the first good run of the chain is stored; after the first corrupt one, the rest wait (gap)
+    const r = s.intake.processParsed(viaPool);
+    const firstBad = mixed.findIndex((_, i) => i % 7 === 3);
+    assert.deepEqual(r.outcomes.slice(0, firstBad).map((o) => o.status), new Array(firstBad).fill('stored'));
+    assert.equal(r.outcomes[firstBad]!.status, 'rejected');
+    assert.ok(r.outcomes.slice(firstBad + 1).every((o) => o.status === 'retry' || o.status === 'rejected'));
+  } finally { await pool.close(); s.store.close(); s.dir.cleanup(); }
 });

@@ -42,7 +42,8 @@ function attemptStates(gw: GatewayHandle, jobId: string): string[] {
 }
 
 test('auction: every device sees the offer, the best bid wins, the result comes back', async () => {
-  const m = await mesh([{ priceFloor: 9 }, { priceFloor: 1 }, { priceFloor: 5 }, { priceFloor: 0.5, state: 'hot' }], { fastPath: false });
+  // a generous bid window: on a loaded machine every bid must be in before it closes
+  const m = await mesh([{ priceFloor: 9 }, { priceFloor: 1 }, { priceFloor: 5 }, { priceFloor: 0.5, state: 'hot' }], { fastPath: false, bidWindowMs: 1500 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('auction')] });
     const v = await m.gw.waitForJob(id, 20_000);
