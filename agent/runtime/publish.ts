@@ -11,13 +11,14 @@ import type { Identity } from '../../protocol/identity.js';
 export interface PublishedModule { name: string; hash: Uint8Array; wasm: Uint8Array; description: string }
 
 export function publishModuleEnvelope(
-  entry: { name: string; wasm: Uint8Array; description: string; hash?: Uint8Array },
+  entry: { name: string; wasm: Uint8Array; description?: string; hash?: Uint8Array },
   publisher: Identity,
   publishedAt: number = Date.now(),
 ): Uint8Array {
   const hash = sha256(entry.wasm);
   if (entry.hash && !bytesEqual(entry.hash, hash)) throw new ProtocolError('schema', 'hash does not match the wasm bytes', 'module.hash');
-  return seal('module', { name: entry.name, hash, wasm: entry.wasm, description: entry.description, publishedAt }, publisher).bytes;
+  const description = (entry.description ?? '').slice(0, 1024);
+  return seal('module', { name: entry.name, hash, wasm: entry.wasm, description, publishedAt }, publisher).bytes;
 }
 
 export function verifyPublishedModule(envelopeBytes: Uint8Array, trustedPublishers: Uint8Array[]): PublishedModule {
