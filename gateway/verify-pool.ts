@@ -34,6 +34,8 @@ export class VerifyPool {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      // Keep the process alive only while a worker has work in hand.
+      if (![...this.pending.values()].some((x) => x.w === p.w)) this.workers[p.w]?.unref();
       p.resolve(m.out);
     });
     w.on('error', () => { /* handled on exit */ });
@@ -49,6 +51,7 @@ export class VerifyPool {
     return new Promise((resolve) => {
       const id = ++this.seq;
       this.pending.set(id, { w, items, resolve });
+      this.workers[w]!.ref();
       this.workers[w]!.postMessage({ id, items });
     });
   }
