@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { Aedes, type Client, type AuthenticateError, type AedesOptions } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { Enrollment, type Enrolled } from '../protocol/enrollment.js';
@@ -206,9 +206,28 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
 
   const handle = (stream: Duplex, req?: import('node:http').IncomingMessage) => {
     const client = aedes.handle(stream, req);
-    guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>
-      log.warn({ clientId: client.id || undefined, size, max }, 'packet too large; disconnecting'));
+    try {
+      guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>
+        log.warn({ clientId: client.id || undefined, size, max }, 'packet too large; disconnecting'));
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'cannot guard packet sizes; refusing the connection');
+      stream.destroy();
+    }
   };
+  // Probe once at startup that the packet-size guard can attach to this aedes version,
+  // so an incompatible upgrade fails here instead of running without the limit.
+  try {
+    const probe = new PassThrough();
+    try {
+      guardPacketSize(aedes.handle(probe), () => 0, () => undefined);
+    } finally {
+      probe.destroy();
+    }
+  } catch (e) {
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await cluster?.destroy();
+    throw e;
+  }
 
   const servers: (NetServer | HttpServer)[] = [];
   const sockets = new Set<Duplex>(); // to cut off sockets that never finished CONNECT on close
