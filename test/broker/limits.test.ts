@@ -127,3 +127,51 @@ test('too many subscriptions disconnects; too many clients gets CONNACK 3', asyn
     await broker.close();
   }
 });
+
+/** Hand-built MQTT 3.1.1 packets: mqtt.js always completes QoS 2, so it cannot withhold PUBREL. */
+function varint(n: number): number[] {
+  const out = [];
+  do { let d = n % 128; n = Math.floor(n / 128); if (n > 0) d |= 128; out.push(d); } while (n > 0);
+  return out;
+}
+const str = (s: string) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+function rawConnect(clientId: string): Buffer {
+  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 60]), str(clientId)]);
+  return Buffer.concat([Buffer.from([0x10, ...varint(body.length)]), body]);
+}
+function rawPublishQos2(topic: string, id: number): Buffer {
+  const body = Buffer.concat([str(topic), Buffer.from([id >> 8, id & 255]), Buffer.from('x')]);
+  return Buffer.concat([Buffer.from([0x34, ...varint(body.length)]), body]);
+}
+
+test('a client holding back PUBREL for more QoS 2 messages than maxInflight is disconnected', async () => {
+  const broker = await startBroker({ port: 0, allowAnonymous: true, limits: { maxInflight: 5 } });
+  try {
+    const open = async (clientId: string) => {
+      const sock = netConnect(broker.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      const st = { closed: false, data: Buffer.alloc(0) };
+      sock.on('close', () => { st.closed = true; });
+      sock.on('data', (d: Buffer) => { st.data = Buffer.concat([st.data, d]); });
+      sock.write(rawConnect(clientId));
+      await waitFor(() => st.data.length >= 4, 5000, 'CONNACK');
+      return { sock, st };
+    };
+    // Within the window: 3 PUBRECs come back, and a later PINGREQ is still answered.
+    const ok = await open('raw-ok');
+    for (let i = 1; i <= 3; i++) ok.sock.write(rawPublishQos2(topics.bids('eu'), i));
+    const pubrecs = () => [...ok.st.data].filter((b, i, a) => b === 0x50 && a[i + 1] === 2).length;
+    await waitFor(() => pubrecs() >= 3, 5000, 'three PUBRECs');
+    ok.sock.write(Buffer.from([0xc0, 0]));
+    await waitFor(() => ok.st.data.includes(Buffer.from([0xd0, 0])), 5000, 'PINGRESP');
+    assert.equal(ok.st.closed, false);
+    ok.sock.destroy();
+    // Over the window: disconnected.
+    const over = await open('raw-over');
+    for (let i = 1; i <= 12; i++) over.sock.write(rawPublishQos2(topics.bids('eu'), i));
+    await waitFor(() => over.st.closed, 5000, 'disconnect over the in-flight window');
+  } finally {
+    await broker.close();
+  }
+});
