@@ -28,7 +28,7 @@ const OutboxSchema = z.object({
   /** Most unacknowledged results kept; past it the agent stops bidding until acks arrive. */
   maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
   /** Most bytes of unacknowledged results kept (same effect as maxEntries). */
-  maxBytes: z.number().int().min(64 * 1024).max(4 * 1024 ** 3).default(64 * 1024 ** 2),
+  maxBytes: z.number().int().min(64 * 1024).max(4 * 1024 ** 3).default(16 * 1024 ** 2),
   /** How long a result waits for its ack before it is published again. */
   resendAfterMs: z.number().int().min(100).max(86_400_000).default(30_000),
 }).strict();
