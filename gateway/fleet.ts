@@ -135,9 +135,12 @@ export class Fleet {
   }
 
   bidCandidate(b: Bid): Candidate {
-    this.info(b.nodeId, b.region);
+    const n = this.info(b.nodeId, b.region);
+    // Trust the hotter of the bid and the latest advert: a node must not talk itself cool.
+    const rank = (s: ThermalState) => ['cool', 'warm', 'hot', 'critical'].indexOf(s);
+    const state = n.advert && rank(n.advert.state) > rank(b.state) ? n.advert.state : b.state;
     return {
-      nodeId: b.nodeId, price: b.price, etaMs: b.etaMs, headroom: b.headroom, state: b.state, location: b.location,
+      nodeId: b.nodeId, price: b.price, etaMs: b.etaMs, headroom: b.headroom, state, location: b.location,
       reputation: this.rep.get(b.nodeId).reputation, quarantined: this.rep.isQuarantined(b.nodeId),
       // a fresh signed bid proves the node is alive, whatever its last status said
       online: true,

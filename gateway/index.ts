@@ -154,7 +154,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         publish(topics.ack(a.region, nodeId), seal('receipt-ack', { nodeId, acks: a.list.slice(i, i + 1024) }, identity).bytes, 1);
       }
     }
-    engine.onResults(accepted);
+    // One transaction for the task and reputation updates of the whole group (one fsync).
+    if (accepted.length) store.tx(() => engine.onResults(accepted));
     if (accepted.length) batcher.poke();
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
