@@ -46,6 +46,8 @@ export class Engine {
   private readonly tasks = new Map<string, TaskState>();
   private readonly waiters = new Map<string, Array<() => void>>();
   scheduler!: Scheduler;
+  /** Set on shutdown: checks still running then change nothing. */
+  stopped = false;
 
   constructor(private readonly d: EngineDeps) {}
 
@@ -170,7 +172,9 @@ export class Engine {
         this.accept(task, job, dec.result, dec.verified);
         return;
       case 'check':
-        void this.check(task, job, dec.candidates);
+        this.check(task, job, dec.candidates).catch((e: unknown) => {
+          this.d.log.error({ taskId: task.id, err: (e as Error).message }, 'result check failed');
+        });
     }
   }
 
@@ -183,7 +187,7 @@ export class Engine {
     } catch (e) {
       this.d.log.warn({ taskId: task.id, err: (e as Error).message }, 'local re-execution failed');
     }
-    if (task.state !== 'checking' || !this.jobs.has(job.id)) return;
+    if (this.stopped || task.state !== 'checking' || !this.jobs.has(job.id)) return;
     task.state = 'open';
     if (!local) {
       const hashes = new Set(candidates.map((c) => c.compareHash));

@@ -284,6 +284,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     async stop() {
       if (stopped) return;
       stopped = true;
+      engine.stopped = true;
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
       await http.server.close();

@@ -19,6 +19,7 @@ import { judgeReceipt, type ChainHead } from '../protocol/receipt.js';
 import type { Enrollment } from '../protocol/enrollment.js';
 import { parseResultMessage, type ParseOutcome } from './parse.js';
 import type { IntakeWrite, Store } from './store.js';
+import type { VerifyPool } from './verify-pool.js';
 
 export interface IntakeOutcome {
   nodeId: string | null;
@@ -49,6 +50,8 @@ export interface IntakeDeps {
   enrollment: Enrollment;
   /** Nodes whose results are no longer billed (caught cheating). */
   isQuarantined(nodeId: string): boolean;
+  /** Verify signatures in worker threads (processAsync); without it, inline. */
+  verifyPool?: VerifyPool;
 }
 
 const FAIL_PREFIX = new TextEncoder().encode('swarmlet/v1/failure\0');
@@ -84,6 +87,12 @@ export class ReceiptIntake {
    */
   process(messages: readonly Uint8Array[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
     return this.processParsed(messages.map(parseResultMessage), now);
+  }
+
+  /** Like process, with the signature checks spread over the verifier worker threads. */
+  async processAsync(messages: readonly Uint8Array[], now = Date.now()): Promise<{ outcomes: IntakeOutcome[]; accepted: AcceptedResult[] }> {
+    const parsed = this.deps.verifyPool ? await this.deps.verifyPool.parse(messages) : messages.map(parseResultMessage);
+    return this.processParsed(parsed, now);
   }
 
   /**
