@@ -106,7 +106,7 @@ function intakePart(n: number) {
   });
   // raw: node:crypto verification of each receipt's signature, nothing else
   const receipts = messages.map((m) => {
-    const env = decode(open(m).message.receipt) as { body: Uint8Array; sig: Uint8Array; signer: Uint8Array };
+    const env = decode(open(m, { kind: 'result' }).message.receipt) as { body: Uint8Array; sig: Uint8Array; signer: Uint8Array };
     return { msg: signingBytes('receipt', env.body), sig: env.sig, pk: env.signer };
   });
   let k = 0;

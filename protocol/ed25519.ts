@@ -60,11 +60,14 @@ function publicKeyObject(pk: Uint8Array): KeyObject {
   return cached(pubCache, x, () => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' }));
 }
 
+// RFC 8410 PKCS#8 wrapping of a raw 32-byte Ed25519 private key: importing through DER
+// needs no public key, so signing never wakes noble (whose point tables cost ~11 MB of RSS).
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 function privateKeyObject(sk: Uint8Array): KeyObject {
-  const d = b64u(sk);
-  return cached(privCache, d, () => {
-    const x = b64u(noble.getPublicKey(sk));
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x, d }, format: 'jwk' });
+  return cached(privCache, b64u(sk), () => {
+    if (sk.length !== SECRET_KEY_LEN) throw new TypeError(`Ed25519 secret key must be ${SECRET_KEY_LEN} bytes`);
+    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, sk]), format: 'der', type: 'pkcs8' });
   });
 }
 
