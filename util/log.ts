@@ -1,27 +1,118 @@
 /**
- * Structured logs: one JSON object a line (pino), with a `component` field.
- * Level from SWARMLET_LOG_LEVEL (default info; tests set warn). Services log to stdout;
- * CLI commands that print results to stdout log to stderr instead (`toStderr`).
+ * Structured logs: one JSON object a line, pino's line format (numeric `level`, `time`,
+ * `pid`, `msg`, plus a `component` and any bindings), so pino-pretty and log shippers read
+ * it as is.
+ *
+ * Why not pino itself: on a device agent every megabyte counts (the agent's budget is
+ * bare Node + 20 MB) and loading pino costs ~9 MB of resident memory for what we use of it:
+ * levels, child bindings and a synchronous write of one line. That fits in this file.
+ *
+ * Level from SWARMLET_LOG_LEVEL (trace, debug, info, warn, error, fatal, silent; default
+ * info). Services log to stdout; commands whose stdout is data log to stderr (`logToStderr`).
  */
-import { pino, type Logger } from 'pino';
+import { writeSync } from 'node:fs';
 
-export type { Logger };
+const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
+export type LevelName = keyof typeof LEVELS;
+type Fields = Record<string, unknown>;
 
-let root: Logger | undefined;
-
-function rootLogger(): Logger {
-  root ??= pino(
-    { level: process.env.SWARMLET_LOG_LEVEL ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ fd: process.env.SWARMLET_LOG_FD === '2' ? 2 : 1, sync: true }),
-  );
-  return root;
+export interface LogFn {
+  (msg: string): void;
+  (fields: Fields, msg?: string): void;
 }
 
-export function createLogger(component: string, bindings: Record<string, unknown> = {}): Logger {
-  return rootLogger().child({ component, ...bindings });
+export interface Logger {
+  level: LevelName;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  child(bindings: Fields): Logger;
+  isLevelEnabled(level: LevelName): boolean;
 }
 
-/** Send logs to stderr (for commands whose stdout is data). Call before the first createLogger. */
+function levelFromEnv(): LevelName {
+  const v = (process.env.SWARMLET_LOG_LEVEL ?? 'info').toLowerCase();
+  return (v in LEVELS ? v : 'info') as LevelName;
+}
+
+/** Errors become {type, message, stack}; everything else goes through JSON as is. */
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { type: value.name, message: value.message, stack: value.stack };
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+  return value;
+}
+
+/** `,"k":v` for every defined field (bindings are rendered once, when a child is made). */
+function fieldsJson(fields: Fields): string {
+  let s = '';
+  for (const k of Object.keys(fields)) {
+    if (fields[k] === undefined) continue;
+    let v: string;
+    try {
+      v = JSON.stringify(fields[k], replacer) ?? 'null';
+    } catch {
+      v = '"[unserializable]"';
+    }
+    s += `,${JSON.stringify(k)}:${v}`;
+  }
+  return s;
+}
+
+function line(level: number, bindings: string, fields: Fields | undefined, msg: string | undefined): string {
+  let s = `{"level":${level},"time":"${new Date().toISOString()}","pid":${process.pid}${bindings}`;
+  if (fields) s += fieldsJson(fields);
+  if (msg !== undefined) s += `,"msg":${JSON.stringify(msg)}`;
+  return s + '}\n';
+}
+
+class JsonLogger implements Logger {
+  constructor(private readonly state: { level: LevelName }, private readonly bindings: string) {}
+
+  get level(): LevelName {
+    return this.state.level;
+  }
+  set level(l: LevelName) {
+    this.state.level = l;
+  }
+
+  isLevelEnabled(level: LevelName): boolean {
+    return LEVELS[level] >= LEVELS[this.state.level];
+  }
+
+  child(bindings: Fields): Logger {
+    return new JsonLogger(this.state, this.bindings + fieldsJson(bindings));
+  }
+
+  private write(level: LevelName, a: Fields | string, b?: string): void {
+    if (LEVELS[level] < LEVELS[this.state.level]) return;
+    const out = typeof a === 'string' ? line(LEVELS[level], this.bindings, undefined, a) : line(LEVELS[level], this.bindings, a, b);
+    try {
+      writeSync(process.env.SWARMLET_LOG_FD === '2' ? 2 : 1, out);
+    } catch {
+      /* a closed stdout (EPIPE) must not take the service down */
+    }
+  }
+
+  trace: LogFn = (a: Fields | string, b?: string) => this.write('trace', a, b);
+  debug: LogFn = (a: Fields | string, b?: string) => this.write('debug', a, b);
+  info: LogFn = (a: Fields | string, b?: string) => this.write('info', a, b);
+  warn: LogFn = (a: Fields | string, b?: string) => this.write('warn', a, b);
+  error: LogFn = (a: Fields | string, b?: string) => this.write('error', a, b);
+  fatal: LogFn = (a: Fields | string, b?: string) => this.write('fatal', a, b);
+}
+
+let rootState: { level: LevelName } | undefined;
+
+export function createLogger(component: string, bindings: Fields = {}): Logger {
+  rootState ??= { level: levelFromEnv() };
+  return new JsonLogger(rootState, '').child({ component, ...bindings });
+}
+
+/** Send logs to stderr (for commands whose stdout is data). */
 export function logToStderr(): void {
   process.env.SWARMLET_LOG_FD = '2';
 }
