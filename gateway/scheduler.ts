@@ -42,6 +42,8 @@ export interface SchedulerDeps {
 
 /** Offers open at once; more tasks wait in the queue. */
 const MAX_OPEN_OFFERS = 512;
+/** Tasks a pump walks past that must wait, before it stops walking the queue. */
+const MAX_WAITING_SCAN = 512;
 
 interface OpenOffer {
   task: TaskState;
@@ -154,6 +156,7 @@ export class Scheduler {
   pump(now = Date.now()): void {
     const out: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }> = [];
     const fullRegions = new Set<string>();
+    let waiting = 0;
     const waitRegions = new Map<string, boolean>();
     const hasFast = (r: string) => {
       let v = waitRegions.get(r);
@@ -183,8 +186,13 @@ export class Scheduler {
         if (need <= 0) { this.queue.delete(task); continue; }
       }
       // Nodes that advertise will free a slot soon: wait for one rather than flood offers.
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && hasFast(job.region)) continue;
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && hasFast(job.region)) {
+        // A long queue behind full nodes: the rest will wait too; stop walking it (FIFO keeps it fair).
+        if (++waiting >= MAX_WAITING_SCAN) break;
+        continue;
+      }
       if (this.offers.size < MAX_OPEN_OFFERS) this.offer(task, job, now);
+      else if (++waiting >= MAX_WAITING_SCAN) break;
     }
     this.commit(out);
   }

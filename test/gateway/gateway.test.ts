@@ -7,6 +7,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../util/paths.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { open } from '../../protocol/envelope.js';
 import { fromHex } from '../../protocol/hash.js';
@@ -154,6 +157,20 @@ test('bad requests get a 4xx with a reason', async () => {
   const big = await fetch(`${gw.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70 * 1024 * 1024) }).catch(() => null);
   if (big) assert.equal(big.status, 413);
   assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+});
+
+test('the dashboard is served from gateway/dashboard/public (404 with a reason when absent)', async () => {
+  const index = join(projectRoot(), 'gateway', 'dashboard', 'public', 'index.html');
+  const r = await fetch(`${gw.url}/`);
+  if (existsSync(index)) {
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    assert.equal(await r.text(), readFileSync(index, 'utf8'));
+  } else {
+    assert.equal(r.status, 404);
+    assert.match(((await r.json()) as { error: string }).error, /dashboard not installed/);
+  }
+  assert.equal((await fetch(`${gw.url}/dashboard/no-such-file.js`)).status, 404);
 });
 
 test('hot nodes get no new work', async () => {
