@@ -125,3 +125,16 @@ test('revoking a node over HTTP returns its leases to the queue and refuses its 
     assert.match(m.ds[0]!.acks[0]!.reason!, /not enrolled/);
   } finally { await m.close(); }
 });
+
+test('a job past its deadline fails what is left, with a reason', async () => {
+  const m = await mesh([{ behavior: 'silent' }], { fastPath: true, leaseMs: 60_000 });
+  try {
+    const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('d1'), enc('d2'), enc('d3')], deadlineMs: 300 });
+    const v = await m.gw.waitForJob(id, 20_000);
+    assert.equal(v.state, 'failed');
+    assert.match(v.error!, /deadline passed/);
+    assert.equal(v.totals.failed, 3);
+    assert.ok(v.results!.every((r) => !r.ok && /deadline/.test(r.error!)));
+    assert.ok(m.gw.store.jobAttempts(id).every((a) => a.state === 'cancelled'), 'its leases were withdrawn');
+  } finally { await m.close(); }
+});
