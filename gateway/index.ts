@@ -96,7 +96,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
   const ownsRunner = !opts.runtime;
-  const store = new Store(opts.dataDir, { durability: opts.durability ?? 'full' });
+  let store: Store;
+  try {
+    store = new Store(opts.dataDir, { durability: opts.durability ?? 'full' });
+  } catch (e) {
+    if (ownsRunner) await runtime.runner?.close();
+    throw new Error(`cannot open the gateway store in ${opts.dataDir}: ${(e as Error).message}`);
+  }
   const metrics = createMetrics({ defaultMetrics: true });
   const rep = new Reputation(store);
   const fleet = new Fleet(store, rep);
@@ -129,7 +135,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     accept: (b) => { for (const r of regions) publish(topics.proofs(r), b.envelope, 1); },
   };
   const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
-  batcher.poke();
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
@@ -208,6 +213,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true);
 
   engine.load();
+  batcher.poke(); // receipts a crash left unbatched
   const housekeeping = setInterval(() => {
     engine.checkDeadlines();
     const s = engine.stats();

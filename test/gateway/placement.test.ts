@@ -59,7 +59,7 @@ test('auction: every device sees the offer, the best bid wins, the result comes 
 });
 
 test('an expired lease puts the task back on offer and another node finishes it', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 400 });
+  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 400, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('lease')] });
     const v = await m.gw.waitForJob(id, 20_000);
@@ -73,7 +73,7 @@ test('an expired lease puts the task back on offer and another node finishes it'
 });
 
 test('a node whose last will says it is gone loses its lease at once (long before expiry)', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000 });
+  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('will')] });
     await waitFor('silent node assigned', () => m.ds[0]!.assignments.length === 1);
@@ -110,7 +110,7 @@ test('redundancy: each task runs on exactly as many devices as asked, outputs ag
 });
 
 test('revoking a node over HTTP returns its leases to the queue and refuses its receipts', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000 });
+  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('revoke')] });
     await waitFor('silent node assigned', () => m.ds[0]!.assignments.length === 1);
