@@ -216,9 +216,13 @@ export class Engine {
     this.d.log.warn({ nodeId, taskId: task.id }, 'wrong result: node quarantined, re-checking its other results');
     this.scheduler.dropNode(nodeId, 'cancelled');
     let reopened = 0;
+    const dropped: string[] = [];
     for (const job of this.jobs.values()) {
       for (const t of job.tasks) {
         if (t === task || !t.results.has(nodeId)) continue;
+        const r = t.results.get(nodeId)!;
+        // A result the gateway's own re-execution confirmed stays paid.
+        if (!(t.verified && t.final?.compareHash === r.compareHash)) dropped.push(r.receiptId);
         t.results.delete(nodeId);
         t.extra = 0; // a tie it caused is no tie any more
         if (t.state === 'done' && !t.verified) {
@@ -231,6 +235,8 @@ export class Engine {
         if (t.state === 'open') this.evaluate(t);
       }
     }
+    // Work of a caught cheater that was thrown away is not paid for either.
+    if (dropped.length) this.d.store.voidBilling(dropped);
     if (reopened) this.d.log.info({ nodeId, reopened }, 'tasks reopened after a cheat');
   }
 
