@@ -24,6 +24,7 @@ import { decode } from '../protocol/codec.js';
 import { topics } from '../protocol/topics.js';
 import { Store } from '../gateway/store.js';
 import { ReceiptIntake } from '../gateway/intake.js';
+import { VerifyPool } from '../gateway/verify-pool.js';
 import { percentile, table, json, fmt, rate } from './lib.js';
 
 const QUICK = process.env.SWARMLET_BENCH_QUICK === '1';
@@ -78,7 +79,7 @@ async function meshPart(devices: number, throughputTasks: number) {
 }
 
 // ---- 3: receipt intake vs raw verification ---------------------------------------------
-function intakePart(n: number) {
+async function intakePart(n: number) {
   const store = new Store(join(dir, 'intake'), { durability: 'full' });
   const enrollment = new Enrollment();
   const nodes: Identity[] = Array.from({ length: 16 }, () => generateIdentity());
@@ -111,20 +112,24 @@ function intakePart(n: number) {
   });
   let k = 0;
   const raw = rate(() => { const r = receipts[k++ % receipts.length]!; nodeEd.verify(r.sig, r.msg, r.pk); }, { minMs: 1500 });
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: () => false });
+  // As the gateway runs it: signature checks spread over verifier worker threads.
+  const pool = new VerifyPool(2);
+  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: () => false, verifyPool: pool });
+  await intake.processAsync(messages.slice(0, 64)); // warm the workers
   const t0 = performance.now();
-  let stored = 0;
-  for (let i = 0; i < messages.length; i += 1024) {
-    const { outcomes } = intake.process(messages.slice(i, i + 1024));
+  let stored = 64;
+  for (let i = 64; i < messages.length; i += 1024) {
+    const { outcomes } = await intake.processAsync(messages.slice(i, i + 1024));
     stored += outcomes.filter((o) => o.status === 'stored').length;
   }
   const secs = (performance.now() - t0) / 1000;
+  await pool.close();
   store.close();
   if (stored !== n) throw new Error(`intake stored ${stored} of ${n}`);
-  return { rawVerifyPerSec: raw.opsPerSec, intakePerSec: n / secs, receipts: n };
+  return { rawVerifyPerSec: raw.opsPerSec, intakePerSec: (n - 64) / secs, receipts: n, verifyWorkers: 2 };
 }
 
-const intake = intakePart(QUICK ? 4096 : 16384);
+const intake = await intakePart(QUICK ? 4096 : 16384);
 const m = await meshPart(50, QUICK ? 1000 : 5000);
 out.intake = intake;
 out.mesh = m;
@@ -140,8 +145,8 @@ table('Throughput, 50 simulated devices', ['measure', 'value', 'target'], [
   [`(${m.throughputTasks} sha256 tasks in ${fmt(m.seconds, 2)} s)`, '', ''],
 ]);
 table('Receipt intake vs raw Ed25519 verification', ['measure', 'per second', 'ratio'], [
-  ['raw node:crypto verify (receipt signatures)', fmt(intake.rawVerifyPerSec), '1.00'],
-  ['gateway intake: verify + chain + store (fsync) + ack', fmt(intake.intakePerSec), fmt(intake.intakePerSec / intake.rawVerifyPerSec, 2)],
+  ['raw node:crypto verify, one core (receipt signatures)', fmt(intake.rawVerifyPerSec), '1.00'],
+  ['gateway intake (2 verifier threads): verify + chain + store (fsync)', fmt(intake.intakePerSec), fmt(intake.intakePerSec / intake.rawVerifyPerSec, 2)],
 ]);
 console.log('target: intake >= 0.70 of raw verification');
 json('mesh', out);

@@ -199,6 +199,23 @@ export class Device {
     this.pub(topics.results(this.region), bytes);
   }
 
+  /**
+   * Like the agent's outbox: publish again every result whose receipt has no stored or
+   * duplicate ack yet (an ack can be lost when a gateway dies between commit and publish).
+   */
+  resendUnacked(): number {
+    const done = new Set(this.acks.filter((a) => a.status === 'stored' || a.status === 'duplicate').map((a) => a.receiptId));
+    let n = 0;
+    this.sent.forEach((bytes, i) => {
+      const id = this.receiptIds[i];
+      if (id && !done.has(id)) {
+        this.pub(topics.results(this.region), bytes);
+        n++;
+      }
+    });
+    return n;
+  }
+
   /** Drop the connection without DISCONNECT: the broker publishes the last will. */
   crash(): void {
     (this.client as unknown as { stream: { destroy(): void } }).stream.destroy();
