@@ -4,9 +4,6 @@
  * modules with its own identity through protocol/, and collects what agents publish.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { makeConnectProof } from '../../protocol/auth.js';
@@ -60,20 +57,9 @@ export async function startAedes(port = 0): Promise<TestBroker> {
   return tb;
 }
 
-export function tempDir(prefix = 'swarmlet-agent-'): { path: string; cleanup(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-export async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 20_000, stepMs = 20): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+export { waitFor } from '../helpers/common.js';
+import { tempDir as commonTempDir } from '../helpers/common.js';
+export const tempDir = (prefix = 'swarmlet-agent-'): { path: string; cleanup(): void } => commonTempDir(prefix);
 
 export interface GotResult { opened: Opened<'result'>; receipt: Opened<'receipt'>; raw: Uint8Array }
 

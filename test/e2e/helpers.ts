@@ -36,12 +36,4 @@ export function assertAllMatchReference(job: JobView, task: string, ins: Uint8Ar
   });
 }
 
-/** Poll until `cond` holds (or fail after `ms`). */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+export { waitFor } from '../helpers/common.js';

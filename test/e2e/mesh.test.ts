@@ -9,7 +9,7 @@ import { startAgent } from '../../agent/index.js';
 import { createSimSensors } from '../../sim/sensors.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { toHex } from '../../protocol/hash.js';
-import { assertAllMatchReference, inputs, until, withMesh } from './helpers.js';
+import { assertAllMatchReference, inputs, waitFor, withMesh } from './helpers.js';
 
 test('a 200-task job comes back with every output equal to the reference', async () => {
   await withMesh({ devices: 6, fleet: { profiles: 'pi5-active,pi4-heatsink,appliance-hub' } }, async (mesh) => {
@@ -36,7 +36,7 @@ test('devices killed mid-job and a device running hot do not stop the job', asyn
     try {
       const ins = inputs('primes', 120);
       const { id } = await mesh.gateway.submitJob({ task: 'primes', inputs: ins });
-      await until(() => (mesh.gateway.getJob(id)?.totals.done ?? 0) >= 15, 60_000, 'first results');
+      await waitFor('first results', () => (mesh.gateway.getJob(id)?.totals.done ?? 0) >= 15, 60_000);
       mesh.fleet!.kill(0);
       mesh.fleet!.kill(1);
       const job = await mesh.gateway.waitForJob(id, 120_000);
@@ -75,7 +75,7 @@ test('a gateway restarted mid-job finishes it with no task lost and none billed 
   await withMesh({ devices: 4, fleet: { profiles: 'pi5-active,pi4-heatsink', agent: { outbox: { resendAfterMs: 2000 } } } }, async (mesh, dir) => {
     const ins = inputs('matmul', 150);
     const { id } = await mesh.gateway.submitJob({ task: 'matmul', inputs: ins, spotCheck: 0 });
-    await until(() => (mesh.gateway.getJob(id)?.totals.done ?? 0) >= 20, 60_000, 'first results');
+    await waitFor('first results', () => (mesh.gateway.getJob(id)?.totals.done ?? 0) >= 20, 60_000);
     await mesh.gateway.stop(); // devices keep unacknowledged results in their outboxes
     const again = await startGateway({
       brokerUrl: mesh.brokerUrl, identity: mesh.gatewayIdentity, enrollment: mesh.enrollment,

@@ -6,9 +6,6 @@
  * assignments and never answers.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { open, seal } from '../../protocol/envelope.js';
@@ -37,20 +34,9 @@ export async function startBroker(): Promise<{ url: string; port: number; close(
   };
 }
 
-export function tempDir(prefix = 'swarmlet-gw-'): { path: string; cleanup(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-export async function waitFor<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 20_000, stepMs = 20): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+export { waitFor } from '../helpers/common.js';
+import { tempDir as commonTempDir } from '../helpers/common.js';
+export const tempDir = (prefix = 'swarmlet-gw-'): { path: string; cleanup(): void } => commonTempDir(prefix);
 
 let shared: { catalogue: Catalogue; runner: TaskRunner } | null = null;
 /** The real catalogue and one shared worker pool (closed by closeRuntime). */
