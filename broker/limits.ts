@@ -3,39 +3,42 @@
  * rate, subscriptions, inbound in-flight messages, number of clients. A client over a
  * limit is disconnected; everyone else keeps going.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { MAX_MODULE_BYTES, MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
 import type { BrokerRole } from './acl.js';
 
-export const LimitsSchema = z.object({
-  /** Largest packet before authentication (the CONNECT: proof + will). */
-  maxConnectBytes: z.number().int().min(256).default(16 * 1024),
-  /** Largest packet from a node (one result with its output, plus framing). */
-  maxNodePacketBytes: z.number().int().min(1024).default(MAX_PAYLOAD_BYTES + 64 * 1024),
-  /** Largest packet from a gateway, bridge or anonymous dev client (a module, plus framing). */
-  maxPacketBytes: z.number().int().min(1024).default(MAX_MODULE_BYTES + 128 * 1024),
-  /** Sustained publishes per second per node/operator/anonymous client (gateways and bridges carry aggregate traffic and are exempt). */
-  publishRate: z.number().positive().default(200),
-  /** Burst above the sustained rate. */
-  publishBurst: z.number().int().positive().default(400),
-  /** Subscriptions held by one client. */
-  maxSubscriptions: z.number().int().positive().default(64),
-  /** Inbound QoS 2 messages awaiting PUBREL per client (aedes' own bound; QoS 1 is acked at once). */
-  maxInflight: z.number().int().positive().default(100),
-  /** Connected clients on this broker; more are refused with CONNACK 3 (server unavailable). */
-  maxClients: z.number().int().positive().default(10_000),
-}).strict();
+/** A whole number at least `min`, `def` when absent. */
+const intMin = (min: number, def: number) => v.optional(v.pipe(v.number(), v.integer(), v.minValue(min)), def);
 
-export type Limits = z.infer<typeof LimitsSchema>;
-export type LimitsInput = z.input<typeof LimitsSchema>;
+export const LimitsSchema = v.strictObject({
+  /** Largest packet before authentication (the CONNECT: proof + will). */
+  maxConnectBytes: intMin(256, 16 * 1024),
+  /** Largest packet from a node (one result with its output, plus framing). */
+  maxNodePacketBytes: intMin(1024, MAX_PAYLOAD_BYTES + 64 * 1024),
+  /** Largest packet from a gateway, bridge or anonymous dev client (a module, plus framing). */
+  maxPacketBytes: intMin(1024, MAX_MODULE_BYTES + 128 * 1024),
+  /** Sustained publishes per second per node/operator/anonymous client (gateways and bridges carry aggregate traffic and are exempt). */
+  publishRate: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0)), 200),
+  /** Burst above the sustained rate. */
+  publishBurst: intMin(1, 400),
+  /** Subscriptions held by one client. */
+  maxSubscriptions: intMin(1, 64),
+  /** Inbound QoS 2 messages awaiting PUBREL per client (aedes' own bound; QoS 1 is acked at once). */
+  maxInflight: intMin(1, 100),
+  /** Connected clients on this broker; more are refused with CONNACK 3 (server unavailable). */
+  maxClients: intMin(1, 10_000),
+});
+
+export type Limits = v.InferOutput<typeof LimitsSchema>;
+export type LimitsInput = v.InferInput<typeof LimitsSchema>;
 
 export function resolveLimits(input: LimitsInput | undefined): Limits {
-  const r = LimitsSchema.safeParse(input ?? {});
+  const r = v.safeParse(LimitsSchema, input ?? {}, { abortEarly: true });
   if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new Error(`broker limits: ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const i = r.issues[0];
+    throw new Error(`broker limits: ${v.getDotPath(i) || '(root)'}: ${i.message}`);
   }
-  return r.data;
+  return r.output;
 }
 
 export function maxPacketFor(limits: Limits, role: BrokerRole | undefined): number {

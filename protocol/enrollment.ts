@@ -8,19 +8,19 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync, watchFile, unwatchFile } from 'node:fs';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { nodeIdFromPublicKey } from './identity.js';
 import { fromHex, toHex } from './hash.js';
 
 export const ROLES = ['node', 'gateway', 'operator', 'bridge'] as const;
 export type Role = (typeof ROLES)[number];
 
-const EnrollmentFile = z.object({
-  format: z.literal('swarmlet-enrollment-v1'),
-  keys: z.array(z.object({
-    publicKey: z.string().regex(/^[0-9a-f]{64}$/),
-    role: z.enum(ROLES),
-    name: z.string().max(128).optional(),
+const EnrollmentFile = v.object({
+  format: v.literal('swarmlet-enrollment-v1'),
+  keys: v.array(v.object({
+    publicKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+    role: v.picklist(ROLES),
+    name: v.optional(v.pipe(v.string(), v.maxLength(128))),
   })),
 });
 
@@ -39,12 +39,12 @@ export function readEnrollmentFile(file: string): { publicKey: Uint8Array; role:
   } catch (err) {
     throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
   }
-  const parsed = EnrollmentFile.safeParse(raw);
+  const parsed = v.safeParse(EnrollmentFile, raw, { abortEarly: true });
   if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new Error(`enrollment file ${file}: ${i.path.join('.')}: ${i.message}`);
+    const i = parsed.issues[0];
+    throw new Error(`enrollment file ${file}: ${v.getDotPath(i) ?? '(root)'}: ${i.message}`);
   }
-  return parsed.data.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
+  return parsed.output.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
 }
 
 /** Emits 'revoked' (Enrolled) and 'added' (Enrolled). */
@@ -113,7 +113,7 @@ export class Enrollment extends EventEmitter {
     return [...this.byId.values()];
   }
 
-  toJSON(): z.infer<typeof EnrollmentFile> {
+  toJSON(): v.InferOutput<typeof EnrollmentFile> {
     return {
       format: 'swarmlet-enrollment-v1',
       keys: this.list().map((e) => ({ publicKey: toHex(e.publicKey), role: e.role, ...(e.name ? { name: e.name } : {}) })),

@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { fast, randomSecretKey, PUBLIC_KEY_LEN } from './ed25519.js';
 import { sha256, toHex, fromHex } from './hash.js';
 import { ProtocolError } from './errors.js';
@@ -32,11 +32,12 @@ export function generateIdentity(): Identity {
   return identityFromSecretKey(randomSecretKey());
 }
 
-const KeyFile = z.object({
-  format: z.literal('swarmlet-key-v1'),
-  nodeId: z.string().regex(NODE_ID_RE),
-  publicKey: z.string().regex(/^[0-9a-f]{64}$/),
-  secretKey: z.string().regex(/^[0-9a-f]{64}$/),
+const hex64 = () => v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+const KeyFile = v.object({
+  format: v.literal('swarmlet-key-v1'),
+  nodeId: v.pipe(v.string(), v.regex(NODE_ID_RE)),
+  publicKey: hex64(),
+  secretKey: hex64(),
 });
 
 export function identityToJson(id: Identity): string {
@@ -72,12 +73,17 @@ export function loadIdentity(file: string, { allowInsecureMode = false } = {}): 
   if (!allowInsecureMode && process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
     throw new Error(`${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
   }
-  let parsed: z.infer<typeof KeyFile>;
+  let raw: unknown;
   try {
-    parsed = KeyFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file} is not a swarmlet key file: ${e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (e as Error).message}`);
+    throw new Error(`${file} is not a swarmlet key file: ${(e as Error).message}`);
   }
+  const r = v.safeParse(KeyFile, raw);
+  if (!r.success) {
+    throw new Error(`${file} is not a swarmlet key file: ${r.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
+  }
+  const parsed = r.output;
   const id = identityFromSecretKey(fromHex(parsed.secretKey));
   if (toHex(id.publicKey) !== parsed.publicKey || id.nodeId !== parsed.nodeId) {
     throw new Error(`${file}: public key or node id does not match the secret key`);

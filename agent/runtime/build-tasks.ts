@@ -11,33 +11,44 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { sha256Hex } from '../../protocol/hash.js';
 import { projectRoot } from '../../util/paths.js';
 import { checkAbi } from './abi-check.js';
 import { MANIFEST_VERSION, type Manifest } from './catalogue.js';
 
-const CatalogueSource = z.object({
-  version: z.literal(1),
-  tasks: z.array(z.object({
-    name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
-    description: z.string().max(1024),
-    input: z.string().max(512),
-    output: z.string().max(512),
-  }).strict()).min(1),
-}).strict();
+const str = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const CatalogueSource = v.strictObject({
+  version: v.literal(1),
+  tasks: v.pipe(v.array(v.strictObject({
+    name: v.pipe(v.string(), v.regex(/^[a-z0-9_-]{1,32}$/)),
+    description: str(1024),
+    input: str(512),
+    output: str(512),
+  })), v.minLength(1)),
+});
 
-const Weights = z.object({
-  inputs: z.number().int().positive(), hidden: z.number().int().positive(), outputs: z.number().int().positive(),
-  w1: z.array(z.number().int().min(-128).max(127)), b1: z.array(z.number().int()), m1: z.number().int(),
-  w2: z.array(z.number().int().min(-128).max(127)), b2: z.array(z.number().int()),
-}).passthrough();
+const int = () => v.pipe(v.number(), v.integer());
+const positive = () => v.pipe(v.number(), v.integer(), v.minValue(1));
+const i8 = () => v.pipe(v.number(), v.integer(), v.minValue(-128), v.maxValue(127));
+const Weights = v.looseObject({
+  inputs: positive(), hidden: positive(), outputs: positive(),
+  w1: v.array(i8()), b1: v.array(int()), m1: int(),
+  w2: v.array(i8()), b2: v.array(int()),
+});
+
+/** Parse or throw an Error naming the file and the first bad field. */
+function parseFile<S extends v.GenericSchema>(schema: S, value: unknown, file: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, value, { abortEarly: true });
+  if (r.success) return r.output;
+  throw new Error(`${file}: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}`);
+}
 
 export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number }
 
 /** The AssemblyScript source holding the mlp weights as static data. */
 export function mlpWeightsSource(weightsJson: string): string {
-  const w = Weights.parse(JSON.parse(weightsJson));
+  const w = parseFile(Weights, JSON.parse(weightsJson), 'tasks/mlp/weights.json');
   if (w.w1.length !== w.inputs * w.hidden || w.w2.length !== w.hidden * w.outputs || w.b1.length !== w.hidden || w.b2.length !== w.outputs) {
     throw new Error('tasks/mlp/weights.json: array sizes do not match inputs/hidden/outputs');
   }
@@ -85,7 +96,7 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   const current = opts.force ? null : upToDate(buildDir, fp);
   if (current) return { built: [], skipped: true, manifest: current, ms: performance.now() - t0 };
 
-  const source = CatalogueSource.parse(JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')));
+  const source = parseFile(CatalogueSource, JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')), 'tasks/catalogue.json');
   mkdirSync(join(buildDir, 'gen'), { recursive: true });
   // Concurrent builds (parallel test files) must never see half-written files: everything is
   // written under a private name and renamed into place.

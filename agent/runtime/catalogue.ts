@@ -5,27 +5,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { fromHex, sha256Hex } from '../../protocol/hash.js';
 import { tasksBuildDir } from '../../util/paths.js';
 
 export const MANIFEST_VERSION = 1;
 
-const ManifestSchema = z.object({
-  version: z.literal(MANIFEST_VERSION),
-  fingerprint: z.string(),
-  tasks: z.array(z.object({
-    name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
-    file: z.string().regex(/^[a-z0-9_-]{1,32}\.wasm$/),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
-    size: z.number().int().nonnegative(),
-    description: z.string(),
-    input: z.string(),
-    output: z.string(),
-  }).strict()),
-}).strict();
+const ManifestSchema = v.strictObject({
+  version: v.literal(MANIFEST_VERSION),
+  fingerprint: v.string(),
+  tasks: v.array(v.strictObject({
+    name: v.pipe(v.string(), v.regex(/^[a-z0-9_-]{1,32}$/)),
+    file: v.pipe(v.string(), v.regex(/^[a-z0-9_-]{1,32}\.wasm$/)),
+    hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+    size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    description: v.string(),
+    input: v.string(),
+    output: v.string(),
+  })),
+});
 
-export type Manifest = z.infer<typeof ManifestSchema>;
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
 
 export interface CatalogueEntry {
   name: string;
@@ -51,9 +51,9 @@ export function loadCatalogue(dir: string = tasksBuildDir()): Catalogue {
   } catch {
     throw new Error(`${file} not found: build the tasks first (swarmlet task build)`);
   }
-  const parsed = ManifestSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error(`${file} is not a valid manifest: ${parsed.error.issues[0]?.message}`);
-  const entries: CatalogueEntry[] = parsed.data.tasks.map((t) => {
+  const parsed = v.safeParse(ManifestSchema, JSON.parse(raw), { abortEarly: true });
+  if (!parsed.success) throw new Error(`${file} is not a valid manifest: ${v.getDotPath(parsed.issues[0]) ?? '(root)'}: ${parsed.issues[0].message}`);
+  const entries: CatalogueEntry[] = parsed.output.tasks.map((t) => {
     const wasm = new Uint8Array(readFileSync(join(dir, t.file)));
     const hashHex = sha256Hex(wasm);
     if (hashHex !== t.hash) throw new Error(`${join(dir, t.file)} does not match its manifest hash (rebuild: swarmlet task build)`);
