@@ -6,30 +6,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, type AgentHandle } from '../../agent/index.js';
 import { bytesEqual, sha256 } from '../../protocol/hash.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, tempDir, waitFor } from './harness.js';
+import { freePort } from '../helpers/common.js';
+import { needProgram } from '../helpers/external.js';
 import { taskWasm, testRunner } from './runner.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const PASSWD = '/usr/bin/mosquitto_passwd';
-const have = existsSync(MOSQUITTO) && existsSync(PASSWD);
-if (!have && process.env.CI === 'true') throw new Error('mosquitto is required in CI');
-if (!have) console.log('# skipping: mosquitto not installed (apt-get install mosquitto)');
+const skip = needProgram(MOSQUITTO, 'mosquitto') || needProgram(PASSWD, 'mosquitto');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
-describe('agent on Mosquitto', { skip: !have }, () => {
+describe('agent on Mosquitto', { skip }, () => {
   const dir = tempDir();
   let mosq: ChildProcess;
   let port = 0;

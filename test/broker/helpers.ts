@@ -1,8 +1,9 @@
 /** Shared helpers for broker tests: identities, enrollment, real mqtt.js clients, child processes. */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { needProgram } from '../helpers/external.js';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, type Identity } from '../../protocol/identity.js';
@@ -82,13 +83,7 @@ export function waitClose(c: MqttClient, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+export { freePort } from '../helpers/common.js';
 
 export function tempDir(prefix = 'swarmlet-broker-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -96,11 +91,7 @@ export function tempDir(prefix = 'swarmlet-broker-'): { dir: string; cleanup: ()
 }
 
 /** A binary the test needs: skip (with the reason) only outside CI. */
-export function needBinary(path: string): string | false {
-  if (existsSync(path)) return false;
-  if (process.env.CI === 'true') throw new Error(`${path} is required in CI but missing`);
-  return `${path} not installed`;
-}
+export const needBinary = (path: string): string | false => needProgram(path);
 
 /** Start a child process and wait until it accepts TCP connections on port. */
 export async function startDaemon(cmd: string, args: string[], port: number): Promise<ChildProcess> {

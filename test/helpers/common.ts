@@ -18,3 +18,13 @@ export async function waitFor<T>(what: string, f: () => T | undefined | null | f
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** A free TCP port on 127.0.0.1 (for daemons that must be told their port up front). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}

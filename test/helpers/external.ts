@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 
-/** Returns a skip reason, or null when the program is there. Throws in CI when it is missing. */
-export function needProgram(path: string, pkg: string): string | null {
-  if (existsSync(path)) return null;
+/**
+ * Returns a skip reason, or false when the program is there (pass it as node:test's
+ * `skip` option, which prints the reason). Throws in CI, where a missing program is a failure.
+ */
+export function needProgram(path: string, pkg = path.split('/').pop()!): string | false {
+  if (existsSync(path)) return false;
   const why = `${path} not found (apt-get install -y ${pkg})`;
   if (process.env.CI === 'true') throw new Error(`CI needs ${why}`);
   process.stdout.write(`# skipping: ${why}\n`);
