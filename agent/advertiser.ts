@@ -1,8 +1,11 @@
 /**
  * Reads the sensors on a timer, keeps the capacity snapshot current, and publishes the
- * signed, retained capacity advert: at once when what it says changes (thermal state,
- * whether work is accepted, free slots) and otherwise every `advertIntervalMs`, so a
- * gateway that lost it still sees the node, and a stale advert shows its age.
+ * signed, retained capacity advert: at once when its state changes (thermal state,
+ * whether work is accepted), at most every `minAdvertGapMs` when only the free-slot count
+ * moves (it moves twice per task: one advert per change cost a signature, a broker
+ * round and a gateway verification per task, for a number the gateway's fast path tracks
+ * itself through its own leases), and otherwise every `advertIntervalMs`, so a gateway
+ * that lost it still sees the node, and a stale advert shows its age.
  */
 import { seal } from '../protocol/envelope.js';
 import type { Identity } from '../protocol/identity.js';
@@ -28,12 +31,16 @@ export interface AdvertiserOptions {
   profile: string;
   sampleIntervalMs: number;
   advertIntervalMs: number;
+  /** Free-slot-only changes are coalesced to at most one advert per this many ms (default 1000). */
+  minAdvertGapMs?: number;
   publish: (topic: string, payload: Uint8Array) => Promise<boolean>;
   /** A reason the agent takes no work regardless of capacity (draining, outbox full), or null. */
   refusal: () => string | null;
   onAdvert: (advert: CapacityAdvert) => void;
   logger: Logger;
 }
+
+export const DEFAULT_MIN_ADVERT_GAP_MS = 1000;
 
 const clampTemp = (t: number | null): number | null => (t === null || !Number.isFinite(t) ? null : Math.max(-60, Math.min(200, t)));
 
@@ -42,7 +49,9 @@ export class Advertiser {
   private snap: CapacitySnapshot | null = null;
   private seq = 0;
   private lastKey = '';
+  private lastSlots = -1;
   private lastSentAt = 0;
+  private slotTimer: NodeJS.Timeout | null = null;
   private sampleTimer: NodeJS.Timeout | null = null;
   private reading$: Promise<void> | null = null;
   private stopped = false;
@@ -92,12 +101,28 @@ export class Advertiser {
       this.o.logger.error({ tempC: this.snap.tempC, running: this.o.busy() }, 'over the hard thermal limit: taking no work until it cools');
     }
     this.overHard = this.snap.overHardLimit === true;
-    const key = `${this.snap.state}|${this.snap.accepts}|${this.snap.freeSlots}`;
-    const due = Date.now() - this.lastSentAt >= this.o.advertIntervalMs;
-    if (force || due || key !== this.lastKey) {
-      this.lastKey = key;
-      void this.advertise();
+    const key = `${this.snap.state}|${this.snap.accepts}`;
+    const sinceLast = Date.now() - this.lastSentAt;
+    if (force || sinceLast >= this.o.advertIntervalMs || key !== this.lastKey) {
+      this.sendNow();
+      return;
     }
+    if (this.snap.freeSlots === this.lastSlots || this.slotTimer) return;
+    const gap = Math.min(this.o.minAdvertGapMs ?? DEFAULT_MIN_ADVERT_GAP_MS, this.o.advertIntervalMs);
+    if (sinceLast >= gap) { this.sendNow(); return; }
+    // Only the free-slot count moved: one advert at the end of the gap carries the latest count.
+    this.slotTimer = setTimeout(() => {
+      this.slotTimer = null;
+      if (!this.stopped && this.snap && this.snap.freeSlots !== this.lastSlots) this.sendNow();
+    }, gap - sinceLast);
+    this.slotTimer.unref?.();
+  }
+
+  private sendNow(): void {
+    if (this.slotTimer) { clearTimeout(this.slotTimer); this.slotTimer = null; }
+    this.lastKey = `${this.snap!.state}|${this.snap!.accepts}`;
+    this.lastSlots = this.snap!.freeSlots;
+    void this.advertise();
   }
 
   snapshot(): CapacitySnapshot | null {
@@ -161,6 +186,7 @@ export class Advertiser {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
+    if (this.slotTimer) { clearTimeout(this.slotTimer); this.slotTimer = null; }
     await this.reading$;
   }
 }

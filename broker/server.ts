@@ -205,6 +205,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   enrollment.on('revoked', onRevoked);
 
   const handle = (stream: Duplex, req?: import('node:http').IncomingMessage) => {
+    // Small packets both ways: with Nagle on, a publish waits for the peer's delayed ACK (~40 ms a hop).
+    (stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     const client = aedes.handle(stream, req);
     try {
       guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>

@@ -2,6 +2,12 @@
  * What the gateway knows about each node: its latest signed capacity advert, whether it is
  * online (status messages and last wills), how many of our leases it holds, and its
  * standing (reputation, quarantine). Feeds the fast path and GET /api/nodes.
+ *
+ * Adverts and online flags are soft state: they live here, in memory, and reach SQLite
+ * lazily (all changed nodes in one transaction at most every `persistEveryMs`, and before
+ * any read of the stored rows). Nothing after a restart depends on them (adverts are
+ * retained on the broker and come back), and one fsync per advert was the gateway's
+ * biggest cost under load.
  */
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
 import type { Candidate } from './auction.js';
@@ -40,10 +46,40 @@ export interface FastCandidate extends Candidate {
   region: string;
 }
 
+/** Default delay before changed soft state is written. */
+export const SOFT_PERSIST_MS = 1000;
+
 export class Fleet {
   private readonly nodes = new Map<string, NodeInfo>();
+  private readonly dirty = new Set<string>();
+  private persistTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly store: Store, private readonly rep: Reputation) {}
+  constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {}
+
+  private touch(nodeId: string): void {
+    this.dirty.add(nodeId);
+    if (this.persistTimer || !this.store.db.open) return;
+    this.persistTimer = setTimeout(() => { this.persistTimer = null; this.flush(); }, this.persistEveryMs);
+    this.persistTimer.unref?.();
+  }
+
+  /** Write changed soft state now (one transaction). */
+  flush(): void {
+    if (this.persistTimer) { clearTimeout(this.persistTimer); this.persistTimer = null; }
+    if (this.dirty.size === 0 || !this.store.db.open) return;
+    const list = [];
+    for (const id of this.dirty) {
+      const n = this.nodes.get(id);
+      if (n) list.push({ nodeId: id, region: n.region, online: n.online, advert: n.advert, lastSeen: n.lastSeen });
+    }
+    this.dirty.clear();
+    this.store.saveSoftState(list);
+  }
+
+  /** Soft state changes that are not written yet (tests). */
+  get unsaved(): number {
+    return this.dirty.size;
+  }
 
   get(nodeId: string): NodeInfo | undefined {
     return this.nodes.get(nodeId);
@@ -66,7 +102,7 @@ export class Fleet {
     n.advert = a;
     n.online = true;
     n.lastSeen = now;
-    this.store.saveAdvert(a, now);
+    this.touch(a.nodeId);
     return true;
   }
 
@@ -77,9 +113,15 @@ export class Fleet {
     n.online = online;
     n.lastSeen = now;
     if (!online) n.advert = null; // a node that is gone advertises nothing
-    this.store.ensureNode(nodeId, region, now);
-    this.store.setOnline(nodeId, online, now);
+    this.touch(nodeId);
     return wasOnline && !online;
+  }
+
+  /** Nodes online now (from memory). */
+  onlineCount(): number {
+    let k = 0;
+    for (const n of this.nodes.values()) if (n.online) k++;
+    return k;
   }
 
   leaseTaken(nodeId: string): void {
@@ -148,6 +190,7 @@ export class Fleet {
   }
 
   views(): NodeView[] {
+    this.flush();
     return this.store.listNodes().map((r) => {
       const n = this.nodes.get(r.node_id);
       const a = n?.advert ?? null;

@@ -8,11 +8,11 @@ import { seal } from '../protocol/envelope.js';
 import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
-import type { ReceiptAck } from '../protocol/messages.js';
 import { checkRegion, topics } from '../protocol/topics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
+import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
 import { Engine, BadJob, type ModuleRef } from './engine.js';
 import { Fleet } from './fleet.js';
@@ -57,6 +57,8 @@ export interface GatewayOptions {
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
   /** SQLite durability: 'full' fsyncs every commit (default). */
   durability?: 'full' | 'normal';
+  /** How long a receipt ack may wait to share a message with others to the same node (default 200 ms; 0 = none). */
+  ackDelayMs?: number;
   /** Worker threads verifying receipt signatures (default: cores, at most 4; 0 = inline). */
   verifyWorkers?: number;
   /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
@@ -80,6 +82,7 @@ export interface GatewayHandle {
 }
 
 const INTAKE_GROUP = 1024;
+const DEFAULT_ACK_DELAY_MS = 200;
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const { identity, enrollment } = opts;
@@ -139,28 +142,25 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
   const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
+  // Acks leave only for committed receipts (handleGroup adds them after the commit), coalesced per node.
+  const acks = new AckQueue({
+    delayMs: opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS, maxPerMessage: 1024,
+    publish: (region, nodeId, list) => publish(topics.ack(region, nodeId), seal('receipt-ack', { nodeId, acks: list }, identity).bytes, 1),
+  });
   let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
   let draining: Promise<void> | null = null;
   const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, parsed: ParseOutcome[], end: () => void) => {
-    const { outcomes, accepted } = intake.processParsed(parsed);
+    // Task and reputation updates of the whole group commit with its receipts (one fsync).
+    const { outcomes, accepted } = intake.processParsed(parsed, Date.now(), (acc) => engine.onResults(acc));
     end();
-    const acks = new Map<string, { region: string; list: ReceiptAck['acks'] }>();
     outcomes.forEach((o, i) => {
       metrics.receipts.inc({ status: o.status });
       if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
       // Only a receipt whose signature verified gets an ack: a forged one names nobody.
       if (!o.nodeId || !o.receiptId || !o.taskId) return;
-      const a = acks.get(o.nodeId) ?? { region: group[i]!.region, list: [] };
-      a.list.push({ receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
-      acks.set(o.nodeId, a);
+      acks.add(o.nodeId, group[i]!.region, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
     });
-    for (const [nodeId, a] of acks) {
-      for (let i = 0; i < a.list.length; i += 1024) {
-        publish(topics.ack(a.region, nodeId), seal('receipt-ack', { nodeId, acks: a.list.slice(i, i + 1024) }, identity).bytes, 1);
-      }
-    }
-    // One transaction for the task and reputation updates of the whole group (one fsync).
-    if (accepted.length) store.tx(() => engine.onResults(accepted));
+    acks.added();
     if (accepted.length) batcher.poke();
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
@@ -219,7 +219,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const s = engine.stats();
     metrics.openTasks.set(s.openTasks);
     metrics.queued.set(scheduler.queued);
-    metrics.nodesOnline.set(fleet.views().filter((n) => n.online).length);
+    metrics.nodesOnline.set(fleet.onlineCount());
   }, 1000);
   housekeeping.unref();
 
@@ -296,11 +296,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       await http.server.close();
       scheduler.stop();
       await flushIntake();
+      acks.flush();
       await verifyPool.close();
       batcher.stop(true);
       await new Promise((r) => setImmediate(r)); // let batch sinks publish before the link closes
       await link!.close();
       if (ownsRunner) await runner?.close();
+      fleet.flush();
       store.close();
       log.info('gateway stopped');
     },

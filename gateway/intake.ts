@@ -97,9 +97,10 @@ export class ReceiptIntake {
 
   /**
    * The stateful half: enrollment, chain, task match, one commit. `parsedList` comes from
-   * parseResultMessage, here or in verifier worker threads (verify-pool.ts).
+   * parseResultMessage, here or in verifier worker threads (verify-pool.ts). `onAccepted`
+   * (optional) is called with the accepted results inside the same transaction.
    */
-  processParsed(parsedList: readonly ParseOutcome[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
+  processParsed(parsedList: readonly ParseOutcome[], now = Date.now(), onAccepted?: (accepted: AcceptedResult[]) => void): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
     const outcomes: IntakeOutcome[] = new Array(parsedList.length);
     const parsed: Array<{ i: number; p: Extract<ParseOutcome, { ok: true }>['parsed'] }> = [];
     parsedList.forEach((po, i) => {
@@ -156,7 +157,8 @@ export class ReceiptIntake {
       }
     }
     try {
-      this.deps.store.commitIntake(writes, now);
+      // onAccepted runs inside the intake's transaction: its writes share the one fsync.
+      this.deps.store.commitIntake(writes, now, onAccepted && accepted.length ? () => onAccepted(accepted) : undefined);
     } catch (e) {
       // Nothing of the group is stored: every receipt in it must be sent again.
       const why = `store failed: ${(e as Error).message}`;

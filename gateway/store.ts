@@ -138,6 +138,20 @@ export class Store {
   setOnline(nodeId: string, online: boolean, now = Date.now()): void {
     this.s.online!.run(online ? 1 : 0, now, nodeId);
   }
+  /**
+   * Soft node state (latest advert, online flag) for many nodes in one transaction: the
+   * fleet keeps it in memory and writes it here lazily, so adverts cost no fsync each.
+   */
+  saveSoftState(list: ReadonlyArray<{ nodeId: string; region: string | null; online: boolean; advert: CapacityAdvert | null; lastSeen: number }>): void {
+    if (list.length === 0) return;
+    this.tx(() => {
+      for (const n of list) {
+        this.ensureNode(n.nodeId, n.region, n.lastSeen);
+        if (n.advert && n.online) this.saveAdvert(n.advert, n.lastSeen);
+        else this.setOnline(n.nodeId, n.online, n.lastSeen);
+      }
+    });
+  }
   getNode(nodeId: string): NodeRow | undefined {
     return this.s.node!.get(nodeId) as NodeRow | undefined;
   }
@@ -220,7 +234,7 @@ export class Store {
 
   // ---- receipt intake ----------------------------------------------------------------
   /** Store a group of verified receipts in one transaction (one fsync). */
-  commitIntake(writes: readonly IntakeWrite[], now = Date.now()): void {
+  commitIntake(writes: readonly IntakeWrite[], now = Date.now(), alsoInTx?: () => void): void {
     if (writes.length === 0) return;
     this.tx(() => {
       // Only the newest receipt per node moves its chain head: one write per node per group.
@@ -240,6 +254,8 @@ export class Store {
         }
       }
       for (const [nodeId, h] of heads) this.s.upsertChain!.run(nodeId, now, h.seq, Buffer.from(h.id, 'hex'));
+      // What the caller decides from these results (task outcomes, reputation) rides in the same commit.
+      alsoInTx?.();
     });
   }
 

@@ -1,8 +1,13 @@
 /**
  * A simulated fleet: N real agents (real MQTT link, real runtime, real receipts and
- * outboxes) with simulated sensors, in one process sharing one worker pool, so one
- * machine carries hundreds of devices. Cheaters sign wrong outputs for a share of tasks
- * (to exercise the gateway's verification).
+ * outboxes) with simulated sensors, sharing one worker pool, so one machine carries
+ * hundreds of devices. Cheaters sign wrong outputs for a share of tasks (to exercise the
+ * gateway's verification).
+ *
+ * The agents run in this thread, or (`threads` > 0) split across worker threads
+ * (sim/fleet-worker.ts), each with its own task pool: a whole mesh in one process then
+ * uses more than one core (the gateway and broker on the main thread, the devices'
+ * signing, verifying and MQTT work beside them).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +40,13 @@ export interface FleetOptions {
   runner?: TaskRunner;
   /** Per-device overrides merged into each agent's config. */
   agent?: Partial<AgentConfigInput>;
+  /**
+   * Worker threads to run the agents in (0 = this thread). Default: 1 for 16 devices or
+   * more (unless a runner is given, which cannot cross threads), else 0.
+   */
+  threads?: number;
+  /** Run only these device indices here (the rest run elsewhere); used by fleet-worker. */
+  only?: number[];
 }
 
 export interface SimDevice {
@@ -86,7 +98,18 @@ export function fleetIdentities(dataDir: string, n: number): Identity[] {
   return ids;
 }
 
+/** Default worker threads for a fleet of `n` devices. */
+export function defaultFleetThreads(n: number, hasRunner: boolean): number {
+  return !hasRunner && n >= 16 ? 1 : 0;
+}
+
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
+  const threads = o.threads ?? (o.only ? 0 : defaultFleetThreads(o.devices, !!o.runner));
+  if (threads > 0) {
+    if (o.runner) throw new Error('a fleet in worker threads cannot share a runner object; omit runner or set threads: 0');
+    const { startThreadedFleet } = await import('./fleet-threads.js');
+    return startThreadedFleet(o, threads);
+  }
   const log = createLogger('sim');
   const n = o.devices;
   const ids = fleetIdentities(o.dataDir, n);
@@ -98,8 +121,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     index: i, nodeId: id.nodeId, publicKey: id.publicKey, profile: profiles[i]!, cheater: i >= n - cheaters, handle: null,
   }));
   const started: AgentHandle[] = [];
+  const here = o.only ? new Set(o.only) : null;
   try {
     for (const d of devices) {
+      if (here && !here.has(d.index)) continue;
       const dir = join(o.dataDir, `dev-${String(d.index).padStart(3, '0')}`);
       const cfg: AgentConfigInput = {
         brokers: o.brokers,
@@ -122,7 +147,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (ownRunner) await runner.close();
     throw e;
   }
-  log.info({ devices: n, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
+  log.info({ devices: here ? here.size : n, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
   return {
     devices,
     kill(index) {

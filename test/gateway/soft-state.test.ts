@@ -1,0 +1,48 @@
+/**
+ * The fleet keeps adverts and online flags in memory and writes them lazily: nothing is
+ * written per advert, a read of the node list writes what changed first, and the timer
+ * writes the rest in one go.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Fleet } from '../../gateway/fleet.js';
+import { Store } from '../../gateway/store.js';
+import { Reputation } from '../../gateway/verifier.js';
+import type { CapacityAdvert } from '../../protocol/messages.js';
+
+const advert = (nodeId: string, seq: number, freeSlots: number): CapacityAdvert => ({
+  nodeId, region: 'r', seq, at: Date.now(), state: 'cool', tempC: 40, throttled: null, load: 0.1, memFreeMb: 100,
+  power: { source: 'ac', batteryPct: null }, slots: 4, freeSlots, fuelRate: 1e6, headroom: 0.9, priceFloor: 1, location: null, profile: 'p', sources: [],
+});
+
+describe('fleet soft state', () => {
+  it('adverts are written lazily, together, and before any read of the stored nodes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlet-soft-'));
+    const store = new Store(dir, { durability: 'full' });
+    try {
+      const fleet = new Fleet(store, new Reputation(store), 100);
+      const a = 'a'.repeat(32);
+      const b = 'b'.repeat(32);
+      for (let i = 1; i <= 20; i++) fleet.onAdvert(advert(a, i, i % 5));
+      fleet.onAdvert(advert(b, 1, 3));
+      assert.equal(store.getNode(a), undefined, 'not written per advert');
+      assert.equal(fleet.unsaved, 2);
+      assert.equal(fleet.fastCandidates('r').length, 2, 'yet placement sees both at once');
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(fleet.unsaved, 0, 'the timer wrote them');
+      assert.equal(store.getNode(a)?.free_slots, 0, 'the latest advert (seq 20: 20 % 5 free)');
+      assert.equal(store.getNode(a)?.online, 1);
+      fleet.onStatus(b, 'r', false);
+      const view = fleet.views().find((n) => n.id === b)!;
+      assert.equal(view.online, false);
+      assert.equal(store.getNode(b)?.online, 0, 'views() wrote the change first');
+      assert.equal(fleet.onlineCount(), 1);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
