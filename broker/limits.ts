@@ -8,7 +8,7 @@ import { MAX_MODULE_BYTES, MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
 import type { BrokerRole } from './acl.js';
 
 /** A whole number at least `min`, `def` when absent. */
-const intMin = (min: number, def: number) => v.optional(v.pipe(v.number(), v.integer(), v.minValue(min)), def);
+const intMin = (min: number, def: number) => v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(min)), def);
 
 export const LimitsSchema = v.strictObject({
   /** Largest packet before authentication (the CONNECT: proof + will). */

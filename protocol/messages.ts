@@ -29,7 +29,7 @@ export const hash32 = () => bytesLen(32);
 /** A finite number in [min, max]. */
 const num = (min = -Number.MAX_VALUE, max = Number.MAX_VALUE) => v.pipe(v.number(), v.finite(), v.minValue(min), v.maxValue(max));
 /** A whole number in [min, max] (default: any non-negative safe integer). */
-const uint = (min = 0, max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const uint = (min = 0, max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
 const time = () => uint();
 const str = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const safeId = () => v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -'));

@@ -28,9 +28,9 @@ const CatalogueSource = v.strictObject({
   })), v.minLength(1)),
 });
 
-const int = () => v.pipe(v.number(), v.integer());
-const positive = () => v.pipe(v.number(), v.integer(), v.minValue(1));
-const i8 = () => v.pipe(v.number(), v.integer(), v.minValue(-128), v.maxValue(127));
+const int = () => v.pipe(v.number(), v.safeInteger());
+const positive = () => v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+const i8 = () => v.pipe(v.number(), v.safeInteger(), v.minValue(-128), v.maxValue(127));
 const Weights = v.looseObject({
   inputs: positive(), hidden: positive(), outputs: positive(),
   w1: v.array(i8()), b1: v.array(int()), m1: int(),

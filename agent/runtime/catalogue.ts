@@ -18,7 +18,7 @@ const ManifestSchema = v.strictObject({
     name: v.pipe(v.string(), v.regex(/^[a-z0-9_-]{1,32}$/)),
     file: v.pipe(v.string(), v.regex(/^[a-z0-9_-]{1,32}\.wasm$/)),
     hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-    size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    size: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
     description: v.string(),
     input: v.string(),
     output: v.string(),
