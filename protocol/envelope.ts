@@ -33,6 +33,11 @@ const SELF_SIGNED_NODE_KINDS: ReadonlySet<Kind> = new Set<Kind>(['cap', 'status'
 
 const enc = new TextEncoder();
 
+/** A short, safe description of an untrusted value for an error message (BigInt-proof). */
+function describe(v: unknown): string {
+  return (typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`).slice(0, 40);
+}
+
 export function signingBytes(kind: string, body: Uint8Array): Uint8Array {
   const k = enc.encode(kind);
   const out = new Uint8Array(DOMAIN.length + k.length + 1 + body.length);
@@ -90,7 +95,7 @@ export function open<K extends Kind = Kind>(bytes: Uint8Array, opts: OpenOptions
   if (keys.length !== 5) throw new ProtocolError('schema', `expected fields v, kind, signer, body, sig; got ${keys.join(', ')}`, 'envelope');
   if (env.v !== ENVELOPE_VERSION) throw new ProtocolError('schema', `unsupported version ${String(env.v)}`, 'envelope.v');
   const kind = env.kind;
-  if (!isKind(kind)) throw new ProtocolError('schema', `unknown kind ${JSON.stringify(kind)?.slice(0, 40)}`, 'envelope.kind');
+  if (!isKind(kind)) throw new ProtocolError('schema', `unknown kind ${describe(kind)}`, 'envelope.kind');
   if (opts.kind !== undefined) {
     const allowed = (Array.isArray(opts.kind) ? opts.kind : [opts.kind]) as readonly Kind[];
     if (!allowed.includes(kind)) throw new ProtocolError('wrong-kind', `expected ${allowed.join(' or ')}, got ${kind}`, 'envelope.kind');

@@ -106,3 +106,12 @@ test('envelope shape errors', () => {
   assert.equal(code(() => open(encode({ ...good, signer: 'x' }))), 'schema');
   assert.equal(code(() => open(new Uint8Array(0))), 'malformed');
 });
+
+test('a 64-bit integer kind (decoded as a BigInt) is a ProtocolError, not a TypeError', () => {
+  // The fuzzer's counterexample: a kind field holding CBOR 0x3b (negative 64-bit integer).
+  const good = decode(seal('status', samples.status, dev).bytes) as Record<string, unknown>;
+  const env = encode({ ...good, kind: 0 });
+  const at = Buffer.from(env).indexOf(Buffer.from([0x64, 0x6b, 0x69, 0x6e, 0x64])) + 5; // after the "kind" key
+  const bytes = new Uint8Array([...env.subarray(0, at), 0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...env.subarray(at + 1)]);
+  assert.equal(code(() => open(bytes)), 'schema');
+});
