@@ -101,7 +101,7 @@ export class Advertiser {
       this.o.logger.error({ tempC: this.snap.tempC, running: this.o.busy() }, 'over the hard thermal limit: taking no work until it cools');
     }
     this.overHard = this.snap.overHardLimit === true;
-    const key = `${this.snap.state}|${this.snap.accepts}`;
+    const key = this.stateKey();
     const sinceLast = Date.now() - this.lastSentAt;
     if (force || sinceLast >= this.o.advertIntervalMs || key !== this.lastKey) {
       this.sendNow();
@@ -118,9 +118,20 @@ export class Advertiser {
     this.slotTimer.unref?.();
   }
 
+  /**
+   * What must go out at once: the thermal state, and whether work is refused while slots
+   * are free (thermal forecast, battery, draining, outbox full). "No free slot" because
+   * every slot is busy is a free-slot change like any other (the tracker reports it as
+   * accepts=false, which would otherwise flap with every task under load).
+   */
+  private stateKey(): string {
+    const s = this.snap!;
+    return `${s.state}|${!s.accepts && this.o.busy() < s.slots}`;
+  }
+
   private sendNow(): void {
     if (this.slotTimer) { clearTimeout(this.slotTimer); this.slotTimer = null; }
-    this.lastKey = `${this.snap!.state}|${this.snap!.accepts}`;
+    this.lastKey = this.stateKey();
     this.lastSlots = this.snap!.freeSlots;
     void this.advertise();
   }

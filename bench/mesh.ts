@@ -120,11 +120,12 @@ async function intakePart(n: number) {
   let stored = 64;
   for (let i = 64; i < messages.length; i += 1024) {
     const { outcomes } = await intake.processAsync(messages.slice(i, i + 1024));
+    await store.synced(); // stored = on disk: the gateway acks only after this
     stored += outcomes.filter((o) => o.status === 'stored').length;
   }
   const secs = (performance.now() - t0) / 1000;
   await pool.close();
-  store.close();
+  await store.closeAsync();
   if (stored !== n) throw new Error(`intake stored ${stored} of ${n}`);
   return { rawVerifyPerSec: raw.opsPerSec, intakePerSec: (n - 64) / secs, receipts: n, verifyWorkers: 2 };
 }

@@ -112,11 +112,14 @@ export class Batcher implements Prover {
       count: header.count, fuel_total: header.fuelTotal, created_at: now,
     }, rows.map((r) => r.id));
     const batch: SealedBatch = { header, envelope: sealed.bytes, id: sealed.id, receiptIds: ids };
-    for (const s of this.sinks) {
-      Promise.resolve()
-        .then(() => s.accept(batch))
-        .catch((e: unknown) => this.o.log.warn({ sink: s.name, err: (e as Error).message }, 'batch sink failed'));
-    }
+    // Sinks hear of a batch only once it is on disk.
+    st.afterSync(() => {
+      for (const s of this.sinks) {
+        Promise.resolve()
+          .then(() => s.accept(batch))
+          .catch((e: unknown) => this.o.log.warn({ sink: s.name, err: (e as Error).message }, 'batch sink failed'));
+      }
+    });
     this.o.log.debug({ batchNo: header.batchNo, count: header.count, fuel: header.fuelTotal }, 'batch sealed');
     return batch;
   }

@@ -279,8 +279,10 @@ export class Engine {
     }
     this.d.metrics.jobs.inc({ event: failed.length ? 'failed' : 'done' });
     this.d.log.info({ jobId: job.id, tasks: job.tasks.length, failed: failed.length, ms: now - job.createdAt }, 'job finished');
-    for (const w of this.waiters.get(job.id) ?? []) w();
+    const waiters = this.waiters.get(job.id) ?? [];
     this.waiters.delete(job.id);
+    // Whoever waits hears "done" once the job's last commit is on disk.
+    if (waiters.length) this.d.store.afterSync(() => { for (const w of waiters) w(); });
   }
 
   /** Fail what is left of jobs past their deadline. */
@@ -296,7 +298,7 @@ export class Engine {
 
   /** Resolves when the job is no longer running (immediately if it is not). */
   whenDone(jobId: string): Promise<void> {
-    if (!this.jobs.has(jobId)) return Promise.resolve();
+    if (!this.jobs.has(jobId)) return this.d.store.synced();
     return new Promise((resolve) => {
       const l = this.waiters.get(jobId) ?? [];
       l.push(resolve);

@@ -55,7 +55,7 @@ export interface GatewayOptions {
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
-  /** SQLite durability: 'full' fsyncs every commit (default). */
+  /** SQLite durability: 'full' (default): nothing leaves the gateway before the commit behind it is fsynced (group commit, off the main thread). */
   durability?: 'full' | 'normal';
   /** How long a receipt ack may wait to share a message with others to the same node (default 200 ms; 0 = none). */
   ackDelayMs?: number;
@@ -101,7 +101,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const ownsRunner = !opts.runtime;
   let store: Store;
   try {
-    store = new Store(opts.dataDir, { durability: opts.durability ?? 'full' });
+    store = new Store(opts.dataDir, {
+      durability: opts.durability ?? 'full',
+      onSyncError: (e) => log.error({ err: e.message }, 'store log sync failed: acks and assignments of those commits are held back'),
+    });
   } catch (e) {
     if (ownsRunner) await runtime.runner?.close();
     throw new Error(`cannot open the gateway store in ${opts.dataDir}: ${(e as Error).message}`);
@@ -153,14 +156,19 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     // Task and reputation updates of the whole group commit with its receipts (one fsync).
     const { outcomes, accepted } = intake.processParsed(parsed, Date.now(), (acc) => engine.onResults(acc));
     end();
-    outcomes.forEach((o, i) => {
+    for (const o of outcomes) {
       metrics.receipts.inc({ status: o.status });
       if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
-      // Only a receipt whose signature verified gets an ack: a forged one names nobody.
-      if (!o.nodeId || !o.receiptId || !o.taskId) return;
-      acks.add(o.nodeId, group[i]!.region, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
+    }
+    // Acks only once the commit is on disk.
+    store.afterSync(() => {
+      outcomes.forEach((o, i) => {
+        // Only a receipt whose signature verified gets an ack: a forged one names nobody.
+        if (!o.nodeId || !o.receiptId || !o.taskId) return;
+        acks.add(o.nodeId, group[i]!.region, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
+      });
+      acks.added();
     });
-    acks.added();
     if (accepted.length) batcher.poke();
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
@@ -231,7 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       health: () => ({ ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null }),
       nodes: () => fleet.views(),
       revoke: (id) => enrollment.revoke(id),
-      submitJob: async (spec) => ({ id: engine.submit(spec).id }),
+      submitJob: async (spec) => { const { id } = engine.submit(spec); await store.synced(); return { id }; },
       listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
       getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
       proof: (id) => batcher.proveInclusion(id),
@@ -265,7 +273,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store,
     metrics,
     async submitJob(spec) {
-      return { id: engine.submit(spec).id };
+      const { id } = engine.submit(spec);
+      await store.synced(); // the job is on disk before its id is handed out
+      return { id };
     },
     getJob(id) {
       const r = store.getJob(id);
@@ -303,7 +313,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       await link!.close();
       if (ownsRunner) await runner?.close();
       fleet.flush();
-      store.close();
+      await store.closeAsync();
       log.info('gateway stopped');
     },
   };

@@ -138,19 +138,21 @@ export class Scheduler {
     return { lease, region: this.d.fleet.get(nodeId)?.region ?? job.region };
   }
 
-  /** Persist the leases, then publish the assignments. */
+  /** Persist the leases, then (once they are on disk) publish the assignments. */
   private commit(list: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }>): void {
     if (list.length === 0) return;
     this.d.store.insertAttempts(list.map(({ task, lease }) => ({
       taskId: task.id, attempt: lease.attempt, nodeId: lease.nodeId, offerId: lease.offerId, price: lease.price, leaseUntil: lease.leaseUntil,
     })));
-    for (const { task, job, lease, region } of list) {
-      this.d.publishAssign(region, {
-        taskId: task.id, jobId: job.id, offerId: lease.offerId, nodeId: lease.nodeId, region, moduleHash: job.moduleHash,
-        input: task.input, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
-        leaseUntil: lease.leaseUntil, price: lease.price, attempt: lease.attempt,
-      });
-    }
+    this.d.store.afterSync(() => {
+      for (const { task, job, lease, region } of list) {
+        this.d.publishAssign(region, {
+          taskId: task.id, jobId: job.id, offerId: lease.offerId, nodeId: lease.nodeId, region, moduleHash: job.moduleHash,
+          input: task.input, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
+          leaseUntil: lease.leaseUntil, price: lease.price, attempt: lease.attempt,
+        });
+      }
+    });
   }
 
   pump(now = Date.now()): void {

@@ -5,7 +5,7 @@
  * The scheduler keeps open jobs in memory and writes through here, so a restart rebuilds
  * exactly what was committed (see loadOpen).
  */
-import { openDatabase, type Db, type Statement } from './sqlite.js';
+import { openDatabase, walPathOf, WalSync, type Db, type Statement } from './sqlite.js';
 import type { CapacityAdvert } from '../protocol/messages.js';
 
 export interface NodeRow {
@@ -51,8 +51,12 @@ export class Store {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
 
-  constructor(dataDir: string, opts: { durability?: 'full' | 'normal' } = {}) {
-    this.db = openDatabase(dataDir, opts);
+  /** Group-commit log syncs (durability 'full'); null = effects need not wait. */
+  private readonly wal: WalSync | null;
+
+  constructor(dataDir: string, opts: { durability?: 'full' | 'normal'; onSyncError?: (e: Error) => void } = {}) {
+    this.db = openDatabase(dataDir);
+    this.wal = (opts.durability ?? 'full') === 'full' ? new WalSync(walPathOf(dataDir), opts.onSyncError) : null;
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       meta: p('SELECT value FROM meta WHERE key = ?'),
@@ -109,6 +113,32 @@ export class Store {
       upsertChain: p(`INSERT INTO nodes (node_id, last_seen, chain_seq, chain_head) VALUES (?, ?, ?, ?)
         ON CONFLICT(node_id) DO UPDATE SET chain_seq = excluded.chain_seq, chain_head = excluded.chain_head`),
     };
+  }
+
+  /**
+   * Run `fn` once everything committed so far is on disk: acks, assignments, batch
+   * headers and job completions go out through here, never straight after a commit.
+   * Without log syncs (durability 'normal') fn runs at once.
+   */
+  afterSync(fn: () => void): void {
+    if (this.wal) this.wal.after(fn);
+    else fn();
+  }
+
+  /** Resolves once everything committed so far is on disk. */
+  synced(): Promise<void> {
+    return this.wal ? this.wal.synced() : Promise.resolve();
+  }
+
+  /** Log syncs done so far (tests, metrics). */
+  get syncs(): number {
+    return this.wal?.syncs ?? 0;
+  }
+
+  /** Wait for log syncs in flight, then close. */
+  async closeAsync(): Promise<void> {
+    await this.wal?.close();
+    this.close();
   }
 
   close(): void {

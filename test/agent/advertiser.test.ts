@@ -22,7 +22,7 @@ function rig(gapMs: number) {
   const adv = new Advertiser({
     identity: generateIdentity(), region: 'test',
     sensors: { kind: 'sim', sources: ['test'], read: async () => reading },
-    capacity: { update: (_r, b): CapacitySnapshot => ({ state, headroom: 0.5, slots: SLOTS, freeSlots: SLOTS - b, fuelRate: 1e6, accepts: state !== 'critical', reason: null }) },
+    capacity: { update: (_r, b): CapacitySnapshot => ({ state, headroom: 0.5, slots: SLOTS, freeSlots: SLOTS - b, fuelRate: 1e6, accepts: SLOTS - b > 0 && state !== 'critical', reason: null }) },
     busy: () => busy, priceFloor: 1, location: null, profile: 'test',
     sampleIntervalMs: 60_000, advertIntervalMs: 60_000, minAdvertGapMs: gapMs,
     publish: async () => true, refusal: () => refusal, onAdvert: (a) => sent.push(a), logger: createLogger('test'),
@@ -43,7 +43,7 @@ describe('advert coalescing', () => {
     await r.adv.start();
     await settle(10);
     assert.equal(r.sent.length, 1, 'first advert at start');
-    for (let b = 1; b <= SLOTS; b++) r.setBusy(b);
+    for (let b = 1; b <= SLOTS; b++) r.setBusy(b); // all busy: the tracker says accepts=false, still only a slot change
     r.setBusy(2);
     await settle(10);
     assert.equal(r.sent.length, 1, 'nothing yet: only the slot count moved');
