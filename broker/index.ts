@@ -6,4 +6,3 @@ export { resolveLimits, type Limits, type LimitsInput } from './limits.js';
 export { Bridge, parseBridgeTopics, HUB_BRIDGE_TOPICS, type BridgeOptions, type BridgeTopic, type BridgeStats, type Direction } from './bridge.js';
 export { Spool, type SpooledMessage, type SpoolOptions } from './spool.js';
 export type { RedisOptions } from './cluster.js';
-export { syncEnrollment, type SyncResult } from './enrollment-sync.js';

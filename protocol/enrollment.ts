@@ -47,6 +47,12 @@ export function readEnrollmentFile(file: string): { publicKey: Uint8Array; role:
   return parsed.output.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
 }
 
+export interface SyncResult {
+  added: string[];
+  revoked: string[];
+  changed: string[];
+}
+
 /** Emits 'revoked' (Enrolled) and 'added' (Enrolled). */
 export class Enrollment extends EventEmitter {
   private readonly byId = new Map<string, Enrolled>();
@@ -74,16 +80,33 @@ export class Enrollment extends EventEmitter {
     return () => unwatchFile(file, listener);
   }
 
-  /** Add what is new, revoke what is gone, update changed roles. */
-  syncWith(keys: { publicKey: Uint8Array; role: Role; name?: string }[]): void {
+  /**
+   * Make this enrollment equal to `keys`: keys gone are revoked (a broker cuts their
+   * sessions at once), new keys are added, and a key whose role changed is revoked and
+   * re-added, so open sessions reconnect under the new role instead of keeping old rights.
+   */
+  syncWith(keys: { publicKey: Uint8Array; role: Role; name?: string }[]): SyncResult {
+    const r: SyncResult = { added: [], revoked: [], changed: [] };
     const wanted = new Map(keys.map((k) => [nodeIdFromPublicKey(k.publicKey), k]));
     for (const e of this.list()) {
       const w = wanted.get(e.nodeId);
-      if (!w || w.role !== e.role) this.revoke(e.nodeId);
+      if (!w) {
+        this.revoke(e.nodeId);
+        r.revoked.push(e.nodeId);
+      } else if (w.role !== e.role) {
+        this.revoke(e.nodeId);
+        this.add(w.publicKey, w.role, w.name);
+        r.changed.push(e.nodeId);
+      }
     }
-    for (const [id, k] of wanted) if (!this.byId.has(id)) this.add(k.publicKey, k.role, k.name);
+    for (const [id, k] of wanted) {
+      if (!this.byId.has(id)) {
+        this.add(k.publicKey, k.role, k.name);
+        r.added.push(id);
+      }
+    }
+    return r;
   }
-
 
   add(publicKey: Uint8Array, role: Role, name?: string): Enrolled {
     const entry: Enrolled = { nodeId: nodeIdFromPublicKey(publicKey), publicKey, role, ...(name ? { name } : {}) };

@@ -79,7 +79,7 @@ export default defineCommand({
   },
   details: `
 Devices connect with username = node id and password = a connect proof (see broker/auth.ts).
-Send SIGHUP to re-read the enrollment file: removed keys are disconnected at once.
+The enrollment file is followed (checked every second; SIGHUP re-reads it at once): keys removed there are disconnected at once.
 Example: a hub bridging into a swarmlet regional broker with the default topic set:
   swarmlet broker -e enrollment.json --bridge mqtts://regional:8883 --bridge-key hub.key --bridge-ca ca.pem
 Into Mosquitto (user:pass in the URL), only results up and offers down:
@@ -153,19 +153,20 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
     }
     if (allowAnonymous) log.warn('anonymous clients allowed: development only');
     const h = handle;
-    // SIGHUP: re-read the enrollment file; removed keys are cut off at once.
-    const onHup = async () => {
+    // The enrollment follows its file (polled, so a gateway's revocation written there, or
+    // `swarmlet sim --enroll`, reaches this broker), and SIGHUP re-reads it at once.
+    const { readEnrollmentFile } = await import('../../protocol/enrollment.js');
+    const reload = () => {
       if (!enrollment) return;
       try {
-        const { Enrollment } = await import('../../protocol/enrollment.js');
-        const { syncEnrollment } = await import('../../broker/enrollment-sync.js');
-        const r = syncEnrollment(h.enrollment, Enrollment.fromFile(enrollment));
+        const r = h.enrollment.syncWith(readEnrollmentFile(enrollment));
         log.info({ added: r.added.length, revoked: r.revoked.length, changed: r.changed.length }, 'enrollment reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'enrollment reload failed; keeping the current one');
       }
     };
-    const hup = () => void onHup();
+    const unwatch = enrollment ? h.enrollment.watch(enrollment, (e) => log.error({ err: e.message }, 'enrollment reload failed; keeping the current one')) : () => {};
+    const hup = () => reload();
     process.on('SIGHUP', hup);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
@@ -173,6 +174,7 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         process.off('SIGHUP', hup);
+        unwatch();
         h.close().then(resolve, (e: unknown) => {
           log.error({ err: (e as Error).message }, 'error while closing');
           resolve();

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { Enrollment } from '../../protocol/enrollment.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { connectAs, tryConnect, tempDir, waitClose } from './helpers.js';
-import { syncEnrollment } from '../../broker/index.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -91,7 +90,7 @@ test('broker runs with an enrollment file, serves an enrolled device, reloads th
   }
 });
 
-test('syncEnrollment: removed keys revoked, new ones added, role changes re-applied', () => {
+test('Enrollment.syncWith: removed keys revoked, new ones added, role changes re-applied', () => {
   const [k1, k2, k3] = [generateIdentity(), generateIdentity(), generateIdentity()];
   const live = new Enrollment();
   live.add(k1.publicKey, 'node');
@@ -101,7 +100,7 @@ test('syncEnrollment: removed keys revoked, new ones added, role changes re-appl
   const next = new Enrollment();
   next.add(k2.publicKey, 'gateway');
   next.add(k3.publicKey, 'node');
-  const r = syncEnrollment(live, next);
+  const r = live.syncWith(next.list());
   assert.deepEqual(r, { added: [k3.nodeId], revoked: [k1.nodeId], changed: [k2.nodeId] });
   assert.deepEqual(revokedEvents.sort(), [k1.nodeId, k2.nodeId].sort());
   assert.equal(live.get(k2.nodeId)!.role, 'gateway');
