@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { checkRegion } from '../protocol/topics.js';
 
 // valibot rather than zod: the agent is meant to run in a few tens of MB, and zod alone
@@ -130,12 +131,9 @@ export function parseBrokerUrl(raw: string): BrokerConfig {
 
 /** Validate a whole config object; throws ConfigError naming the first bad setting. */
 export function parseAgentConfig(input: unknown, source = 'config'): AgentConfig {
-  const r = v.safeParse(AgentConfigSchema, input, { abortEarly: true });
-  if (!r.success) {
-    const i = r.issues[0];
-    throw new ConfigError(`${source}: ${v.getDotPath(i) || '(root)'}: ${i.message}`);
-  }
-  const c = r.output;
+  const r = check(AgentConfigSchema, input);
+  if (!r.ok) throw new ConfigError(`${source}: ${r.reason}`);
+  const c = r.value;
   if (c.reconnect.maxMs < c.reconnect.minMs) throw new ConfigError(`${source}: reconnect.maxMs is below reconnect.minMs`);
   if (c.location) c.location = coarseLocation(c.location);
   return c;

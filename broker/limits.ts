@@ -4,6 +4,7 @@
  * limit is disconnected; everyone else keeps going.
  */
 import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { MAX_MODULE_BYTES, MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
 import type { BrokerRole } from './acl.js';
 
@@ -33,12 +34,9 @@ export type Limits = v.InferOutput<typeof LimitsSchema>;
 export type LimitsInput = v.InferInput<typeof LimitsSchema>;
 
 export function resolveLimits(input: LimitsInput | undefined): Limits {
-  const r = v.safeParse(LimitsSchema, input ?? {}, { abortEarly: true });
-  if (!r.success) {
-    const i = r.issues[0];
-    throw new Error(`broker limits: ${v.getDotPath(i) || '(root)'}: ${i.message}`);
-  }
-  return r.output;
+  const r = check(LimitsSchema, input ?? {});
+  if (!r.ok) throw new Error(`broker limits: ${r.reason}`);
+  return r.value;
 }
 
 export function maxPacketFor(limits: Limits, role: BrokerRole | undefined): number {

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync, renameSync, watchFile, unwatchFile } from 'node:fs';
 import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { nodeIdFromPublicKey } from './identity.js';
 import { fromHex, toHex } from './hash.js';
 
@@ -39,12 +40,9 @@ export function readEnrollmentFile(file: string): { publicKey: Uint8Array; role:
   } catch (err) {
     throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
   }
-  const parsed = v.safeParse(EnrollmentFile, raw, { abortEarly: true });
-  if (!parsed.success) {
-    const i = parsed.issues[0];
-    throw new Error(`enrollment file ${file}: ${v.getDotPath(i) ?? '(root)'}: ${i.message}`);
-  }
-  return parsed.output.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
+  const parsed = check(EnrollmentFile, raw);
+  if (!parsed.ok) throw new Error(`enrollment file ${file}: ${parsed.reason}`);
+  return parsed.value.keys.map((k) => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) }));
 }
 
 export interface SyncResult {

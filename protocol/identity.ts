@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { fast, randomSecretKey, PUBLIC_KEY_LEN } from './ed25519.js';
 import { sha256, toHex, fromHex } from './hash.js';
 import { ProtocolError } from './errors.js';
@@ -79,11 +80,9 @@ export function loadIdentity(file: string, { allowInsecureMode = false } = {}): 
   } catch (e) {
     throw new Error(`${file} is not a swarmlet key file: ${(e as Error).message}`);
   }
-  const r = v.safeParse(KeyFile, raw);
-  if (!r.success) {
-    throw new Error(`${file} is not a swarmlet key file: ${r.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
-  }
-  const parsed = r.output;
+  const r = check(KeyFile, raw);
+  if (!r.ok) throw new Error(`${file} is not a swarmlet key file: ${r.reason}`);
+  const parsed = r.value;
   const id = identityFromSecretKey(fromHex(parsed.secretKey));
   if (toHex(id.publicKey) !== parsed.publicKey || id.nodeId !== parsed.nodeId) {
     throw new Error(`${file}: public key or node id does not match the secret key`);

@@ -6,6 +6,7 @@
  * million fuel units.
  */
 import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { ProtocolError } from './errors.js';
 
 export const MAX_PAYLOAD_BYTES = 512 * 1024;   // one task input or output
@@ -227,13 +228,9 @@ export function isKind(k: unknown): k is Kind {
   return typeof k === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, k);
 }
 
-const FIRST_ISSUE = { abortEarly: true } as const;
-
 /** Validate a decoded body; throws ProtocolError('schema') naming the first bad field. */
 export function validate<K extends Kind>(kind: K, value: unknown): MessageOf<K> {
-  const r = v.safeParse(SCHEMAS[kind] as v.GenericSchema, value, FIRST_ISSUE);
-  if (r.success) return r.output as MessageOf<K>;
-  const issue = r.issues[0];
-  const field = v.getDotPath(issue);
-  throw new ProtocolError('schema', issue.message, field ? `${kind}.${field}` : kind);
+  const r = check(SCHEMAS[kind] as v.GenericSchema, value);
+  if (r.ok) return r.value as MessageOf<K>;
+  throw new ProtocolError('schema', r.message, r.path ? `${kind}.${r.path}` : kind);
 }

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as v from 'valibot';
+import { check } from '../../util/valid.js';
 import { sha256Hex } from '../../protocol/hash.js';
 import { projectRoot } from '../../util/paths.js';
 import { checkAbi } from './abi-check.js';
@@ -39,9 +40,9 @@ const Weights = v.looseObject({
 
 /** Parse or throw an Error naming the file and the first bad field. */
 function parseFile<S extends v.GenericSchema>(schema: S, value: unknown, file: string): v.InferOutput<S> {
-  const r = v.safeParse(schema, value, { abortEarly: true });
-  if (r.success) return r.output;
-  throw new Error(`${file}: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}`);
+  const r = check(schema, value);
+  if (r.ok) return r.value;
+  throw new Error(`${file}: ${r.reason}`);
 }
 
 export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number }

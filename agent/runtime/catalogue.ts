@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
+import { check } from '../../util/valid.js';
 import { fromHex, sha256Hex } from '../../protocol/hash.js';
 import { tasksBuildDir } from '../../util/paths.js';
 
@@ -51,9 +52,9 @@ export function loadCatalogue(dir: string = tasksBuildDir()): Catalogue {
   } catch {
     throw new Error(`${file} not found: build the tasks first (swarmlet task build)`);
   }
-  const parsed = v.safeParse(ManifestSchema, JSON.parse(raw), { abortEarly: true });
-  if (!parsed.success) throw new Error(`${file} is not a valid manifest: ${v.getDotPath(parsed.issues[0]) ?? '(root)'}: ${parsed.issues[0].message}`);
-  const entries: CatalogueEntry[] = parsed.output.tasks.map((t) => {
+  const parsed = check(ManifestSchema, JSON.parse(raw));
+  if (!parsed.ok) throw new Error(`${file} is not a valid manifest: ${parsed.reason}`);
+  const entries: CatalogueEntry[] = parsed.value.tasks.map((t) => {
     const wasm = new Uint8Array(readFileSync(join(dir, t.file)));
     const hashHex = sha256Hex(wasm);
     if (hashHex !== t.hash) throw new Error(`${join(dir, t.file)} does not match its manifest hash (rebuild: swarmlet task build)`);
