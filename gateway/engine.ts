@@ -5,6 +5,7 @@
  * reported results), so a job survives a killed gateway with nothing lost or billed twice
  * (billing is keyed by receipt id and by (task, node)).
  */
+import { check } from '../util/valid.js';
 import type { Logger } from '../util/log.js';
 import type { AcceptedResult } from './intake.js';
 import { JobSpecSchema, DEFAULT_DEADLINE_MS, DEFAULT_MAX_PRICE, newJobId, newTaskState, splitJob, type JobSpec, type JobState, type ResultRec, type TaskState } from './jobs.js';
@@ -68,12 +69,9 @@ export class Engine {
   maxAttempts = (_task: TaskState, job: JobState): number => job.redundancy + SPARE_ATTEMPTS;
 
   submit(raw: JobSpec, now = Date.now()): JobState {
-    const parsed = JobSpecSchema.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      throw new BadJob(`${i.path.join('.') || 'job'}: ${i.message}`);
-    }
-    const spec = parsed.data;
+    const parsed = check(JobSpecSchema, raw);
+    if (!parsed.ok) throw new BadJob(`${parsed.path || 'job'}: ${parsed.message}`);
+    const spec = parsed.value;
     const mod = this.d.resolveModule(spec.task);
     if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not in the catalogue by name or hash)`);
     const region = spec.region ?? this.d.defaultRegion;

@@ -1,13 +1,14 @@
 /**
  * The gateway's HTTP API (fastify 5, JSON). Routes are listed in README.md. Every request
- * body is bounded (bodyLimit) and validated with zod; a bad request gets a 4xx and
+ * body is bounded (bodyLimit) and validated (valibot); a bad request gets a 4xx and
  * `{"error": reason}`, never a 500 or a crash. The dashboard's static files are served
  * from gateway/dashboard/public (404 when absent).
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { projectRoot } from '../util/paths.js';
 import type { Logger } from '../util/log.js';
 import type { ProofAnswer } from './batcher.js';
@@ -33,15 +34,18 @@ export interface GatewayApi {
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const JobBody = z.object({
-  task: z.string().min(1).max(64),
-  inputs: z.array(z.string().max(1_000_000).regex(B64_RE, 'inputs must be base64 strings')).min(1).max(100_000),
-  redundancy: z.number().int().min(1).max(16).optional(),
-  spotCheck: z.number().min(0).max(1).optional(),
-  maxPrice: z.number().finite().min(0).optional(),
-  region: z.string().max(64).optional(),
-  deadlineMs: z.number().int().min(100).optional(),
-}).strict();
+const num = (min: number, max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.finite(), v.minValue(min), v.maxValue(max));
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
+
+const JobBody = v.strictObject({
+  task: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  inputs: v.pipe(v.array(v.pipe(v.string(), v.maxLength(1_000_000), v.regex(B64_RE, 'inputs must be base64 strings'))), v.minLength(1), v.maxLength(100_000)),
+  redundancy: v.optional(whole(1, 16)),
+  spotCheck: v.optional(num(0, 1)),
+  maxPrice: v.optional(num(0)),
+  region: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  deadlineMs: v.optional(whole(100)),
+});
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const NODE_ID = /^[0-9a-f]{32}$/;
@@ -60,10 +64,6 @@ export interface HttpOptions {
   dashboardDir?: string;
 }
 
-function zodReason(e: z.ZodError): string {
-  const i = e.issues[0]!;
-  return `${i.path.join('.') || 'body'}: ${i.message}`;
-}
 
 export async function startHttp(api: GatewayApi, o: HttpOptions = {}): Promise<{ server: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 64 * 1024 * 1024 });
@@ -90,9 +90,9 @@ export async function startHttp(api: GatewayApi, o: HttpOptions = {}): Promise<{
   });
 
   app.post('/api/jobs', async (req, reply) => {
-    const parsed = JobBody.safeParse(req.body);
-    if (!parsed.success) return bad(reply, 400, zodReason(parsed.error));
-    const b = parsed.data;
+    const parsed = check(JobBody, req.body);
+    if (!parsed.ok) return bad(reply, 400, parsed.path ? parsed.reason : `body: ${parsed.message}`);
+    const b = parsed.value;
     try {
       const { id } = await api.submitJob({ ...b, inputs: b.inputs.map((s) => new Uint8Array(Buffer.from(s, 'base64'))) });
       return reply.code(201).send({ id });

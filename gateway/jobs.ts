@@ -5,7 +5,7 @@
  * over HTTP. Scheduling and checking live in scheduler.ts and verifier.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { sha256, sha256Hex, toHex } from '../protocol/hash.js';
 import { MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
 import { checkRegion } from '../protocol/topics.js';
@@ -15,17 +15,23 @@ export const MAX_INPUTS = 100_000;
 export const DEFAULT_MAX_PRICE = 1000;
 export const DEFAULT_DEADLINE_MS = 10 * 60_000;
 
-export const JobSpecSchema = z.object({
-  task: z.string().min(1).max(64),
-  inputs: z.array(z.instanceof(Uint8Array).refine((b) => b.length <= MAX_PAYLOAD_BYTES, `input longer than ${MAX_PAYLOAD_BYTES} bytes`)).min(1).max(MAX_INPUTS),
-  redundancy: z.number().int().min(1).max(16).optional(),
-  spotCheck: z.number().min(0).max(1).optional(),
-  maxPrice: z.number().finite().min(0).max(1e12).optional(),
-  region: z.string().optional(),
-  deadlineMs: z.number().int().min(100).max(7 * 24 * 3600_000).optional(),
-  fuelLimit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+const int = (min: number, max: number) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
+const real = (min: number, max: number) => v.pipe(v.number(), v.finite(), v.minValue(min), v.maxValue(max));
+
+export const JobSpecSchema = v.object({
+  task: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  inputs: v.pipe(
+    v.array(v.pipe(v.instance(Uint8Array), v.check((b) => b.length <= MAX_PAYLOAD_BYTES, `input longer than ${MAX_PAYLOAD_BYTES} bytes`))),
+    v.minLength(1), v.maxLength(MAX_INPUTS),
+  ),
+  redundancy: v.optional(int(1, 16)),
+  spotCheck: v.optional(real(0, 1)),
+  maxPrice: v.optional(real(0, 1e12)),
+  region: v.optional(v.string()),
+  deadlineMs: v.optional(int(100, 7 * 24 * 3600_000)),
+  fuelLimit: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
 });
-export type JobSpec = z.input<typeof JobSpecSchema>;
+export type JobSpec = v.InferInput<typeof JobSpecSchema>;
 
 export interface ResultRec {
   nodeId: string;

@@ -10,7 +10,8 @@
  * Optionally the verifier pins the gateway's public key (otherwise the proof only shows
  * the gateway that signed it, which the caller must trust separately).
  */
-import { z } from 'zod';
+import * as v from 'valibot';
+import { check } from '../util/valid.js';
 import { open } from '../protocol/envelope.js';
 import { bytesEqual, fromHex, toHex } from '../protocol/hash.js';
 import { isProtocolError } from '../protocol/errors.js';
@@ -19,22 +20,23 @@ import { rootFromPath, type PathStep } from './merkle.js';
 
 export const PROOF_FORMAT = 'swarmlet-inclusion-v1';
 
-const hex = (n?: number) => z.string().regex(n ? new RegExp(`^[0-9a-f]{${n}}$`) : /^(?:[0-9a-f]{2})+$/);
+const hex = (n?: number) => v.pipe(v.string(), v.regex(n ? new RegExp(`^[0-9a-f]{${n}}$`) : /^(?:[0-9a-f]{2})+$/));
+const whole = (min: number) => v.pipe(v.number(), v.safeInteger(), v.minValue(min));
 
-export const InclusionProofSchema = z.object({
-  format: z.literal(PROOF_FORMAT),
+export const InclusionProofSchema = v.object({
+  format: v.literal(PROOF_FORMAT),
   receiptId: hex(64),
   receipt: hex(),
-  batchNo: z.number().int().min(0),
-  leafIndex: z.number().int().min(0),
-  count: z.number().int().min(1),
-  path: z.array(z.object({ hash: hex(64), side: z.enum(['left', 'right']) }).strict()).max(64),
+  batchNo: whole(0),
+  leafIndex: whole(0),
+  count: whole(1),
+  path: v.pipe(v.array(v.strictObject({ hash: hex(64), side: v.picklist(['left', 'right']) })), v.maxLength(64)),
   merkleRoot: hex(64),
   batchHeader: hex(),
-  gatewayId: z.string().regex(/^[0-9a-f]{32}$/),
+  gatewayId: v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/)),
   gatewayPublicKey: hex(64),
 });
-export type InclusionProof = z.infer<typeof InclusionProofSchema>;
+export type InclusionProof = v.InferOutput<typeof InclusionProofSchema>;
 
 export type ProofVerdict =
   | { ok: true; receipt: Receipt; header: BatchHeader; gatewayId: string }
@@ -61,12 +63,9 @@ export function buildInclusionProof(p: {
 
 /** Check a proof offline. Never throws: every failure is a reason. */
 export function verifyInclusionProof(input: unknown, opts: { gatewayPublicKey?: Uint8Array } = {}): ProofVerdict {
-  const parsed = InclusionProofSchema.safeParse(input);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    return { ok: false, reason: `not an inclusion proof: ${i.path.join('.') || 'root'}: ${i.message}` };
-  }
-  const p = parsed.data;
+  const parsed = check(InclusionProofSchema, input);
+  if (!parsed.ok) return { ok: false, reason: `not an inclusion proof: ${parsed.reason}` };
+  const p = parsed.value;
   const why = (e: unknown) => (isProtocolError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
   let receipt: Receipt;
   try {
