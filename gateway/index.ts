@@ -173,16 +173,26 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
   // group is being verified in the workers, new results gather into the next group.
+  // Verification is stateless, so the next group's signatures are checked in the workers
+  // while this group's chain checks and commit run here (a pipeline, still in order).
+  type Taken = { group: Array<{ bytes: Uint8Array; region: string }>; parsed: Promise<ParseOutcome[]>; end: () => void };
+  const take = (): Taken | null => {
+    if (inbox.length === 0) return null;
+    const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;
+    if (group === inbox) inbox = [];
+    return { group, parsed: verifyPool.parse(group.map((g) => g.bytes)), end: metrics.intakeBatch.startTimer() };
+  };
   const drain = async () => {
-    while (inbox.length) {
-      const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;
-      if (group === inbox) inbox = [];
-      const end = metrics.intakeBatch.startTimer();
+    let next = take();
+    while (next) {
+      const cur = next;
+      next = take();
       try {
-        handleGroup(group, await verifyPool.parse(group.map((g) => g.bytes)), end);
+        handleGroup(cur.group, await cur.parsed, cur.end);
       } catch (e) {
-        log.error({ err: (e as Error).message, results: group.length }, 'intake group failed; senders will resend');
+        log.error({ err: (e as Error).message, results: cur.group.length }, 'intake group failed; senders will resend');
       }
+      next ??= take();
     }
   };
   const flushIntake = (): Promise<void> => {
