@@ -101,14 +101,15 @@ export class Executor {
 
   private async runOne(a: Assignment): Promise<void> {
     const hex = toHex(a.moduleHash);
-    const log = this.o.logger.child({ taskId: a.taskId, jobId: a.jobId });
+    // Made only when something is logged: a child logger per task costs more than the task's sha256.
+    const log = () => this.o.logger.child({ taskId: a.taskId, jobId: a.jobId });
     let wasm: Uint8Array;
     try {
       wasm = await this.o.modules.get(hex);
     } catch (e) {
       // Not the module's fault that it did not arrive: no receipt; the lease expires and the task is re-offered.
       this.s.failed++;
-      log.warn({ module: hex, err: (e as Error).message }, 'cannot get module for assignment');
+      log().warn({ module: hex, err: (e as Error).message }, 'cannot get module for assignment');
       this.o.onFailure('module', e as Error);
       return;
     }
@@ -125,7 +126,7 @@ export class Executor {
     } catch (e) {
       // The runner itself broke (not the task): no receipt; the lease expires and the task is re-offered.
       this.s.failed++;
-      log.error({ err: (e as Error).message }, 'task runner failed');
+      log().error({ err: (e as Error).message }, 'task runner failed');
       this.o.onFailure('runner', e as Error);
       return;
     }
@@ -153,11 +154,11 @@ export class Executor {
         return sealed;
       });
       this.s.completed++;
-      log.debug({ seq: entry.seq, outcome: sealed.receipt.outcome, fuel: sealed.receipt.fuel }, 'task done');
+      if (this.o.logger.isLevelEnabled('debug')) log().debug({ seq: entry.seq, outcome: sealed.receipt.outcome, fuel: sealed.receipt.fuel }, 'task done');
       this.o.onDurable(entry, sealed);
     } catch (e) {
       this.s.failed++;
-      log.error({ err: (e as Error).message }, 'cannot store result');
+      log().error({ err: (e as Error).message }, 'cannot store result');
       this.o.onFailure('outbox', e as Error);
     }
   }

@@ -57,7 +57,7 @@ export interface GatewayOptions {
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
   /** SQLite durability: 'full' (default): nothing leaves the gateway before the commit behind it is fsynced (group commit, off the main thread). */
   durability?: 'full' | 'normal';
-  /** How long a receipt ack may wait to share a message with others to the same node (default 200 ms; 0 = none). */
+  /** How long a receipt ack may wait to share a message with others to the same node (default 500 ms; 0 = none). */
   ackDelayMs?: number;
   /** Worker threads verifying receipt signatures (default: cores, at most 4; 0 = inline). */
   verifyWorkers?: number;
@@ -82,7 +82,7 @@ export interface GatewayHandle {
 }
 
 const INTAKE_GROUP = 1024;
-const DEFAULT_ACK_DELAY_MS = 200;
+const DEFAULT_ACK_DELAY_MS = 500;
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const { identity, enrollment } = opts;

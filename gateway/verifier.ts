@@ -99,8 +99,9 @@ export class Reputation {
   isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
 
   private save(nodeId: string, s: Standing): void {
+    // The node's row exists once it has a standing here (loaded from it, or ensured once).
+    if (!this.m.has(nodeId)) this.store.ensureNode(nodeId, null);
     this.m.set(nodeId, s);
-    this.store.ensureNode(nodeId, null);
     this.store.setReputation(nodeId, s.reputation, s.quarantined, s.good, s.bad);
   }
 
