@@ -108,11 +108,12 @@ const MIGRATIONS: string[] = [
  * Group commit for the WAL: `after(fn)` runs fn once an fdatasync of the log that started
  * after the call has finished. Syncs run one at a time off the main thread; callbacks
  * queued meanwhile share the next one. A failed sync runs none of its callbacks (their
- * effects must not leave unsynced) and is logged through onError.
+ * effects must not leave unsynced), rejects its synced() waiters and is reported through
+ * onError; the next sync tries again.
  */
 export class WalSync {
   private fh: Promise<FileHandle> | null = null;
-  private waiting: Array<() => void> = [];
+  private waiting: Array<{ ok: () => void; fail?: (e: Error) => void }> = [];
   private running = false;
   private scheduled = false;
   private closed = false;
@@ -121,15 +122,15 @@ export class WalSync {
 
   constructor(private readonly walPath: string, private readonly onError: (e: Error) => void = () => {}) {}
 
-  after(fn: () => void): void {
+  after(fn: () => void, fail?: (e: Error) => void): void {
     if (this.closed) return;
-    this.waiting.push(fn);
+    this.waiting.push({ ok: fn, fail });
     this.kick();
   }
 
-  /** Resolves once everything committed before the call is on disk. */
+  /** Resolves once everything committed before the call is on disk; rejects if that sync failed. */
   synced(): Promise<void> {
-    return new Promise((resolve) => (this.closed ? resolve() : this.after(resolve)));
+    return new Promise((resolve, reject) => (this.closed ? resolve() : this.after(resolve, reject)));
   }
 
   private kick(): void {
@@ -144,17 +145,23 @@ export class WalSync {
     this.running = true;
     const batch = this.waiting;
     this.waiting = [];
-    let ok = true;
+    let err: Error | null = null;
     try {
       this.fh ??= open(this.walPath, 'r');
       await (await this.fh).datasync();
       this.syncs++;
     } catch (e) {
-      ok = false;
-      this.onError(e as Error);
+      err = e as Error;
+      const old = this.fh;
+      this.fh = null; // reopen next time
+      void old?.then((h) => h.close()).catch(() => undefined);
+      this.onError(err);
     }
     this.running = false;
-    if (ok) for (const f of batch) f();
+    for (const w of batch) {
+      if (!err) w.ok();
+      else w.fail?.(err);
+    }
     if (this.waiting.length) this.kick();
     else for (const f of this.idle.splice(0)) f();
   }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../gateway/store.js';
+import { WalSync } from '../../gateway/sqlite.js';
 
 function withStore(durability: 'full' | 'normal', fn: (s: Store) => Promise<void>) {
   return async () => {
@@ -37,6 +38,18 @@ describe('store log syncs', () => {
     assert.equal(later, true);
     assert.equal(s.syncs - before, 2);
   }));
+
+  it('a failed sync runs none of its effects and rejects its waiters', async () => {
+    const errors: Error[] = [];
+    const w = new WalSync(join(tmpdir(), 'swarmlet-no-such-dir', 'gateway.sqlite-wal'), (e) => errors.push(e));
+    let ran = false;
+    w.after(() => { ran = true; });
+    await assert.rejects(w.synced(), /ENOENT/);
+    assert.equal(ran, false, 'an effect of an unsynced commit never runs');
+    assert.ok(errors.length >= 1);
+    assert.equal(w.syncs, 0);
+    await w.close();
+  });
 
   it('normal: effects run at once, no syncs', withStore('normal', async (s) => {
     let ran = false;
