@@ -41,7 +41,7 @@ async function mesh(devs: DeviceOptions[], o: Partial<GatewayOptions>, extra: De
 }
 
 test('spot checks catch a cheater; it is quarantined, its other results are re-done, every output is right', async () => {
-  // At first the cheater is the only device: it takes all ten tasks and lies on all of them.
+  // At first the cheater is the only device: it takes the tasks and lies on all of them.
   const m = await mesh([{ behavior: 'cheat', slots: 10 }], { spotCheck: 0.2 }, [{ slots: 4 }]);
   try {
     const ins = Array.from({ length: 10 }, (_, i) => enc(`cheat-${i}`));
@@ -54,13 +54,16 @@ test('spot checks catch a cheater; it is quarantined, its other results are re-d
     assert.equal(v.state, 'done');
     assert.deepEqual(v.results!.map((r) => r.outputHex), ins.map(sha), 'no wrong output reached the job');
     assert.ok(v.results!.every((r) => r.nodeId === honest!.nodeId));
-    assert.equal(cheater.assignments.length, 10);
-    assert.equal(honest!.assignments.length, 10, 'all ten re-done: the caught one and the nine unchecked');
+    // The cheater may be caught before it was given all ten (that depends on how fast the
+    // spot check runs); whatever it had is re-done, so the honest device runs all ten.
+    const caughtWith = cheater.assignments.length;
+    assert.ok(caughtWith >= 1 && caughtWith <= 10, `cheater ran ${caughtWith}`);
+    assert.equal(honest!.assignments.length, 10, 'every task the cheater touched re-done, the rest run honestly');
     const node = m.gw.store.getNode(cheater.nodeId)!;
     assert.equal(node.reputation, 0);
     assert.ok(node.bad >= 1);
     const bill = m.gw.store.ledgerRows(id).filter((r) => r.node_id === cheater.nodeId);
-    assert.equal(bill.length, 10);
+    assert.equal(bill.length, caughtWith);
     assert.ok(bill.every((r) => r.voided === 1), 'none of the cheater\'s thrown-away work is billed');
     assert.equal(v.totals.receipts, 10, 'the job pays for the ten honest results only');
     const nodes = (await (await fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; quarantined: boolean; reputation: number }> };
@@ -70,7 +73,7 @@ test('spot checks catch a cheater; it is quarantined, its other results are re-d
     // a quarantined device gets no new work
     const { id: id2 } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('after')] });
     await m.gw.waitForJob(id2, 20_000);
-    assert.equal(cheater.assignments.length, 10);
+    assert.equal(cheater.assignments.length, caughtWith);
   } finally { await m.close(); }
 });
 
