@@ -93,7 +93,7 @@ describe('agent process: SIGKILL and restart, SIGTERM drain', () => {
     await waitFor('restarted agent re-sends all 3', () => {
       const resent = gw.results.slice(seenBefore).filter((r) => r.opened.message.nodeId === nodeId);
       return beforeIds.size === 3 && [...beforeIds].every((id) => resent.some((r) => toHex(r.receipt.id) === id));
-    }, 30_000);
+    }, 60_000); // generous: reconnect backoff plus a loaded CI machine
 
     // A new task continues the chain from the last receipt before the crash (module from the disk cache).
     gw.autoAck = 'stored';
