@@ -268,8 +268,14 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       await resend(false);
       await advertiser.stop(); // no advert may follow the cleared one below
       if (link.connected) {
-        await link.publish(topics.cap(region, nodeId), new Uint8Array(0), { qos: 1, retain: true }); // clear the retained advert
-        await link.publish(topics.status(region, nodeId), statusBytes(false), { qos: 1, retain: true });
+        // Bounded: a half-open connection must not hold the drain (the will covers offline).
+        await Promise.race([
+          (async () => {
+            await link.publish(topics.cap(region, nodeId), new Uint8Array(0), { qos: 1, retain: true }); // clear the retained advert
+            await link.publish(topics.status(region, nodeId), statusBytes(false), { qos: 1, retain: true });
+          })(),
+          new Promise((r) => setTimeout(r, 3000).unref()),
+        ]);
       }
       log.info({ outbox: outbox.size }, 'drained');
     })();

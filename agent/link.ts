@@ -186,6 +186,7 @@ export class Link extends EventEmitter {
 
   private onClose(): void {
     this.ready = false;
+    this.failInflight();
     if (this.stopped) return;
     if (this.wasConnected) {
       // A working connection dropped: say so once, then try the same broker again soon.
@@ -237,13 +238,31 @@ export class Link extends EventEmitter {
     const c = this.client;
     if (!c || !c.connected) return Promise.resolve(false);
     return new Promise((resolve) => {
-      c.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: opts.qos, retain: opts.retain ?? false }, (err) => resolve(!err));
+      // mqtt.js calls back on PUBACK only; a connection that drops first would leave the
+      // caller waiting forever (a drain could never finish). Settle those with false.
+      let settled = false;
+      const settle = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        this.inflight.delete(settle);
+        resolve(ok);
+      };
+      this.inflight.add(settle);
+      c.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: opts.qos, retain: opts.retain ?? false }, (err) => settle(!err));
     });
+  }
+
+  /** Publishes waiting for an ack that will not come on this connection. */
+  private readonly inflight = new Set<(ok: boolean) => void>();
+
+  private failInflight(): void {
+    for (const settle of [...this.inflight]) settle(false);
   }
 
   /** Graceful: DISCONNECT (no last will), after in-flight QoS 1 publishes finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.failInflight();
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     const c = this.client;
     if (!c) return;

@@ -93,3 +93,15 @@ test('a gateway restarted mid-job finishes it with no task lost and none billed 
     }
   });
 });
+
+test('devices drain and stop even when the broker vanished just before (no publish waits forever)', async () => {
+  await withMesh({ devices: 3 }, async (mesh) => {
+    await waitFor('devices online', () => mesh.fleet!.devices.every((d) => d.handle?.stats().connected), 30_000);
+    await mesh.broker.close(); // sockets close after this resolves: drains start while "connected"
+    const stopped = await Promise.race([
+      mesh.fleet!.stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('hung'), 30_000)),
+    ]);
+    assert.equal(stopped, 'stopped');
+  });
+});

@@ -63,7 +63,8 @@ test('spot checks catch a cheater; it is quarantined, its other results are re-d
     assert.equal(node.reputation, 0);
     assert.ok(node.bad >= 1);
     const bill = m.gw.store.ledgerRows(id).filter((r) => r.node_id === cheater.nodeId);
-    assert.equal(bill.length, caughtWith);
+    // Results that arrive after the catch are not billed at all; those before it are voided.
+    assert.ok(bill.length <= caughtWith, `${bill.length} bills for ${caughtWith} tasks`);
     assert.ok(bill.every((r) => r.voided === 1), 'none of the cheater\'s thrown-away work is billed');
     assert.equal(v.totals.receipts, 10, 'the job pays for the ten honest results only');
     const nodes = (await (await fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; quarantined: boolean; reputation: number }> };
