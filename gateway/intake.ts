@@ -18,6 +18,7 @@ import type { AckStatus } from '../protocol/messages.js';
 import { judgeReceipt, type ChainHead } from '../protocol/receipt.js';
 import type { Enrollment } from '../protocol/enrollment.js';
 import { parseResultMessage, type ParseOutcome } from './parse.js';
+import type { ResultRec } from './jobs.js';
 import type { IntakeWrite, Store } from './store.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -30,17 +31,9 @@ export interface IntakeOutcome {
 }
 
 /** An accepted result the scheduler should look at. */
-export interface AcceptedResult {
+export interface AcceptedResult extends ResultRec {
   taskId: string;
   jobId: string;
-  nodeId: string;
-  attempt: number;
-  ok: boolean;
-  output: Uint8Array;
-  /** Hash that results are compared by: the output hash, or a hash naming the failure kind. */
-  compareHash: string;
-  errorKind: string | null;
-  receiptId: string;
   fuel: number;
   billed: boolean;
 }

@@ -38,6 +38,7 @@ export interface ResultRec {
   attempt: number;
   ok: boolean;
   output: Uint8Array;
+  /** Hash that results are compared by: the output hash, or a hash naming the failure kind. */
   compareHash: string;
   errorKind: string | null;
   receiptId: string;
