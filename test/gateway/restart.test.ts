@@ -46,8 +46,10 @@ test('a gateway killed mid-job and restarted finishes it with nothing lost or bi
   const enrollFile = join(dir.path, 'enrollment.json');
   saveIdentity(keyFile, gwId);
   writeFileSync(enrollFile, JSON.stringify(enrollmentFor(gwId, ids).toJSON()));
+  // Leases comfortably longer than a restart on a loaded machine: a lease that expires
+  // while the gateway is down re-offers a task whose result is already queued for it.
   const args = ['--broker', broker.url, '--key', keyFile, '--enrollment', enrollFile, '--data', join(dir.path, 'data'), '--port', '0',
-    '--lease-ms', '8000', '--spot-check', '0', '--batch-delay-ms', '50'];
+    '--lease-ms', '20000', '--spot-check', '0', '--batch-delay-ms', '50'];
   let gw = await startCli(args);
   const devs = await devices(broker.url, gwId.publicKey, ids.map((identity) => ({ identity, slots: 2, holdMs: 120 })));
   try {
