@@ -12,6 +12,7 @@ import { bytesEqual, sha256 } from '../../protocol/hash.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, tempDir, waitFor } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
 
 const MESH = 'testmesh';
@@ -35,13 +36,7 @@ describe('agent on the authenticating swarmlet broker', () => {
     runner = await testRunner(1);
   });
 
-  after(async () => {
-    for (const a of agents) await a.stop();
-    await gw?.close();
-    await runner?.close();
-    await broker?.close();
-    dir.cleanup();
-  });
+  after(() => closeAll(agents, gw, runner, broker, dir));
 
   const config = (name: string) => ({
     brokers: [broker.url], meshId: MESH, region: 'test', dataDir: `${dir.path}/${name}`, profile: 'pi5-active', slots: 1,

@@ -9,6 +9,7 @@ import { bytesEqual, sha256, toHex } from '../../protocol/hash.js';
 import { checkChain } from '../../protocol/receipt.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, startAedes, tempDir, waitFor, type TestBroker } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
 
 describe('agent flow', () => {
@@ -35,13 +36,7 @@ describe('agent flow', () => {
     agent.on('error', (e) => errors.push(e.message));
   });
 
-  after(async () => {
-    await agent?.stop();
-    await gw?.close();
-    await runner?.close();
-    await broker?.close();
-    dir.cleanup();
-  });
+  after(() => closeAll(agent, gw, runner, broker, dir));
 
   it('publishes a signed retained advert and online status', async () => {
     const advert = await waitFor('advert', () => gw.adverts.find((a) => a.nodeId === agent.nodeId));

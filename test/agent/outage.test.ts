@@ -10,6 +10,7 @@ import { toHex } from '../../protocol/hash.js';
 import { checkChain } from '../../protocol/receipt.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, startAedes, tempDir, waitFor, type TestBroker } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
 
 describe('broker outage', () => {
@@ -26,13 +27,7 @@ describe('broker outage', () => {
     runner = await testRunner(2);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await gw?.close();
-    await runner?.close();
-    await broker?.close();
-    dir.cleanup();
-  });
+  after(() => closeAll(agent, gw, runner, broker, dir));
 
   it('fails over past a dead broker, and re-sends everything finished during an outage', async () => {
     const moduleHash = await gw.publishModule(taskWasm('sha256'), 'sha256');

@@ -11,6 +11,7 @@ import { generateIdentity } from '../../protocol/identity.js';
 import { topics } from '../../protocol/topics.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, startAedes, tempDir, waitFor, type TestBroker } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
 
 describe('agent robustness', () => {
@@ -38,13 +39,7 @@ describe('agent robustness', () => {
     await waitFor('advert', () => gw.adverts.find((a) => a.nodeId === agent.nodeId));
   });
 
-  after(async () => {
-    await agent?.stop();
-    await gw?.close();
-    await runner?.close();
-    await broker?.close();
-    dir.cleanup();
-  });
+  after(() => closeAll(agent, gw, runner, broker, dir));
 
   it('drops junk, forgeries and misdirected messages, then still runs a genuine assignment', async () => {
     const assignT = topics.assign('test', agent.nodeId);

@@ -12,6 +12,7 @@ import { createSimSensors, type SimSensorSource } from '../../sim/sensors.js';
 import { getProfile } from '../../sim/profiles.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, startAedes, tempDir, waitFor, type TestBroker } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
 
 const rank = (s: ThermalState) => THERMAL_STATES.indexOf(s);
@@ -40,13 +41,7 @@ describe('thermal-aware adverts', () => {
     await waitFor('connected', () => agent.stats().connected);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await gw?.close();
-    await runner?.close();
-    await broker?.close();
-    dir.cleanup();
-  });
+  after(() => closeAll(agent, gw, runner, broker, dir));
 
   /** Move simulated time in steps until the latest advert is in `state`. */
   async function runUntil(state: ThermalState, stepS: number, maxSteps = 600): Promise<void> {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway, type GatewayHandle } from '../../gateway/index.js';
 import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -45,9 +46,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const d of devs ?? []) await d.stop();
-  await gw?.stop();
-  await broker?.close();
+  await closeAll(devs, gw, broker);
   await closeRuntime();
   dir?.cleanup();
 });

@@ -16,6 +16,7 @@ import { fromHex } from '../../protocol/hash.js';
 import { startGateway, type GatewayHandle } from '../../gateway/index.js';
 import { verifyInclusionProof } from '../../gateway/proof.js';
 import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
+import { closeAll } from '../helpers/common.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const inputs = (n: number, tag = 'in') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`${tag}-${i}-${'x'.repeat(i % 7)}`));
@@ -43,9 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const d of devs ?? []) await d.stop();
-  await gw?.stop();
-  await broker?.close();
+  await closeAll(devs, gw, broker);
   await closeRuntime();
   dir?.cleanup();
 });

@@ -28,3 +28,18 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
 }
+
+type Closable = { stop(): unknown } | { close(): unknown } | { cleanup(): unknown };
+
+/**
+ * Tear test fixtures down in the order given (agents before gateways before brokers before
+ * folders), each by its stop(), close() or cleanup(); one that setup never made is skipped.
+ */
+export async function closeAll(...parts: Array<Closable | readonly Closable[] | null | undefined>): Promise<void> {
+  for (const p of parts.flat()) {
+    if (!p) continue;
+    if ('stop' in p) await p.stop();
+    else if ('close' in p) await p.close();
+    else await p.cleanup();
+  }
+}
