@@ -11,7 +11,8 @@ import { open, seal } from '../protocol/envelope.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { toHex } from '../protocol/hash.js';
 import type { Identity } from '../protocol/identity.js';
-import type { Kind, MessageOf, ReceiptAck } from '../protocol/messages.js';
+import { assignmentsOf, MAX_BATCH_ITEMS, type Kind, type MessageOf, type ReceiptAck } from '../protocol/messages.js';
+import { packResults } from '../protocol/results.js';
 import { parseTopic, topics } from '../protocol/topics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { Advertiser } from './advertiser.js';
@@ -21,6 +22,7 @@ import { Executor } from './executor.js';
 import { Link } from './link.js';
 import { ModuleStore } from './modules.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { upgradeJournalData } from './receipts.js';
 import { lean } from './signer.js';
 import { DropLog, RecentSet, setupCapacity, setupIdentity, setupRunner, setupSensors } from './setup.js';
 import type { SensorSource } from './capacity/types.js';
@@ -55,6 +57,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     outbox = await Outbox.open(join(config.dataDir, 'outbox'), {
       maxEntries: config.outbox.maxEntries,
       maxBytes: config.outbox.maxBytes,
+      upgrade: upgradeJournalData,
       onError: (e) => { log.error({ err: e.message }, 'outbox write failed'); emitError('outbox', e); },
     });
   } catch (e) {
@@ -107,20 +110,48 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     onDurable: (entry, sealed) => {
       counters.receipts++;
       events.emit('receipt', { seq: entry.seq, id: entry.id, taskId: entry.taskId, receipt: sealed.receipt, result: sealed.result, bytes: entry.data });
-      if (!resending) void publishEntry(entry);
+      if (!resending) queuePublish(entry);
     },
     onFailure: (what, err) => emitError(what, err),
     cheatRate: config.cheat?.rate ?? 0,
   });
 
   // ---- results: publish, resend, acks ----------------------------------------------------
+  // Results made durable by one journal write are published together, as one `result`
+  // message under one signature (packed by protocol/results.ts).
   let resending = false;
-  async function publishEntry(e: OutboxEntry): Promise<void> {
-    if (!link.connected || !outbox.get(e.idHex)) return;
-    e.sentAt = Date.now();
-    const ok = await link.publish(topics.results(region), e.data, { qos: 1 });
-    if (ok) counters.published++;
-    else e.sentAt = 0; // not delivered to the broker: the next resend takes it
+  let fresh: OutboxEntry[] = [];
+  let lingerTimer: NodeJS.Timeout | null = null;
+  function flushFresh(): void {
+    if (lingerTimer) { clearTimeout(lingerTimer); lingerTimer = null; }
+    const list = fresh;
+    fresh = [];
+    if (list.length) void publishEntries(list);
+  }
+  function queuePublish(e: OutboxEntry): void {
+    e.sentAt = Date.now(); // on its way: the resend timer leaves it alone
+    fresh.push(e);
+    if (fresh.length >= MAX_BATCH_ITEMS) return flushFresh();
+    if (fresh.length > 1) return; // a flush is already on its way
+    // More results are coming soon when other tasks run: wait a little for them.
+    if (config.outbox.lingerMs > 0 && executor.runningCount > 1) {
+      lingerTimer = setTimeout(flushFresh, config.outbox.lingerMs);
+    } else {
+      queueMicrotask(() => { if (!lingerTimer) flushFresh(); });
+    }
+  }
+
+  async function publishEntries(list: OutboxEntry[]): Promise<void> {
+    const live = list.filter((e) => outbox.get(e.idHex));
+    if (!link.connected || live.length === 0) return;
+    await Promise.all(packResults(live, (e) => e.data.length).map(async (group) => {
+      const now = Date.now();
+      for (const e of group) e.sentAt = now;
+      const msg = seal('result', { nodeId, results: group.map((e) => e.data) }, identity, lean).bytes;
+      const ok = await link.publish(topics.results(region), msg, { qos: 1 });
+      if (ok) counters.published += group.length;
+      else for (const e of group) e.sentAt = 0; // not delivered to the broker: the next resend takes it
+    }));
   }
 
   /** Send unacknowledged results in seq order: all after a (re)connect, else only overdue ones. */
@@ -132,13 +163,10 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
         const now = Date.now();
         const due = outbox.pending().filter((e) => all || e.sentAt === 0 || now - e.sentAt >= config.outbox.resendAfterMs);
         if (due.length === 0) break;
-        let window: Promise<void>[] = [];
-        for (const e of due) {
-          window.push(publishEntry(e));
-          if (window.length >= 64) { await Promise.all(window); window = []; } // bounded in-flight
-          if (!link.connected) break;
+        // Bounded in flight: a few messages' worth at a time, in seq order.
+        for (let i = 0; i < due.length && link.connected; i += 4 * MAX_BATCH_ITEMS) {
+          await publishEntries(due.slice(i, i + 4 * MAX_BATCH_ITEMS));
         }
-        await Promise.all(window);
         all = false; // later passes pick up results that became durable meanwhile
       }
     } finally {
@@ -195,11 +223,13 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       if (bytes.length === 0) return; // a cleared retained message
       if (t.type === 'offer' && t.region === region) return onOffer(openTrusted('offer', bytes));
       if (t.type === 'assign' && t.nodeId === nodeId) {
-        const a = openTrusted('assign', bytes);
-        if (a.nodeId !== nodeId || a.region !== region) return drops.drop(topic, 'assignment for another node or region');
-        counters.assignments++;
-        const why = executor.submit(a);
-        if (why) log.info({ taskId: a.taskId, reason: why }, 'assignment not taken');
+        const m = openTrusted('assign', bytes);
+        if (m.nodeId !== nodeId || m.region !== region) return drops.drop(topic, 'assignment for another node or region');
+        for (const a of assignmentsOf(m)) {
+          counters.assignments++;
+          const why = executor.submit(a);
+          if (why) log.info({ taskId: a.taskId, reason: why }, 'assignment not taken');
+        }
         return;
       }
       if (t.type === 'ack' && t.nodeId === nodeId) {
@@ -265,6 +295,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       const finished = await executor.idle(config.drainTimeoutMs);
       if (!finished) log.warn({ running: executor.runningCount }, 'drain timed out with tasks still running; their results are lost, their leases will expire');
       await outbox.flush();
+      flushFresh();
       await resend(false);
       await advertiser.stop(); // no advert may follow the cleared one below
       if (link.connected) {
@@ -285,6 +316,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   async function teardown(): Promise<void> {
     clearInterval(resendTimer);
     if (retryTimer) clearTimeout(retryTimer);
+    if (lingerTimer) clearTimeout(lingerTimer);
     modules.close();
     await advertiser.stop();
     if (ownSensors) sensors.close?.();

@@ -46,6 +46,12 @@ const OutboxSchema = v.strictObject({
   maxBytes: v.optional(int(64 * 1024, 4 * 1024 ** 3), 16 * 1024 ** 2),
   /** How long a result waits for its ack before it is published again. */
   resendAfterMs: v.optional(int(100, 86_400_000), 30_000),
+  /**
+   * While other tasks are still running, a finished result may wait this long to share a
+   * message (and its signature) with the next ones; an agent with nothing else running
+   * publishes at once. 0 = never wait.
+   */
+  lingerMs: v.optional(int(0, 1000), 20),
 });
 
 const RegionSchema = v.pipe(

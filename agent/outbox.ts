@@ -5,7 +5,7 @@
  * an older one, the node would fork its own chain or skip a sequence number.
  *
  * Format: one append-only journal file of records `[u32 length][u32 crc32][CBOR payload]`:
- *   {t:'p', s: seq, i: receiptId, k: taskId, d: sealed result bytes}  a result (also moves the head)
+ *   {t:'p', s: seq, i: receiptId, k: taskId, d: result item bytes}   a result (also moves the head)
  *   {t:'d', i: receiptId}                                          the gateway acknowledged it
  *   {t:'h', s: seq, i: receiptId}                                  the chain head (after compaction)
  * A put record carries the new chain head itself, so head and entry are persisted by one
@@ -30,7 +30,7 @@ export interface OutboxEntry {
   id: Uint8Array;
   idHex: string;
   taskId: string;
-  /** The sealed result envelope, published as is. */
+  /** The encoded result (a `result` message item), published as is. */
   data: Uint8Array;
   /** True once the record is on disk (fsync done): only then may it be published. */
   durable: boolean;
@@ -45,6 +45,8 @@ export interface OutboxOptions {
   deleteFlushMs?: number;
   /** Compact once the journal exceeds this many bytes and is at least half dead. */
   compactMinBytes?: number;
+  /** Applied to each entry's data as the journal is replayed (older journal formats). */
+  upgrade?: (data: Uint8Array) => Uint8Array;
   /** Called when a write fails (disk full, I/O error): the outbox stops taking entries. */
   onError?: (e: Error) => void;
 }
@@ -141,7 +143,7 @@ export class Outbox {
     if (!(id instanceof Uint8Array) || id.length !== 32) return false;
     const idHex = toHex(id);
     if (r.t === 'p' && typeof r.s === 'number' && typeof r.k === 'string' && r.d instanceof Uint8Array) {
-      this.add({ seq: r.s, id, idHex, taskId: r.k, data: r.d, durable: true, sentAt: 0 });
+      this.add({ seq: r.s, id, idHex, taskId: r.k, data: this.opts.upgrade ? this.opts.upgrade(r.d) : r.d, durable: true, sentAt: 0 });
       if (r.s > this.headState.seq) this.headState = { seq: r.s, id };
       return true;
     }

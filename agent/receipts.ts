@@ -3,8 +3,10 @@
  * the current chain head (see agent/outbox.ts), so seq and prevHash are taken and the
  * head moves in one synchronous step.
  */
-import { seal } from '../protocol/envelope.js';
+import { decode } from '../protocol/codec.js';
+import { ENVELOPE_LIMITS, seal } from '../protocol/envelope.js';
 import { sha256 } from '../protocol/hash.js';
+import { encodeResult } from '../protocol/results.js';
 import type { Identity } from '../protocol/identity.js';
 import type { Assignment, FailureKind, Receipt, Result } from '../protocol/messages.js';
 import { MAX_ERROR_MESSAGE } from '../protocol/messages.js';
@@ -29,7 +31,7 @@ export interface SealedResult {
   /** Receipt id: sha256 of the signed receipt body. */
   id: Uint8Array;
   taskId: string;
-  /** The sealed result envelope (what goes to the outbox and on the wire). */
+  /** The encoded result item (what goes to the outbox, and into `result` messages). */
   data: Uint8Array;
   receipt: Receipt;
   result: Result;
@@ -67,8 +69,7 @@ export function sealResult(x: Execution, head: ChainHead, identity: Identity): S
     error: x.error ? { kind: x.error.kind, message: x.error.message.slice(0, MAX_ERROR_MESSAGE) } : null,
     receipt: r.bytes,
   };
-  const sealed = seal('result', result, identity, lean);
-  return { seq: receipt.seq, id: r.id, taskId: a.taskId, data: sealed.bytes, receipt, result };
+  return { seq: receipt.seq, id: r.id, taskId: a.taskId, data: encodeResult(result), receipt, result };
 }
 
 /** TEST/SIM ONLY (config.cheat): a plausible but wrong output, for exercising verification. */
@@ -77,4 +78,17 @@ export function corrupt(output: Uint8Array): Uint8Array {
   const out = new Uint8Array(output);
   out[out.length - 1] = out[out.length - 1]! ^ 0x01;
   return out;
+}
+
+/**
+ * Journals written before results were batched hold each result as a whole sealed
+ * `result` envelope; its body is exactly the item bytes sent now. Anything else is
+ * returned as it is.
+ */
+export function upgradeJournalData(data: Uint8Array): Uint8Array {
+  try {
+    const env = decode(data, ENVELOPE_LIMITS) as Record<string, unknown> | null;
+    if (env && typeof env === 'object' && env.kind === 'result' && env.body instanceof Uint8Array && env.sig instanceof Uint8Array) return env.body;
+  } catch { /* not an envelope: already an item */ }
+  return data;
 }

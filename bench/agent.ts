@@ -20,7 +20,8 @@ import { loadCatalogue } from '../agent/runtime/catalogue.js';
 import { open, seal } from '../protocol/envelope.js';
 import { sha256, toHex } from '../protocol/hash.js';
 import { generateIdentity } from '../protocol/identity.js';
-import type { Assignment } from '../protocol/messages.js';
+import { assignMessage, type Assignment } from '../protocol/messages.js';
+import { resultsOf } from '../protocol/results.js';
 import { filters, topics } from '../protocol/topics.js';
 import { fmt, json, percentile, table } from './lib.js';
 
@@ -70,11 +71,14 @@ async function main(): Promise<void> {
           if (s.online) nodeId = s.nodeId;
           return;
         }
-        const r = open(new Uint8Array(payload), { kind: 'result' }).message;
-        const rc = open(r.receipt, { kind: 'receipt' });
-        void gw.publishAsync(topics.ack(REGION, r.nodeId), Buffer.from(seal('receipt-ack', { nodeId: r.nodeId, acks: [{ receiptId: rc.id, taskId: r.taskId, status: 'stored', reason: null }] }, gwId).bytes), { qos: 1 });
-        waiting.get(r.taskId)?.();
-        waiting.delete(r.taskId);
+        const m = open(new Uint8Array(payload), { kind: 'result' }).message;
+        const acks = [];
+        for (const r of resultsOf(m)) {
+          acks.push({ receiptId: open(r.receipt, { kind: 'receipt' }).id, taskId: r.taskId, status: 'stored' as const, reason: null });
+          waiting.get(r.taskId)?.();
+          waiting.delete(r.taskId);
+        }
+        void gw.publishAsync(topics.ack(REGION, m.nodeId), Buffer.from(seal('receipt-ack', { nodeId: m.nodeId, acks }, gwId).bytes), { qos: 1 });
       } catch { /* not ours */ }
     });
     await gw.subscribeAsync([filters.results(REGION), filters.statuses(REGION)], { qos: 1 });
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
       };
       const start = performance.now();
       const done = new Promise<number>((resolve) => waiting.set(taskId, () => resolve(performance.now() - start)));
-      void gw.publishAsync(topics.assign(REGION, nodeId), Buffer.from(seal('assign', a, gwId).bytes), { qos: 1 });
+      void gw.publishAsync(topics.assign(REGION, nodeId), Buffer.from(seal('assign', assignMessage([a]), gwId).bytes), { qos: 1 });
       return done;
     };
 

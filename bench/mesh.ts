@@ -22,6 +22,7 @@ import { node as nodeEd } from '../protocol/ed25519.js';
 import { sha256, toHex, ZERO_HASH } from '../protocol/hash.js';
 import { decode } from '../protocol/codec.js';
 import { topics } from '../protocol/topics.js';
+import { encodeResult, resultsOf } from '../protocol/results.js';
 import { Store } from '../gateway/store.js';
 import { ReceiptIntake } from '../gateway/intake.js';
 import { VerifyPool } from '../gateway/verify-pool.js';
@@ -104,11 +105,13 @@ async function intakePart(n: number) {
       fuel: 20_000, wallMs: 0.2, startedAt: now, finishedAt: now, tempStartC: null, tempEndC: null, seq: h.seq + 1, prevHash: h.prev,
     }, who);
     heads.set(who.nodeId, { seq: h.seq + 1, prev: r.id });
-    return seal('result', { taskId: t.id, jobId, nodeId: who.nodeId, attempt: 1, ok: true, output, error: null, receipt: r.bytes }, who).bytes;
+    // One result per message: the intake's worst case (agents batch when they can).
+    const item = encodeResult({ taskId: t.id, jobId, nodeId: who.nodeId, attempt: 1, ok: true, output, error: null, receipt: r.bytes });
+    return seal('result', { nodeId: who.nodeId, results: [item] }, who).bytes;
   });
   // raw: node:crypto verification of each receipt's signature, nothing else
   const receipts = messages.map((m) => {
-    const env = decode(open(m, { kind: 'result' }).message.receipt) as { body: Uint8Array; sig: Uint8Array; signer: Uint8Array };
+    const env = decode(resultsOf(open(m, { kind: 'result' }).message)[0]!.receipt) as { body: Uint8Array; sig: Uint8Array; signer: Uint8Array };
     return { msg: signingBytes('receipt', env.body), sig: env.sig, pk: env.signer };
   });
   let k = 0;
@@ -124,11 +127,11 @@ async function intakePart(n: number) {
   // is chain-checked and committed; "stored" counts once the commit is on disk.
   const groups: Uint8Array[][] = [];
   for (let i = 64; i < messages.length; i += 1024) groups.push(messages.slice(i, i + 1024));
-  let next: Promise<ParseOutcome[]> | null = groups.length ? pool.parse(groups[0]!) : null;
+  let next: Promise<ParseOutcome[][]> | null = groups.length ? pool.parse(groups[0]!) : null;
   for (let g = 0; g < groups.length; g++) {
     const parsed = await next!;
     next = g + 1 < groups.length ? pool.parse(groups[g + 1]!) : null;
-    const { outcomes } = intake.processParsed(parsed);
+    const { outcomes } = intake.processParsed(parsed.flat());
     const synced = store.synced();
     stored += outcomes.filter((o) => o.status === 'stored').length;
     if (!next) await synced;

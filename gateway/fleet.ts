@@ -135,9 +135,13 @@ export class Fleet {
 
   /**
    * Nodes the fast path may use for a job in `region`: online, with a standing advert in
-   * that region, cool or warm, and a slot not yet filled by our own leases.
+   * that region, cool or warm, not quarantined, and room in their window of `depth` x
+   * slots (slots running, the rest queued at the agent, so a node never idles waiting for
+   * the next assignment). A busy node is refilled only once a slot's worth of its window
+   * is free, or while it is `filling` (picked earlier in the same round): assignments then
+   * go out several to a message, one signature for them all.
    */
-  fastCandidates(region: string): FastCandidate[] {
+  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>): FastCandidate[] {
     const out: FastCandidate[] = [];
     for (const n of this.nodes.values()) {
       const a = n.advert;
@@ -145,8 +149,9 @@ export class Fleet {
       if (a.state === 'hot' || a.state === 'critical') continue;
       const s = this.rep.get(n.nodeId);
       if (s.quarantined) continue;
-      const free = a.slots - n.leases;
+      const free = a.slots * depth - n.leases;
       if (free <= 0) continue;
+      if (n.leases >= a.slots && free < a.slots && !filling?.has(n.nodeId)) continue;
       out.push({
         nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, a.slots)),
         headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,

@@ -48,6 +48,8 @@ export interface GatewayOptions {
   /** Assign small tasks straight from standing capacity adverts (default true). */
   fastPath?: boolean;
   fastPathMaxBytes?: number;
+  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued). */
+  fastPathDepth?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
   /** Default share of tasks re-executed by the gateway (default 0.05). */
@@ -83,6 +85,7 @@ export interface GatewayHandle {
 
 const INTAKE_GROUP = 1024;
 const DEFAULT_ACK_DELAY_MS = 500;
+const DEFAULT_FAST_PATH_DEPTH = 3;
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
   const { identity, enrollment } = opts;
@@ -129,10 +132,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const scheduler = new Scheduler({
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
+    fastPathDepth: opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
-    publishAssign: (region, a) => publish(topics.assign(region, a.nodeId), seal('assign', a, identity).bytes, 1),
+    publishAssign: (m) => publish(topics.assign(m.region, m.nodeId), seal('assign', m, identity).bytes, 1),
   });
   engine.scheduler = scheduler;
 
@@ -152,9 +156,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   });
   let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
   let draining: Promise<void> | null = null;
-  const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, parsed: ParseOutcome[], end: () => void) => {
+  const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, perMessage: ParseOutcome[][], end: () => void) => {
+    const regionOf: string[] = [];
+    perMessage.forEach((items, m) => { for (let k = 0; k < items.length; k++) regionOf.push(group[m]!.region); });
     // Task and reputation updates of the whole group commit with its receipts (one fsync).
-    const { outcomes, accepted } = intake.processParsed(parsed, Date.now(), (acc) => engine.onResults(acc));
+    const { outcomes, accepted } = intake.processParsed(perMessage.flat(), Date.now(), (acc) => engine.onResults(acc));
     end();
     for (const o of outcomes) {
       metrics.receipts.inc({ status: o.status });
@@ -165,7 +171,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       outcomes.forEach((o, i) => {
         // Only a receipt whose signature verified gets an ack: a forged one names nobody.
         if (!o.nodeId || !o.receiptId || !o.taskId) return;
-        acks.add(o.nodeId, group[i]!.region, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
+        acks.add(o.nodeId, regionOf[i]!, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
       });
       acks.added();
     });
@@ -175,7 +181,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   // group is being verified in the workers, new results gather into the next group.
   // Verification is stateless, so the next group's signatures are checked in the workers
   // while this group's chain checks and commit run here (a pipeline, still in order).
-  type Taken = { group: Array<{ bytes: Uint8Array; region: string }>; parsed: Promise<ParseOutcome[]>; end: () => void };
+  type Taken = { group: Array<{ bytes: Uint8Array; region: string }>; parsed: Promise<ParseOutcome[][]>; end: () => void };
   const take = (): Taken | null => {
     if (inbox.length === 0) return null;
     const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;

@@ -75,16 +75,17 @@ export class ReceiptIntake {
   }
 
   /**
-   * Verify and store a group of result messages. Returns one outcome per message (same
-   * order) and the accepted results. Everything returned is already committed.
+   * Verify and store a group of result messages. Returns one outcome per result item (in
+   * message order, then item order) and the accepted results. Everything returned is
+   * already committed.
    */
   process(messages: readonly Uint8Array[], now = Date.now()): { outcomes: IntakeOutcome[]; accepted: AcceptedResult[] } {
-    return this.processParsed(messages.map(parseResultMessage), now);
+    return this.processParsed(messages.flatMap(parseResultMessage), now);
   }
 
   /** Like process, with the signature checks spread over the verifier worker threads. */
   async processAsync(messages: readonly Uint8Array[], now = Date.now()): Promise<{ outcomes: IntakeOutcome[]; accepted: AcceptedResult[] }> {
-    const parsed = this.deps.verifyPool ? await this.deps.verifyPool.parse(messages) : messages.map(parseResultMessage);
+    const parsed = this.deps.verifyPool ? (await this.deps.verifyPool.parse(messages)).flat() : messages.flatMap(parseResultMessage);
     return this.processParsed(parsed, now);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The stateless half of receipt intake: decode a `result` message, verify the receipt
- * inside it (Ed25519, protocol's fast backend) and check that result and receipt agree.
+ * inside each of its items (Ed25519, protocol's fast backend) and check that result and receipt agree.
  * Pure and self-contained, so it runs on the main thread or in verifier worker threads.
  * Never throws: a refusal is an outcome with a reason.
  *
@@ -8,14 +8,16 @@
  * matters in it is bound by the signed receipt (node, task, job, module, input and output
  * hashes, outcome, fuel) and the output bytes are checked against the receipt's hash. Only
  * the advisory `attempt` number and error text ride unsigned. Skipping it halves the
- * Ed25519 work per result, which is the intake's main cost.
+ * Ed25519 work per result, which is the intake's main cost (and the agent signs a
+ * message once for all the results it carries).
  */
 import { decode } from '../protocol/codec.js';
 import { BODY_LIMITS, ENVELOPE_LIMITS, open } from '../protocol/envelope.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { bytesEqual, sha256, toHex } from '../protocol/hash.js';
 import { nodeIdFromPublicKey } from '../protocol/identity.js';
-import { validate, type AckStatus, type Receipt, type Result } from '../protocol/messages.js';
+import { validate, type AckStatus, type Receipt, type Result, type ResultMessage } from '../protocol/messages.js';
+import { decodeResult } from '../protocol/results.js';
 
 export interface Parsed {
   result: Result;
@@ -39,18 +41,33 @@ export type ParseOutcome = { ok: true; parsed: Parsed } | { ok: false; outcome: 
 const refuse = (reason: string, nodeId: string | null = null, taskId: string | null = null, receiptId: string | null = null): ParseOutcome =>
   ({ ok: false, outcome: { nodeId, taskId, receiptId, status: 'rejected', reason } });
 
-export function parseResultMessage(bytes: Uint8Array): ParseOutcome {
-  let result: Result;
+/**
+ * Parse one `result` message: one outcome per item it carries, in order, or a single
+ * refusal when the message itself is unreadable. A bad item costs only itself.
+ */
+export function parseResultMessage(bytes: Uint8Array): ParseOutcome[] {
+  let msg: ResultMessage;
   try {
     const env = decode(bytes, ENVELOPE_LIMITS) as Record<string, unknown>;
     if (typeof env !== 'object' || env === null || env.kind !== 'result' || !(env.body instanceof Uint8Array) || !(env.signer instanceof Uint8Array)) {
-      return refuse('not a result envelope');
+      return [refuse('not a result envelope')];
     }
-    result = validate('result', decode(env.body, BODY_LIMITS));
-    if (nodeIdFromPublicKey(env.signer) !== result.nodeId) return refuse('result signer is not the node it names', result.nodeId, result.taskId);
+    msg = validate('result', decode(env.body, BODY_LIMITS));
+    if (nodeIdFromPublicKey(env.signer) !== msg.nodeId) return [refuse('result signer is not the node it names', msg.nodeId)];
   } catch (e) {
-    return refuse(`bad result: ${(e as Error).message}`);
+    return [refuse(`bad result: ${(e as Error).message}`)];
   }
+  return msg.results.map((item, i) => parseItem(msg.nodeId, item, i));
+}
+
+function parseItem(nodeId: string, item: Uint8Array, i: number): ParseOutcome {
+  let result: Result;
+  try {
+    result = decodeResult(item, `result.results.${i}`);
+  } catch (e) {
+    return refuse(`bad result: ${(e as Error).message}`, nodeId);
+  }
+  if (result.nodeId !== nodeId) return refuse('result item names another node', nodeId, result.taskId);
   let opened;
   try {
     opened = open(result.receipt, { kind: 'receipt', signer: result.nodeId });

@@ -10,7 +10,7 @@
  * run by more devices than asked except when one is re-offered after a lost lease.
  */
 import { randomBytes } from 'node:crypto';
-import type { Assignment, Bid, Offer } from '../protocol/messages.js';
+import { assignMessage, MAX_BATCH_ITEMS, type AssignMessage, type Assignment, type Bid, type Offer } from '../protocol/messages.js';
 import type { Logger } from '../util/log.js';
 import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
 import type { Fleet } from './fleet.js';
@@ -27,6 +27,8 @@ export interface SchedulerDeps {
   fastPath: boolean;
   /** Inputs up to this size may go by the fast path. */
   fastPathMaxBytes: number;
+  /** Fast-path window per node, in multiples of its slots (1 = only what it can run at once). */
+  fastPathDepth: number;
   gatewayLocation: LatLon | null;
   memoryPages: number;
   timeoutMs: number;
@@ -37,7 +39,8 @@ export interface SchedulerDeps {
   exhausted(task: TaskState): void;
   maxAttempts(task: TaskState, job: JobState): number;
   publishOffer(offer: Offer): void;
-  publishAssign(region: string, a: Assignment): void;
+  /** One message per node: the tasks it won in one round (see packAssignments). */
+  publishAssign(m: AssignMessage): void;
 }
 
 /** Offers open at once; more tasks wait in the queue. */
@@ -51,6 +54,29 @@ interface OpenOffer {
   bids: Map<string, Bid>;
   bidUntil: number;
   timer: NodeJS.Timeout;
+}
+
+/** Inputs packed into one assign message stay under this many bytes (one bigger input goes alone). */
+export const ASSIGN_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Group a round's assignments per node and region, in order, into messages of at most
+ * MAX_BATCH_ITEMS tasks and ASSIGN_BATCH_BYTES of input: one signature per node per round.
+ */
+export function packAssignments(list: readonly Assignment[]): Assignment[][] {
+  const byNode = new Map<string, Assignment[][]>();
+  const bytes = new Map<string, number>();
+  for (const a of list) {
+    const key = `${a.region}/${a.nodeId}`;
+    let groups = byNode.get(key);
+    if (!groups) byNode.set(key, (groups = [[]]));
+    let cur = groups[groups.length - 1]!;
+    const n = bytes.get(key) ?? 0;
+    if (cur.length && (cur.length >= MAX_BATCH_ITEMS || n + a.input.length > ASSIGN_BATCH_BYTES)) { groups.push((cur = [])); bytes.set(key, 0); }
+    cur.push(a);
+    bytes.set(key, (bytes.get(key) ?? 0) + a.input.length);
+  }
+  return [...byNode.values()].flat();
 }
 
 let offerSeq = 0;
@@ -144,20 +170,20 @@ export class Scheduler {
     this.d.store.insertAttempts(list.map(({ task, lease }) => ({
       taskId: task.id, attempt: lease.attempt, nodeId: lease.nodeId, offerId: lease.offerId, price: lease.price, leaseUntil: lease.leaseUntil,
     })));
+    const assignments: Assignment[] = list.map(({ task, job, lease, region }) => ({
+      taskId: task.id, jobId: job.id, offerId: lease.offerId, nodeId: lease.nodeId, region, moduleHash: job.moduleHash,
+      input: task.input, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
+      leaseUntil: lease.leaseUntil, price: lease.price, attempt: lease.attempt,
+    }));
     this.d.store.afterSync(() => {
-      for (const { task, job, lease, region } of list) {
-        this.d.publishAssign(region, {
-          taskId: task.id, jobId: job.id, offerId: lease.offerId, nodeId: lease.nodeId, region, moduleHash: job.moduleHash,
-          input: task.input, fuelLimit: job.fuelLimit, memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
-          leaseUntil: lease.leaseUntil, price: lease.price, attempt: lease.attempt,
-        });
-      }
+      for (const group of packAssignments(assignments)) this.d.publishAssign(assignMessage(group));
     });
   }
 
   pump(now = Date.now()): void {
     const out: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }> = [];
     const fullRegions = new Set<string>();
+    const filling = new Set<string>();
     let waiting = 0;
     const waitRegions = new Map<string, boolean>();
     const hasFast = (r: string) => {
@@ -177,12 +203,13 @@ export class Scheduler {
         continue;
       }
       if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(job.region)) {
-        const cands = this.d.fleet.fastCandidates(job.region);
+        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling);
         if (cands.length === 0) fullRegions.add(job.region);
         const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
         for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
           out.push({ task, job, lease, region });
+          filling.add(w.candidate.nodeId);
           need--;
         }
         if (need <= 0) { this.queue.delete(task); continue; }

@@ -12,7 +12,7 @@ import { parseResultMessage, type ParseOutcome } from './parse.js';
 export const INLINE_BELOW = 32;
 
 interface Pending {
-  resolve(out: ParseOutcome[]): void;
+  resolve(out: ParseOutcome[][]): void;
   items: Uint8Array[];
 }
 
@@ -30,7 +30,7 @@ export class VerifyPool {
   private spawn(i: number): Worker {
     const w = new Worker(new URL('./verify-worker.js', import.meta.url));
     w.unref();
-    w.on('message', (m: { id: number; out: ParseOutcome[] }) => {
+    w.on('message', (m: { id: number; out: ParseOutcome[][] }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -47,7 +47,7 @@ export class VerifyPool {
     return w;
   }
 
-  private run(w: number, items: Uint8Array[]): Promise<ParseOutcome[]> {
+  private run(w: number, items: Uint8Array[]): Promise<ParseOutcome[][]> {
     return new Promise((resolve) => {
       const id = ++this.seq;
       this.pending.set(id, { w, items, resolve });
@@ -56,11 +56,12 @@ export class VerifyPool {
     });
   }
 
-  async parse(items: readonly Uint8Array[]): Promise<ParseOutcome[]> {
+  /** Parse result messages: per message, its items' outcomes (see parse.ts). */
+  async parse(items: readonly Uint8Array[]): Promise<ParseOutcome[][]> {
     if (this.closed || this.size === 0 || items.length < INLINE_BELOW) return items.map(parseResultMessage);
     const n = Math.min(this.size, Math.ceil(items.length / INLINE_BELOW));
     const per = Math.ceil(items.length / n);
-    const parts: Promise<ParseOutcome[]>[] = [];
+    const parts: Promise<ParseOutcome[][]>[] = [];
     for (let k = 0; k < n; k++) {
       const w = this.next++ % this.size;
       parts.push(this.run(w, items.slice(k * per, (k + 1) * per)));

@@ -102,12 +102,14 @@ export const Bid = v.strictObject({
   location: location(),
 });
 
-export const Assignment = v.strictObject({
+/** Most tasks one `assign` message carries, and most results one `result` message carries. */
+export const MAX_BATCH_ITEMS = 64;
+
+/** One task of an assignment message (the node and region are the message's). */
+export const AssignedTask = v.strictObject({
   taskId: safeId(),
   jobId: safeId(),
   offerId: safeId(),
-  nodeId: nodeId(),
-  region: region(),
   moduleHash: hash32(),
   input: bytesMax(MAX_PAYLOAD_BYTES),
   fuelLimit: uint(),
@@ -116,6 +118,17 @@ export const Assignment = v.strictObject({
   leaseUntil: time(),
   price: price(),
   attempt: uint(),
+});
+
+/**
+ * `assign`: one or more tasks for one node under one signature. The gateway sends the
+ * tasks a node won in one scheduling round together, so a signature and its check (the
+ * costliest part of a small task) are paid once per round, not once per task.
+ */
+export const AssignMessage = v.strictObject({
+  nodeId: nodeId(),
+  region: region(),
+  tasks: v.pipe(v.array(AssignedTask), v.minLength(1), v.maxLength(MAX_BATCH_ITEMS)),
 });
 
 export const Receipt = v.pipe(v.strictObject({
@@ -140,6 +153,7 @@ export const Receipt = v.pipe(v.strictObject({
   v.forward(v.check((r) => r.finishedAt >= r.startedAt, 'finishedAt before startedAt'), ['finishedAt']),
 );
 
+/** One task's result: the output, and the node's signed receipt that binds it. */
 export const Result = v.strictObject({
   taskId: safeId(),
   jobId: safeId(),
@@ -150,6 +164,18 @@ export const Result = v.strictObject({
   error: v.nullable(v.strictObject({ kind: v.picklist(FAILURE_KINDS), message: str(MAX_ERROR_MESSAGE) })),
   /** The sealed receipt envelope, kept byte for byte so anyone can re-verify it later. */
   receipt: bytesMax(4096),
+});
+/** Largest encoded Result: an output of MAX_PAYLOAD_BYTES plus its receipt and fields. */
+export const MAX_RESULT_ITEM_BYTES = MAX_PAYLOAD_BYTES + 8 * 1024;
+
+/**
+ * `result`: one or more results of one node, each the CBOR bytes of a `Result`, kept as
+ * bytes so the agent's journal, the wire and the gateway all hold the very same bytes and
+ * one bad item costs only itself.
+ */
+export const ResultMessage = v.strictObject({
+  nodeId: nodeId(),
+  results: v.pipe(v.array(bytesMax(MAX_RESULT_ITEM_BYTES)), v.minLength(1), v.maxLength(MAX_BATCH_ITEMS)),
 });
 
 export const ACK_STATUSES = ['stored', 'duplicate', 'retry', 'rejected'] as const;
@@ -199,8 +225,8 @@ export const SCHEMAS = {
   status: Status,
   offer: Offer,
   bid: Bid,
-  assign: Assignment,
-  result: Result,
+  assign: AssignMessage,
+  result: ResultMessage,
   receipt: Receipt,
   'receipt-ack': ReceiptAck,
   'batch-header': BatchHeader,
@@ -216,9 +242,12 @@ export type CapacityAdvert = MessageOf<'cap'>;
 export type Status = MessageOf<'status'>;
 export type Offer = MessageOf<'offer'>;
 export type Bid = MessageOf<'bid'>;
-export type Assignment = MessageOf<'assign'>;
+export type AssignMessage = MessageOf<'assign'>;
+/** One task assigned to a node, as the agent's executor takes it. */
+export type Assignment = v.InferOutput<typeof AssignedTask> & { nodeId: string; region: string };
 export type Receipt = MessageOf<'receipt'>;
-export type Result = MessageOf<'result'>;
+export type ResultMessage = MessageOf<'result'>;
+export type Result = v.InferOutput<typeof Result>;
 export type ReceiptAck = MessageOf<'receipt-ack'>;
 export type BatchHeader = MessageOf<'batch-header'>;
 export type Module = MessageOf<'module'>;
@@ -233,4 +262,27 @@ export function validate<K extends Kind>(kind: K, value: unknown): MessageOf<K> 
   const r = check(SCHEMAS[kind] as v.GenericSchema, value);
   if (r.ok) return r.value as MessageOf<K>;
   throw new ProtocolError('schema', r.message, r.path ? `${kind}.${r.path}` : kind);
+}
+
+/** Validate one decoded Result item of a `result` message (`where` names it in errors). */
+export function validateResult(value: unknown, where = 'result'): Result {
+  const r = check(Result, value);
+  if (r.ok) return r.value;
+  throw new ProtocolError('schema', r.message, r.path ? `${where}.${r.path}` : where);
+}
+
+/** The `assign` message for tasks of one node (all of `list` must name the same node and region). */
+export function assignMessage(list: readonly Assignment[]): AssignMessage {
+  const first = list[0];
+  if (!first) throw new RangeError('an assignment message needs at least one task');
+  const tasks = list.map(({ nodeId, region, ...task }) => {
+    if (nodeId !== first.nodeId || region !== first.region) throw new RangeError('one assignment message is for one node in one region');
+    return task;
+  });
+  return { nodeId: first.nodeId, region: first.region, tasks };
+}
+
+/** The tasks of an `assign` message, each with its node and region. */
+export function assignmentsOf(m: AssignMessage): Assignment[] {
+  return m.tasks.map((t) => ({ ...t, nodeId: m.nodeId, region: m.region }));
 }

@@ -19,3 +19,6 @@ export class Lru<K, V> {
     return this.map.size;
   }
 }
+
+/** Compiled modules a pool worker keeps by hash (the pool mirrors each worker's LRU). */
+export const WORKER_MODULE_CACHE = 16;

@@ -11,7 +11,7 @@ import { bytesEqual, sha256, toHex } from '../../protocol/hash.js';
 import { createLogger } from '../../util/log.js';
 import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
-import { Lru } from './lru.js';
+import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 import { preferOptimizingCompiler } from './tiering.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
@@ -22,7 +22,7 @@ const INSTRUMENT_TIMEOUT_MS = 30_000;
 /** V8 heap per worker: wasm memory is outside it (capped by max pages); this bounds the JS side. */
 const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
 
-interface Prepared { module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
+interface Prepared { key: string; module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
 type PrepareResult = { ok: true; prepared: Prepared } | { ok: false; kind: FailureKind; message: string };
 
 interface Job {
@@ -32,7 +32,12 @@ interface Job {
   resolve: (o: RunOutcome) => void;
 }
 
-interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; started: number; id: number }
+/**
+ * A compiled module is posted to a worker once and then named by its hash: posting a
+ * WebAssembly.Module costs more than running a small task. `known` mirrors the worker's own
+ * LRU exactly (same capacity, same order of get/set, messages arrive in order).
+ */
+interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; started: number; id: number; known: Lru<string, true> }
 
 export interface PoolOptions {
   size?: number;
@@ -46,6 +51,7 @@ export class WorkerPool implements TaskRunner {
   private readonly log = createLogger('runtime.pool');
   private readonly cache: Lru<string, PrepareResult>;
   private readonly inflight = new Map<string, Promise<PrepareResult>>();
+  private readonly hashes = new WeakMap<Uint8Array, Uint8Array>();
   private readonly slots: (Slot | null)[];
   private readonly queue: Job[] = [];
   private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
@@ -70,7 +76,9 @@ export class WorkerPool implements TaskRunner {
     if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
     if (!(module instanceof Uint8Array)) return fail('invalid-module', 'module must be a Uint8Array');
     // Hash first: a cache hit skips the static checks (they ran when the entry was made).
-    const hash = sha256(module);
+    // Callers hand the same cached bytes again and again; hashing them once is enough.
+    let hash = this.hashes.get(module);
+    if (!hash) this.hashes.set(module, (hash = sha256(module)));
     if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
@@ -92,7 +100,7 @@ export class WorkerPool implements TaskRunner {
     if (hit) return Promise.resolve(hit);
     let p = this.inflight.get(hex);
     if (!p) {
-      p = this.doPrepare(bytes).then((r) => {
+      p = this.doPrepare(bytes, hex).then((r) => {
         this.inflight.delete(hex);
         // Only successes are cached: a failure may be transient (a crashed or slow worker).
         if (r.ok) this.cache.set(hex, r);
@@ -103,14 +111,14 @@ export class WorkerPool implements TaskRunner {
     return p;
   }
 
-  private async doPrepare(bytes: Uint8Array): Promise<PrepareResult> {
+  private async doPrepare(bytes: Uint8Array, key: string): Promise<PrepareResult> {
     const check = checkAbi(bytes);
     if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
     const reply = await this.instrumentInWorker(bytes);
     if (!reply.ok) return { ok: false, kind: 'invalid-module', message: reply.message };
     try {
       const module = await WebAssembly.compile(reply.wasm);
-      return { ok: true, prepared: { module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
+      return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
     } catch (e) {
       return { ok: false, kind: 'invalid-module', message: `instrumented module does not compile: ${(e as Error).message}` };
     }
@@ -157,10 +165,11 @@ export class WorkerPool implements TaskRunner {
 
   private spawn(index: number): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: RESOURCE_LIMITS });
-    const slot: Slot = { worker, job: null, timer: null, started: 0, id: 0 };
+    const slot: Slot = { worker, job: null, timer: null, started: 0, id: 0, known: new Lru(WORKER_MODULE_CACHE) };
     worker.on('message', (r: WorkerReply) => {
-      if (r.type !== 'ran' || slot.job === null || r.id !== slot.id) return;
-      this.finish(index, slot, r.outcome);
+      if (slot.job === null || r.id !== slot.id) return;
+      if (r.type === 'ran') this.finish(index, slot, r.outcome);
+      else if (r.type === 'missing') this.post(slot, true); // the mirror slipped: send the module itself
     });
     const died = (why: string, kind: FailureKind) => {
       if (this.slots[index] === slot) this.slots[index] = null;
@@ -198,12 +207,20 @@ export class WorkerPool implements TaskRunner {
       slot.started = performance.now();
       slot.worker.ref();
       slot.timer = setTimeout(() => this.expire(index, slot), job.limits.timeoutMs);
-      slot.worker.postMessage({
-        type: 'run', id: slot.id, module: job.module.module, input: job.input,
-        limits: { fuel: job.limits.fuel, memoryPages: job.limits.memoryPages },
-        shape: { initialPages: job.module.initialPages, maximumPages: job.module.maximumPages },
-      } satisfies WorkerRequest);
+      this.post(slot, false);
     }
+  }
+
+  private post(slot: Slot, force: boolean): void {
+    const job = slot.job!;
+    const key = job.module.key;
+    const known = !force && slot.known.get(key) !== undefined;
+    if (!known) slot.known.set(key, true);
+    slot.worker.postMessage({
+      type: 'run', id: slot.id, key, module: known ? null : job.module.module, input: job.input,
+      limits: { fuel: job.limits.fuel, memoryPages: job.limits.memoryPages },
+      shape: { initialPages: job.module.initialPages, maximumPages: job.module.maximumPages },
+    } satisfies WorkerRequest);
   }
 
   /** Deadline passed: kill the worker (the only way to stop running wasm) and free the slot. */

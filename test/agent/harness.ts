@@ -10,7 +10,8 @@ import { makeConnectProof } from '../../protocol/auth.js';
 import { open, seal, type Opened } from '../../protocol/envelope.js';
 import { sha256, toHex } from '../../protocol/hash.js';
 import { generateIdentity, type Identity } from '../../protocol/identity.js';
-import type { AckStatus, Assignment, Bid, CapacityAdvert, Offer, Result, Status } from '../../protocol/messages.js';
+import { assignMessage, type AckStatus, type Assignment, type Bid, type CapacityAdvert, type Offer, type Result, type Status } from '../../protocol/messages.js';
+import { resultsOf } from '../../protocol/results.js';
 import { filters, topics } from '../../protocol/topics.js';
 
 export interface TestBroker {
@@ -61,7 +62,8 @@ export { waitFor } from '../helpers/common.js';
 import { tempDir as commonTempDir } from '../helpers/common.js';
 export const tempDir = (prefix = 'swarmlet-agent-'): { path: string; cleanup(): void } => commonTempDir(prefix);
 
-export interface GotResult { opened: Opened<'result'>; receipt: Opened<'receipt'>; raw: Uint8Array }
+/** One result item, with the `result` message that carried it. */
+export interface GotResult { opened: { message: Result; signer: Uint8Array; signerId: string }; receipt: Opened<'receipt'>; raw: Uint8Array; message: Opened<'result'> }
 
 /** Plays the gateway: signs what a gateway sends, collects and verifies what agents send. */
 export class FakeGateway {
@@ -98,10 +100,14 @@ export class FakeGateway {
       else if (topic.endsWith('/gw/bids')) this.bids.push(open(bytes, { kind: 'bid' }).message);
       else if (topic.includes('/status/')) this.statuses.push(open(bytes, { kind: 'status' }).message);
       else if (topic.endsWith('/gw/results')) {
-        const opened = open(bytes, { kind: 'result' });
-        const receipt = open(opened.message.receipt, { kind: 'receipt', signer: opened.signer });
-        this.results.push({ opened, receipt, raw: bytes });
-        if (this.autoAck) void this.ack(opened.message.nodeId, [{ receiptId: receipt.id, taskId: opened.message.taskId, status: this.autoAck }]);
+        const message = open(bytes, { kind: 'result' });
+        const acks = [];
+        for (const r of resultsOf(message.message)) {
+          const receipt = open(r.receipt, { kind: 'receipt', signer: message.signer });
+          this.results.push({ opened: { message: r, signer: message.signer, signerId: message.signerId }, receipt, raw: bytes, message });
+          acks.push({ receiptId: receipt.id, taskId: r.taskId, status: this.autoAck || 'stored' as const });
+        }
+        if (this.autoAck) void this.ack(message.message.nodeId, acks);
       }
     } catch (e) {
       this.bad.push(`${topic}: ${(e as Error).message}`);
@@ -137,7 +143,7 @@ export class FakeGateway {
   }
 
   async assign(a: Assignment, signer: Identity = this.identity): Promise<void> {
-    await this.client.publishAsync(topics.assign(this.region, a.nodeId), Buffer.from(seal('assign', a, signer).bytes), { qos: 1 });
+    await this.client.publishAsync(topics.assign(this.region, a.nodeId), Buffer.from(seal('assign', assignMessage([a]), signer).bytes), { qos: 1 });
   }
 
   async ack(nodeId: string, acks: { receiptId: Uint8Array; taskId: string; status: AckStatus }[]): Promise<void> {

@@ -5,14 +5,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAgent, type AgentHandle } from '../../agent/index.js';
-import { seal } from '../../protocol/envelope.js';
+import { encode } from '../../protocol/codec.js';
+import { ENVELOPE_VERSION, seal, signingBytes } from '../../protocol/envelope.js';
+import { fast } from '../../protocol/ed25519.js';
+import { assignMessage } from '../../protocol/messages.js';
 import { bytesEqual, sha256, toHex } from '../../protocol/hash.js';
-import { generateIdentity } from '../../protocol/identity.js';
+import { generateIdentity, type Identity } from '../../protocol/identity.js';
 import { topics } from '../../protocol/topics.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import { FakeGateway, startAedes, tempDir, waitFor, type TestBroker } from './harness.js';
 import { closeAll } from '../helpers/common.js';
 import { taskWasm, testRunner } from './runner.js';
+
+/** A correctly signed envelope around a body that seal() would refuse (schema-invalid). */
+function signedRaw(kind: string, message: unknown, who: Identity): Uint8Array {
+  const body = encode(message);
+  return encode({ v: ENVELOPE_VERSION, kind, signer: who.publicKey, body, sig: fast.sign(signingBytes(kind, body), who.secretKey) });
+}
 
 describe('agent robustness', () => {
   let broker: TestBroker;
@@ -45,7 +54,7 @@ describe('agent robustness', () => {
     const assignT = topics.assign('test', agent.nodeId);
     const ackT = topics.ack('test', agent.nodeId);
     const good = gw.makeAssignment(agent.nodeId, moduleHash, new Uint8Array([9, 9, 9]));
-    const envelope = seal('assign', good, gw.identity).bytes;
+    const envelope = seal('assign', assignMessage([good]), gw.identity).bytes;
     const tampered = new Uint8Array(envelope);
     tampered[tampered.length - 70] ^= 0x55; // inside the body or signature: must not verify
 
@@ -55,8 +64,9 @@ describe('agent robustness', () => {
       [assignT, new Uint8Array([0xbf, 0xff])], // indefinite-length map: refused by the decoder
       [assignT, new Uint8Array(100_000).fill(0x81)], // deep nesting bomb
       [assignT, tampered],
-      [assignT, seal('assign', good, mallory).bytes], // forged: untrusted signer
-      [assignT, seal('assign', { ...good, nodeId: mallory.nodeId }, gw.identity).bytes], // for another node
+      [assignT, seal('assign', assignMessage([good]), mallory).bytes], // forged: untrusted signer
+      [assignT, seal('assign', assignMessage([{ ...good, nodeId: mallory.nodeId }]), gw.identity).bytes], // for another node
+      [assignT, signedRaw('assign', { ...assignMessage([good]), tasks: [] }, gw.identity)], // validly signed, but no tasks
       [assignT, seal('offer', gw.makeOffer(moduleHash), gw.identity).bytes], // wrong kind on this topic
       [topics.offer('test'), seal('offer', gw.makeOffer(moduleHash), mallory).bytes], // forged offer
       [topics.offer('test'), new Uint8Array([1, 2, 3])],

@@ -12,7 +12,8 @@ import { open, seal } from '../../protocol/envelope.js';
 import { Enrollment } from '../../protocol/enrollment.js';
 import { sha256, toHex, ZERO_HASH } from '../../protocol/hash.js';
 import { generateIdentity, type Identity } from '../../protocol/identity.js';
-import type { AckStatus, Assignment, CapacityAdvert, Offer, Receipt, ThermalState } from '../../protocol/messages.js';
+import { assignmentsOf, type AckStatus, type Assignment, type CapacityAdvert, type Offer, type Receipt, type ThermalState } from '../../protocol/messages.js';
+import { encodeResult } from '../../protocol/results.js';
 import { topics } from '../../protocol/topics.js';
 import { createWorkerPool, loadCatalogue, publishModuleEnvelope, type Catalogue } from '../../agent/runtime/index.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
@@ -146,10 +147,10 @@ export class Device {
         etaMs: 50, headroom: this.o.headroom ?? 0.8, state: this.o.state ?? 'cool', freeSlots: 1, fuelRate: 1e8, location: null,
       }, this.identity).bytes);
     } else if (topic === topics.assign(this.region, this.nodeId)) {
-      const a = open(payload, { kind: 'assign', signer: this.gatewayKey }).message;
-      this.assignments.push(a);
+      const list = assignmentsOf(open(payload, { kind: 'assign', signer: this.gatewayKey }).message);
+      this.assignments.push(...list);
       if (this.behavior === 'silent') return;
-      await this.run(a);
+      for (const a of list) await this.run(a);
     } else if (topic === topics.ack(this.region, this.nodeId)) {
       const m = open(payload, { kind: 'receipt-ack', signer: this.gatewayKey }).message;
       for (const x of m.acks) this.acks.push({ receiptId: toHex(x.receiptId), taskId: x.taskId, status: x.status, reason: x.reason });
@@ -177,7 +178,8 @@ export class Device {
     };
     const sealed = seal('receipt', receipt, this.identity);
     if (o.seq === undefined) { this.seq = seq; this.prev = sealed.id; this.receiptIds.push(toHex(sealed.id)); }
-    return seal('result', { taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, attempt: a.attempt, ok: true, output, error: null, receipt: sealed.bytes }, this.identity).bytes;
+    const item = encodeResult({ taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, attempt: a.attempt, ok: true, output, error: null, receipt: sealed.bytes });
+    return seal('result', { nodeId: this.nodeId, results: [item] }, this.identity).bytes;
   }
 
   publishResult(bytes: Uint8Array): void {

@@ -9,6 +9,7 @@ import { decode, encode } from '../../protocol/codec.js';
 import { seal } from '../../protocol/envelope.js';
 import { Enrollment } from '../../protocol/enrollment.js';
 import type { Result } from '../../protocol/messages.js';
+import { decodeResult, encodeResult } from '../../protocol/results.js';
 import { sha256, toHex } from '../../protocol/hash.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { ReceiptIntake } from '../../gateway/intake.js';
@@ -67,17 +68,18 @@ test('forged and unenrolled results are rejected and name no receipt', () => {
     const good = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!), { seq: 1, prev: new Uint8Array(32) });
     // flip a bit inside the receipt's signature
     const env = decode(good) as { body: Uint8Array };
-    const result = decode(env.body) as Record<string, unknown> & { receipt: Uint8Array };
+    const result = decodeResult((decode(env.body) as { results: Uint8Array[] }).results[0]!);
     const rEnv = decode(result.receipt) as Record<string, unknown> & { sig: Uint8Array };
     const sig = new Uint8Array(rEnv.sig); sig[5]! ^= 1;
     const forgedReceipt = encode({ ...rEnv, sig });
-    const forged = seal('result', { ...(result as unknown as Result), receipt: forgedReceipt }, s.node).bytes;
+    const wrap = (r: Result) => seal('result', { nodeId: s.node.nodeId, results: [encodeResult(r)] }, s.node).bytes;
+    const forged = wrap({ ...result, receipt: forgedReceipt });
     // a stranger signs a receipt claiming to be the node
     const mallory = generateIdentity();
     const stranger = Device.offline(mallory);
     const unenrolled = stranger.makeResult(s.task(0), sha256(s.inputs[0]!));
     // output bytes that do not hash to the receipt's outputHash
-    const resultWrongOutput = seal('result', { ...(result as unknown as Result), output: new Uint8Array([1, 2, 3]) }, s.node).bytes;
+    const resultWrongOutput = wrap({ ...result, output: new Uint8Array([1, 2, 3]) });
     const r = s.intake.process([forged, unenrolled, resultWrongOutput, new Uint8Array([0xa0]), new Uint8Array(0)]);
     assert.deepEqual(r.outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
     assert.match(r.outcomes[0]!.reason!, /bad-signature/);
@@ -151,8 +153,9 @@ test('verifier worker threads give the same verdicts as inline parsing, in order
     const msgs = Array.from({ length: 80 }, (_, i) => s.dev.makeResult(s.task(i), sha256(s.inputs[i]!)));
     // corrupt every 7th message (truncated)
     const mixed = msgs.map((m, i) => (i % 7 === 3 ? m.slice(0, m.length - 5) : m));
-    const viaPool = await pool.parse(mixed);
-    const inline = mixed.map(parseResultMessage);
+    const viaPool = (await pool.parse(mixed)).flat();
+    const inline = mixed.flatMap(parseResultMessage);
+    assert.equal(viaPool.length, mixed.length, 'one outcome per single-result message');
     assert.deepEqual(viaPool.map((o) => o.ok), inline.map((o) => o.ok));
     assert.deepEqual(viaPool.map((o) => (o.ok ? o.parsed.idHex : o.outcome.reason)), inline.map((o) => (o.ok ? o.parsed.idHex : o.outcome.reason)));
     assert.ok(viaPool.some((o) => !o.ok) && viaPool.some((o) => o.ok));

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Identity } from '../../protocol/identity.js';
 import type { Kind, MessageOf } from '../../protocol/messages.js';
 import { ZERO_HASH, sha256 } from '../../protocol/hash.js';
+import { encodeResult } from '../../protocol/results.js';
 
 const h = (s: string) => sha256(new TextEncoder().encode(s));
 
@@ -26,13 +27,19 @@ export function sampleMessages(node: Identity, gateway: Identity): { [K in Kind]
       headroom: 0.6, state: 'cool', freeSlots: 2, fuelRate: 2e8, location: null,
     },
     assign: {
-      taskId: 'j-1.0', jobId: 'j-1', offerId: 'o-1', nodeId: node.nodeId, region: 'eu-west', moduleHash: h('m'),
-      input: new Uint8Array(randomBytes(64)), fuelLimit: 1e9, memoryPages: 16, timeoutMs: 5000,
-      leaseUntil: now + 10_000, price: 1, attempt: 1,
+      nodeId: node.nodeId, region: 'eu-west',
+      tasks: [0, 1].map((i) => ({
+        taskId: `j-1.${i}`, jobId: 'j-1', offerId: `o-${i}`, moduleHash: h('m'),
+        input: new Uint8Array(randomBytes(64)), fuelLimit: 1e9, memoryPages: 16, timeoutMs: 5000,
+        leaseUntil: now + 10_000, price: 1, attempt: 1,
+      })),
     },
     result: {
-      taskId: 'j-1.0', jobId: 'j-1', nodeId: node.nodeId, attempt: 1, ok: true,
-      output: new Uint8Array(32), error: null, receipt: new Uint8Array(300),
+      nodeId: node.nodeId,
+      results: [0, 1].map((i) => encodeResult({
+        taskId: `j-1.${i}`, jobId: 'j-1', nodeId: node.nodeId, attempt: 1, ok: true,
+        output: new Uint8Array(32), error: null, receipt: new Uint8Array(300),
+      })),
     },
     receipt: {
       taskId: 'j-1.0', jobId: 'j-1', nodeId: node.nodeId, moduleHash: h('m'), inputHash: h('i'), outputHash: h('o'),
