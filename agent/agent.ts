@@ -122,22 +122,22 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   let resending = false;
   let fresh: OutboxEntry[] = [];
   let lingerTimer: NodeJS.Timeout | null = null;
-  function flushFresh(): void {
+  function flushFresh(): Promise<void> {
     if (lingerTimer) { clearTimeout(lingerTimer); lingerTimer = null; }
     const list = fresh;
     fresh = [];
-    if (list.length) void publishEntries(list);
+    return list.length ? publishEntries(list) : Promise.resolve();
   }
   function queuePublish(e: OutboxEntry): void {
     e.sentAt = Date.now(); // on its way: the resend timer leaves it alone
     fresh.push(e);
-    if (fresh.length >= MAX_BATCH_ITEMS) return flushFresh();
+    if (fresh.length >= MAX_BATCH_ITEMS) { void flushFresh(); return; }
     if (fresh.length > 1) return; // a flush is already on its way
     // More results are coming soon when other tasks run: wait a little for them.
     if (config.outbox.lingerMs > 0 && executor.runningCount > 1) {
-      lingerTimer = setTimeout(flushFresh, config.outbox.lingerMs);
+      lingerTimer = setTimeout(() => void flushFresh(), config.outbox.lingerMs);
     } else {
-      queueMicrotask(() => { if (!lingerTimer) flushFresh(); });
+      queueMicrotask(() => { if (!lingerTimer) void flushFresh(); });
     }
   }
 
@@ -295,7 +295,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       const finished = await executor.idle(config.drainTimeoutMs);
       if (!finished) log.warn({ running: executor.runningCount }, 'drain timed out with tasks still running; their results are lost, their leases will expire');
       await outbox.flush();
-      flushFresh();
+      await flushFresh(); // lingering results go out now, not after the drain
       await resend(false);
       await advertiser.stop(); // no advert may follow the cleared one below
       if (link.connected) {

@@ -99,6 +99,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const weights = mergeWeights(opts.weights);
   const spotCheck = opts.spotCheck ?? 0.05;
   if (!(spotCheck >= 0 && spotCheck <= 1)) throw new Error('spotCheck must be between 0 and 1');
+  const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
+  // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
+  if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
   const ownsRunner = !opts.runtime;
@@ -132,7 +135,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const scheduler = new Scheduler({
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
-    fastPathDepth: opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH,
+    fastPathDepth,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),

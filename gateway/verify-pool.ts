@@ -8,8 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { parseResultMessage, type ParseOutcome } from './parse.js';
 
-/** Below this many messages a group is verified on the main thread. */
-export const INLINE_BELOW = 32;
+/** Below this many messages (each up to 64 results) a group is verified on the main thread. */
+export const INLINE_BELOW = 4;
 
 interface Pending {
   resolve(out: ParseOutcome[][]): void;

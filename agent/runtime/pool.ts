@@ -33,11 +33,16 @@ interface Job {
 }
 
 /**
- * A compiled module is posted to a worker once and then named by its hash: posting a
- * WebAssembly.Module costs more than running a small task. `known` mirrors the worker's own
- * LRU exactly (same capacity, same order of get/set, messages arrive in order).
+ * A worker runs a batch of queued jobs per message, one after another, and answers each as
+ * it ends: a message round trip costs more than a small task, so a long queue is shared out
+ * in batches (at most MAX_BATCH per message). `jobs[done]` is the one running; its deadline
+ * timer starts when the previous answer arrives.
+ * A compiled module is posted to a worker once and then named by its hash. `known` mirrors
+ * the worker's own LRU exactly (same capacity, same order of get/set, messages in order).
  */
-interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; started: number; id: number; known: Lru<string, true> }
+interface Slot { worker: Worker; jobs: Job[]; done: number; timer: NodeJS.Timeout | null; started: number; id: number; known: Lru<string, true> }
+
+const MAX_BATCH = 8;
 
 export interface PoolOptions {
   size?: number;
@@ -51,7 +56,6 @@ export class WorkerPool implements TaskRunner {
   private readonly log = createLogger('runtime.pool');
   private readonly cache: Lru<string, PrepareResult>;
   private readonly inflight = new Map<string, Promise<PrepareResult>>();
-  private readonly hashes = new WeakMap<Uint8Array, Uint8Array>();
   private readonly slots: (Slot | null)[];
   private readonly queue: Job[] = [];
   private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
@@ -76,9 +80,8 @@ export class WorkerPool implements TaskRunner {
     if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
     if (!(module instanceof Uint8Array)) return fail('invalid-module', 'module must be a Uint8Array');
     // Hash first: a cache hit skips the static checks (they ran when the entry was made).
-    // Callers hand the same cached bytes again and again; hashing them once is enough.
-    let hash = this.hashes.get(module);
-    if (!hash) this.hashes.set(module, (hash = sha256(module)));
+    // Hashed on every run (not memoised per array): the bytes, not the object, must match.
+    const hash = sha256(module);
     if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
@@ -165,15 +168,16 @@ export class WorkerPool implements TaskRunner {
 
   private spawn(index: number): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: RESOURCE_LIMITS });
-    const slot: Slot = { worker, job: null, timer: null, started: 0, id: 0, known: new Lru(WORKER_MODULE_CACHE) };
+    const slot: Slot = { worker, jobs: [], done: 0, timer: null, started: 0, id: 0, known: new Lru(WORKER_MODULE_CACHE) };
     worker.on('message', (r: WorkerReply) => {
-      if (slot.job === null || r.id !== slot.id) return;
-      if (r.type === 'ran') this.finish(index, slot, r.outcome);
-      else if (r.type === 'missing') this.post(slot, true); // the mirror slipped: send the module itself
+      if (r.type === 'instrumented' || r.id !== slot.id || r.index !== slot.done || slot.done >= slot.jobs.length) return;
+      if (r.type === 'ran') this.finishOne(index, slot, r.outcome);
+      else this.post(slot, true); // 'missing': the mirror slipped; send the rest with their modules
     });
     const died = (why: string, kind: FailureKind) => {
       if (this.slots[index] === slot) this.slots[index] = null;
-      if (slot.job) this.finish(index, slot, { ok: false, error: { kind, message: why }, fuel: 0, wallMs: performance.now() - slot.started });
+      // The running job fails with the cause; the ones behind it never started: run them elsewhere.
+      if (slot.done < slot.jobs.length) this.finishOne(index, slot, { ok: false, error: { kind, message: why }, fuel: 0, wallMs: performance.now() - slot.started }, true);
       if (!this.closed) this.pump();
     };
     worker.on('error', (e: Error & { code?: string }) => {
@@ -184,53 +188,71 @@ export class WorkerPool implements TaskRunner {
     return slot;
   }
 
-  private finish(index: number, slot: Slot, outcome: RunOutcome): void {
-    const job = slot.job;
-    if (!job) return;
+  /** The running job of a slot ended; start the next one's clock, or free the slot. `requeue`: the worker is gone. */
+  private finishOne(index: number, slot: Slot, outcome: RunOutcome, requeue = false): void {
+    const job = slot.jobs[slot.done++]!;
     if (slot.timer) clearTimeout(slot.timer);
-    slot.job = null;
     slot.timer = null;
-    if (this.slots[index] === slot) slot.worker.unref();
+    if (requeue && slot.done < slot.jobs.length) this.queue.unshift(...slot.jobs.slice(slot.done));
+    if (requeue || slot.done >= slot.jobs.length) {
+      slot.jobs = [];
+      slot.done = 0;
+      if (this.slots[index] === slot) slot.worker.unref();
+    } else {
+      this.startClock(index, slot);
+    }
     job.resolve(outcome);
     this.pump();
   }
 
+  private startClock(index: number, slot: Slot): void {
+    slot.started = performance.now();
+    slot.timer = setTimeout(() => this.expire(index, slot), slot.jobs[slot.done]!.limits.timeoutMs);
+  }
+
   private pump(): void {
     while (this.queue.length > 0 && !this.closed) {
-      let index = this.slots.findIndex((s) => s !== null && s.job === null);
+      let index = this.slots.findIndex((s) => s !== null && s.jobs.length === 0);
       if (index < 0) index = this.slots.findIndex((s) => s === null);
       if (index < 0) return;
+      let idle = 0;
+      for (const s of this.slots) if (s === null || s.jobs.length === 0) idle++;
       const slot = this.slots[index] ?? (this.slots[index] = this.spawn(index));
-      const job = this.queue.shift()!;
-      slot.job = job;
+      // Share the queue out over the idle workers, a batch each.
+      slot.jobs = this.queue.splice(0, Math.min(MAX_BATCH, Math.ceil(this.queue.length / idle)));
+      slot.done = 0;
       slot.id = this.nextId++;
-      slot.started = performance.now();
       slot.worker.ref();
-      slot.timer = setTimeout(() => this.expire(index, slot), job.limits.timeoutMs);
+      this.startClock(index, slot);
       this.post(slot, false);
     }
   }
 
+  /** Post the slot's jobs from the running one on (`force`: with every module, known or not). */
   private post(slot: Slot, force: boolean): void {
-    const job = slot.job!;
-    const key = job.module.key;
-    const known = !force && slot.known.get(key) !== undefined;
-    if (!known) slot.known.set(key, true);
-    slot.worker.postMessage({
-      type: 'run', id: slot.id, key, module: known ? null : job.module.module, input: job.input,
-      limits: { fuel: job.limits.fuel, memoryPages: job.limits.memoryPages },
-      shape: { initialPages: job.module.initialPages, maximumPages: job.module.maximumPages },
-    } satisfies WorkerRequest);
+    const jobs = slot.jobs.slice(slot.done).map((job) => {
+      const key = job.module.key;
+      const known = !force && slot.known.get(key) !== undefined;
+      if (!known) slot.known.set(key, true);
+      return {
+        key, module: known ? null : job.module.module, input: job.input,
+        limits: { fuel: job.limits.fuel, memoryPages: job.limits.memoryPages },
+        shape: { initialPages: job.module.initialPages, maximumPages: job.module.maximumPages },
+      };
+    });
+    slot.worker.postMessage({ type: 'run', id: slot.id, first: slot.done, jobs } satisfies WorkerRequest);
   }
 
   /** Deadline passed: kill the worker (the only way to stop running wasm) and free the slot. */
   private expire(index: number, slot: Slot): void {
-    if (!slot.job) return;
+    const job = slot.jobs[slot.done];
+    if (!job) return;
     const ms = performance.now() - slot.started;
-    this.log.warn({ ms, limit: slot.job.limits.timeoutMs }, 'task deadline passed; terminating its worker');
+    const limit = job.limits.timeoutMs;
+    this.log.warn({ ms, limit }, 'task deadline passed; terminating its worker');
     if (this.slots[index] === slot) this.slots[index] = null;
-    const limit = slot.job.limits.timeoutMs;
-    this.finish(index, slot, { ok: false, error: { kind: 'timeout', message: `deadline of ${limit} ms passed` }, fuel: 0, wallMs: ms });
+    // The jobs queued behind it in this worker go back to the front of the queue.
+    this.finishOne(index, slot, { ok: false, error: { kind: 'timeout', message: `deadline of ${limit} ms passed` }, fuel: 0, wallMs: ms }, true);
     void slot.worker.terminate();
   }
 
@@ -242,7 +264,8 @@ export class WorkerPool implements TaskRunner {
     for (const [i, s] of this.slots.entries()) {
       if (!s) continue;
       this.slots[i] = null;
-      if (s.job) this.finish(i, s, { ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: performance.now() - s.started });
+      if (s.timer) clearTimeout(s.timer);
+      for (const job of s.jobs.splice(s.done)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
       all.push(s.worker.terminate());
     }
     if (this.meter) {

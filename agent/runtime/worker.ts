@@ -10,15 +10,20 @@ import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 
 export type WorkerRequest =
   | { type: 'instrument'; id: number; wasm: Uint8Array }
-  /** `module` is null when this worker was sent it before (under `key`, the module's hash). */
-  | { type: 'run'; id: number; key: string; module: WebAssembly.Module | null; input: Uint8Array; limits: ExecuteLimits; shape: MemoryShape };
+  /**
+   * Jobs run in order; each is answered as it ends, with its index (`first` + position).
+   * `module` is null when this worker was sent it before (under `key`, the module's hash).
+   */
+  | { type: 'run'; id: number; first: number; jobs: RunJob[] };
+
+export interface RunJob { key: string; module: WebAssembly.Module | null; input: Uint8Array; limits: ExecuteLimits; shape: MemoryShape }
 
 export type WorkerReply =
   | { type: 'instrumented'; id: number; ok: true; wasm: Uint8Array }
   | { type: 'instrumented'; id: number; ok: false; message: string }
-  | { type: 'ran'; id: number; outcome: import('./types.js').RunOutcome }
-  /** The module named by key is not here (never expected: the pool mirrors this cache). */
-  | { type: 'missing'; id: number };
+  | { type: 'ran'; id: number; index: number; outcome: import('./types.js').RunOutcome }
+  /** The module of job `index` is not here (never expected: the pool mirrors this cache); the rest of the batch is not run. */
+  | { type: 'missing'; id: number; index: number };
 
 const port = parentPort;
 if (!port) throw new Error('agent/runtime/worker.js must run in a worker thread');
@@ -27,13 +32,17 @@ const modules = new Lru<string, WebAssembly.Module>(WORKER_MODULE_CACHE);
 
 port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'run') {
-    let module = msg.module;
-    if (module) modules.set(msg.key, module);
-    else module = modules.get(msg.key) ?? null;
-    if (!module) { port.postMessage({ type: 'missing', id: msg.id } satisfies WorkerReply); return; }
-    const outcome = execute(module, msg.input, msg.limits, msg.shape);
-    const transfer = outcome.ok ? [outcome.output.buffer as ArrayBuffer] : [];
-    port.postMessage({ type: 'ran', id: msg.id, outcome } satisfies WorkerReply, transfer);
+    for (let k = 0; k < msg.jobs.length; k++) {
+      const job = msg.jobs[k]!;
+      const index = msg.first + k;
+      let module = job.module;
+      if (module) modules.set(job.key, module);
+      else module = modules.get(job.key) ?? null;
+      if (!module) { port.postMessage({ type: 'missing', id: msg.id, index } satisfies WorkerReply); return; }
+      const outcome = execute(module, job.input, job.limits, job.shape);
+      const transfer = outcome.ok ? [outcome.output.buffer as ArrayBuffer] : [];
+      port.postMessage({ type: 'ran', id: msg.id, index, outcome } satisfies WorkerReply, transfer);
+    }
     return;
   }
   loadBinaryen().then((b) => {

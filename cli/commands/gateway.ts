@@ -32,6 +32,7 @@ export default defineCommand({
     'lease-ms': { type: 'string' },
     'bid-window-ms': { type: 'string' },
     'no-fast-path': { type: 'boolean' },
+    'fast-path-depth': { type: 'string' },
     'spot-check': { type: 'string' },
     'batch-max': { type: 'string' },
     'batch-delay-ms': { type: 'string' },
@@ -50,6 +51,7 @@ export default defineCommand({
     'lease-ms': 'lease on an assignment (default 30000)',
     'bid-window-ms': 'how long bids are collected after an offer (default 150)',
     'no-fast-path': 'always run an auction (no assignment straight from capacity adverts)',
+    'fast-path-depth': 'fast-path tasks a node may hold, in multiples of its slots, 1..5 (default 3: the rest queue at the agent)',
     'spot-check': 'default share of tasks re-executed by the gateway, 0..1 (default 0.05)',
     'batch-max': 'receipts per batch at most (default 1000)',
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
@@ -64,6 +66,7 @@ export default defineCommand({
     const port = numberOption(values, 'port', 8080, { min: 0, max: 65535 });
     const leaseMs = numberOption(values, 'lease-ms', 30_000, { min: 50 });
     const bidWindowMs = numberOption(values, 'bid-window-ms', 150, { min: 1, max: 60_000 });
+    const fastPathDepth = numberOption(values, 'fast-path-depth', 3, { min: 1, max: 5 });
     const spotCheck = numberOption(values, 'spot-check', 0.05, { min: 0, max: 1, integer: false });
     const maxReceipts = numberOption(values, 'batch-max', 1000, { min: 1, max: 4096 });
     const maxDelayMs = numberOption(values, 'batch-delay-ms', 1000, { min: 1 });
@@ -103,7 +106,7 @@ export default defineCommand({
       gw = await startGateway({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
         http: { host: (values.host as string | undefined) ?? '127.0.0.1', port }, leaseMs, bidWindowMs,
-        fastPath: values['no-fast-path'] !== true, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        fastPath: values['no-fast-path'] !== true, fastPathDepth, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
         ...(weights ? { weights } : {}),
       });
     } catch (e) {
