@@ -101,7 +101,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   });
 
   const executor: Executor = new Executor({
-    identity, runner, modules, outbox, limits: config.limits, slots, maxQueue: Math.max(4, slots * 4), logger: log,
+    identity, runner, modules, outbox, limits: config.limits, slots, maxQueue: Math.max(4, slots * 4), lingerMs: config.outbox.lingerMs, logger: log,
     temperature: () => advertiser.temperature(),
     onBusy: (busy) => {
       sensors.setUtilization?.(Math.min(1, busy / slots));
@@ -118,12 +118,11 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
 
   // ---- results: publish, resend, acks ----------------------------------------------------
   // Results made durable by one journal write are published together, as one `result`
-  // message under one signature (packed by protocol/results.ts).
+  // message under one signature (packed by protocol/results.ts). The executor lets a
+  // journal write wait up to `outbox.lingerMs` for company while other tasks run.
   let resending = false;
   let fresh: OutboxEntry[] = [];
-  let lingerTimer: NodeJS.Timeout | null = null;
   function flushFresh(): Promise<void> {
-    if (lingerTimer) { clearTimeout(lingerTimer); lingerTimer = null; }
     const list = fresh;
     fresh = [];
     return list.length ? publishEntries(list) : Promise.resolve();
@@ -131,14 +130,8 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   function queuePublish(e: OutboxEntry): void {
     e.sentAt = Date.now(); // on its way: the resend timer leaves it alone
     fresh.push(e);
-    if (fresh.length >= MAX_BATCH_ITEMS) { void flushFresh(); return; }
-    if (fresh.length > 1) return; // a flush is already on its way
-    // More results are coming soon when other tasks run: wait a little for them.
-    if (config.outbox.lingerMs > 0 && executor.runningCount > 1) {
-      lingerTimer = setTimeout(() => void flushFresh(), config.outbox.lingerMs);
-    } else {
-      queueMicrotask(() => { if (!lingerTimer) void flushFresh(); });
-    }
+    // Entries of one write resolve together: the flush runs after all of them are queued.
+    if (fresh.length === 1) queueMicrotask(() => void flushFresh());
   }
 
   async function publishEntries(list: OutboxEntry[]): Promise<void> {
@@ -295,7 +288,8 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
       const finished = await executor.idle(config.drainTimeoutMs);
       if (!finished) log.warn({ running: executor.runningCount }, 'drain timed out with tasks still running; their results are lost, their leases will expire');
       await outbox.flush();
-      await flushFresh(); // lingering results go out now, not after the drain
+      await new Promise((r) => setImmediate(r)); // let the write's durable callbacks queue their results
+      await flushFresh(); // and publish them now, not after the drain
       await resend(false);
       await advertiser.stop(); // no advert may follow the cleared one below
       if (link.connected) {
@@ -316,7 +310,6 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   async function teardown(): Promise<void> {
     clearInterval(resendTimer);
     if (retryTimer) clearTimeout(retryTimer);
-    if (lingerTimer) clearTimeout(lingerTimer);
     modules.close();
     await advertiser.stop();
     if (ownSensors) sensors.close?.();

@@ -48,10 +48,10 @@ const OutboxSchema = v.strictObject({
   resendAfterMs: v.optional(int(100, 86_400_000), 30_000),
   /**
    * While other tasks are still running, a finished result may wait this long to share a
-   * message (and its signature) with the next ones; an agent with nothing else running
-   * publishes at once. 0 = never wait.
+   * journal write (one fsync) and then a message (one signature) with the next ones; an
+   * agent with nothing else running writes and publishes at once. 0 = never wait.
    */
-  lingerMs: v.optional(int(0, 1000), 20),
+  lingerMs: v.optional(int(0, 1000), 50),
 });
 
 const RegionSchema = v.pipe(

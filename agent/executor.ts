@@ -22,6 +22,8 @@ export interface ExecutorOptions {
   slots: number;
   /** Assignments waiting beyond the running ones; more are refused (the lease will expire). */
   maxQueue: number;
+  /** How long a result's journal write may wait for others' while more tasks run (0 = never). */
+  lingerMs: number;
   logger: Logger;
   /** Latest temperature reading, for the receipt. */
   temperature: () => number | null;
@@ -137,8 +139,10 @@ export class Executor {
       this.s.cheated++;
     }
     let sealed!: SealedResult;
+    let durable: Promise<OutboxEntry>;
     try {
-      const entry = await this.o.outbox.append((head) => {
+      // While other tasks run, the journal write may wait a little to be shared with theirs.
+      durable = this.o.outbox.append((head) => {
         sealed = sealResult({
           assignment: a,
           ok: outcome.ok,
@@ -152,15 +156,23 @@ export class Executor {
           tempEndC: this.o.temperature(),
         }, head, this.o.identity);
         return sealed;
-      });
+      }, this.running > 1 ? this.o.lingerMs : 0);
+    } catch (e) {
+      this.s.failed++;
+      log().error({ err: (e as Error).message }, 'cannot seal result');
+      this.o.onFailure('outbox', e as Error);
+      return;
+    }
+    // The slot is free once the result is sealed and queued; being written is the outbox's job.
+    durable.then((entry) => {
       this.s.completed++;
       if (this.o.logger.isLevelEnabled('debug')) log().debug({ seq: entry.seq, outcome: sealed.receipt.outcome, fuel: sealed.receipt.fuel }, 'task done');
       this.o.onDurable(entry, sealed);
-    } catch (e) {
+    }, (e: unknown) => {
       this.s.failed++;
       log().error({ err: (e as Error).message }, 'cannot store result');
       this.o.onFailure('outbox', e as Error);
-    }
+    });
   }
 
   /** Resolves when nothing runs or waits, or after `timeoutMs` (returns false then). */

@@ -86,6 +86,7 @@ export class Outbox {
   private queue: Pending[] = [];
   private lazy: Buffer[] = [];
   private lazyTimer: NodeJS.Timeout | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private fileBytes = 0;
   private failed: Error | null = null;
@@ -194,8 +195,10 @@ export class Outbox {
    * Add one entry built from the current chain head. `build` runs synchronously with the
    * head, so concurrent tasks each get their own seq, in the order they are appended;
    * the new head takes effect at once. The promise resolves once the entry is on disk.
+   * `lingerMs` > 0: the write may wait that long for more entries to share it (one write
+   * and one fsync for all); an append without it, or a flush, writes at once.
    */
-  append(build: (head: ChainHead) => { seq: number; id: Uint8Array; taskId: string; data: Uint8Array }): Promise<OutboxEntry> {
+  append(build: (head: ChainHead) => { seq: number; id: Uint8Array; taskId: string; data: Uint8Array }, lingerMs = 0): Promise<OutboxEntry> {
     if (this.closed) return Promise.reject(new Error('outbox is closed'));
     if (this.failed) return Promise.reject(new Error(`outbox failed earlier: ${this.failed.message}`));
     const head = this.headState;
@@ -207,7 +210,9 @@ export class Outbox {
     const buf = frame({ t: 'p', s: r.seq, i: r.id, k: r.taskId, d: r.data });
     return new Promise<OutboxEntry>((resolve, reject) => {
       this.queue.push({ buf, done: { resolve: () => { entry.durable = true; resolve(entry); }, reject } });
-      this.kick();
+      if (lingerMs <= 0) this.kick();
+      else if (!this.holdTimer && !this.writing) this.holdTimer = setTimeout(() => { this.holdTimer = null; this.kick(); }, lingerMs);
+      // (while a write is in flight, the queue goes out right after it anyway)
     });
   }
 
@@ -240,6 +245,7 @@ export class Outbox {
   private kick(takeLazy = false): void {
     if (this.writing || this.closed) return;
     if (this.queue.length === 0 && !(takeLazy && this.lazy.length)) return;
+    if (this.holdTimer) { clearTimeout(this.holdTimer); this.holdTimer = null; }
     this.writing = this.writeBatch().finally(() => {
       this.writing = null;
       if (this.queue.length) this.kick();
@@ -315,6 +321,7 @@ export class Outbox {
     await this.flush();
     this.closed = true;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     openDirs.delete(resolve(this.dir));
     await this.fh.close();
   }
@@ -324,6 +331,7 @@ export class Outbox {
     if (this.closed) return;
     this.closed = true;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     openDirs.delete(resolve(this.dir));
     this.queue = [];
     this.lazy = [];

@@ -42,13 +42,15 @@ test('watch follows the file: new keys enrolled, removed keys revoked', async ()
   start.saveTo(f);
   const e = Enrollment.fromFile(f);
   const stop = e.watch(f, undefined, 50);
-  const keepAlive = setInterval(() => {}, 1000); // the watcher itself does not hold the process open
+  const next = new Enrollment();
+  next.add(b.publicKey, 'node');
+  // watchFile takes its first stat asynchronously: a change made before that stat is its
+  // baseline and never reported. Saving again until the watcher reacts removes the race.
+  next.saveTo(f);
+  const keepAlive = setInterval(() => next.saveTo(f), 200); // (also holds the process open)
   try {
-    const next = new Enrollment();
-    next.add(b.publicKey, 'node');
     const revoked = once(e, 'revoked');
     const added = once(e, 'added');
-    next.saveTo(f);
     const [gone] = await revoked;
     const [came] = await added;
     assert.equal(gone.nodeId, a.nodeId);
