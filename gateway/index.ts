@@ -163,7 +163,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     const regionOf: string[] = [];
     perMessage.forEach((items, m) => { for (let k = 0; k < items.length; k++) regionOf.push(group[m]!.region); });
     // Task and reputation updates of the whole group commit with its receipts (one fsync).
-    const { outcomes, accepted } = intake.processParsed(perMessage.flat(), Date.now(), (acc) => engine.onResults(acc));
+    const { outcomes } = intake.processParsed(perMessage.flat(), Date.now(), (acc) => engine.onResults(acc));
     end();
     for (const o of outcomes) {
       metrics.receipts.inc({ status: o.status });
@@ -178,7 +178,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       });
       acks.added();
     });
-    if (accepted.length) batcher.poke();
+    const stored = outcomes.reduce((n, o) => n + (o.status === 'stored' ? 1 : 0), 0);
+    if (stored) batcher.poke(stored);
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
   // group is being verified in the workers, new results gather into the next group.

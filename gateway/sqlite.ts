@@ -176,13 +176,22 @@ export class WalSync {
   }
 }
 
+/** A plain connection to an existing database (the checkpoint worker's). */
+export function connect(path: string): Db {
+  return new Database(path, { timeout: 5000 });
+}
+
+export function dbPathOf(dataDir: string): string {
+  return join(dataDir, 'gateway.sqlite');
+}
+
 export function walPathOf(dataDir: string): string {
   return join(dataDir, 'gateway.sqlite-wal');
 }
 
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'gateway.sqlite'), { timeout: 5000 });
+  const db = new Database(dbPathOf(dataDir), { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   // Log syncs come from WalSync (see above) where durability asks for them.
   db.pragma('synchronous = NORMAL');

@@ -5,7 +5,8 @@
  * The scheduler keeps open jobs in memory and writes through here, so a restart rebuilds
  * exactly what was committed (see loadOpen).
  */
-import { openDatabase, walPathOf, WalSync, type Db, type Statement } from './sqlite.js';
+import { Checkpointer } from './checkpointer.js';
+import { dbPathOf, openDatabase, walPathOf, WalSync, type Db, type Statement } from './sqlite.js';
 import type { CapacityAdvert } from '../protocol/messages.js';
 
 export interface NodeRow {
@@ -54,9 +55,13 @@ export class Store {
   /** Group-commit log syncs (durability 'full'); null = effects need not wait. */
   private readonly wal: WalSync | null;
 
+  /** WAL checkpoints in a worker thread (see checkpointer.ts). */
+  private readonly checkpointer: Checkpointer;
+
   constructor(dataDir: string, opts: { durability?: 'full' | 'normal'; onSyncError?: (e: Error) => void } = {}) {
     this.db = openDatabase(dataDir);
     this.wal = (opts.durability ?? 'full') === 'full' ? new WalSync(walPathOf(dataDir), opts.onSyncError) : null;
+    this.checkpointer = new Checkpointer(this.db, dbPathOf(dataDir), walPathOf(dataDir), opts.onSyncError);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       meta: p('SELECT value FROM meta WHERE key = ?'),
@@ -138,10 +143,12 @@ export class Store {
   /** Wait for log syncs in flight, then close. */
   async closeAsync(): Promise<void> {
     await this.wal?.close();
+    await this.checkpointer.stop();
     this.close();
   }
 
   close(): void {
+    void this.checkpointer.stop();
     if (this.db.open) this.db.close();
   }
 
