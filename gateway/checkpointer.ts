@@ -37,6 +37,11 @@ export class Checkpointer {
     this.worker = w;
   }
 
+  /** The checkpoint thread, null once stopped or gone (tests). */
+  get thread(): Worker | null {
+    return this.worker;
+  }
+
   /** Stop the worker (its connection closes cleanly); call before closing the main connection. */
   stop(): Promise<void> {
     const w = this.worker;

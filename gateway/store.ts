@@ -56,7 +56,7 @@ export class Store {
   private readonly wal: WalSync | null;
 
   /** WAL checkpoints in a worker thread (see checkpointer.ts). */
-  private readonly checkpointer: Checkpointer;
+  readonly checkpointer: Checkpointer;
 
   constructor(dataDir: string, opts: { durability?: 'full' | 'normal'; onSyncError?: (e: Error) => void } = {}) {
     this.db = openDatabase(dataDir);

@@ -6,6 +6,7 @@
  * A worker that dies is replaced; its chunk is parsed inline so nothing is lost.
  */
 import { Worker } from 'node:worker_threads';
+import { compact } from '../util/bytes.js';
 import { parseResultMessage, type ParseOutcome } from './parse.js';
 
 /** Below this many messages (each up to 64 results) a group is verified on the main thread. */
@@ -52,7 +53,7 @@ export class VerifyPool {
       const id = ++this.seq;
       this.pending.set(id, { w, items, resolve });
       this.workers[w]!.ref();
-      this.workers[w]!.postMessage({ id, items });
+      this.workers[w]!.postMessage({ id, items: items.map(compact) });
     });
   }
 

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FailureKind } from '../../protocol/messages.js';
 import { bytesEqual, sha256, toHex } from '../../protocol/hash.js';
+import { compact } from '../../util/bytes.js';
 import { createLogger } from '../../util/log.js';
 import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
@@ -92,7 +93,7 @@ export class WorkerPool implements TaskRunner {
     }
     if (this.closed) return fail('trap', 'worker pool closed');
     return new Promise<RunOutcome>((resolve) => {
-      this.queue.push({ module: prepared.prepared, input, limits: lim, resolve });
+      this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, resolve });
       this.pump();
     });
   }

@@ -53,7 +53,7 @@ export default defineCommand({
   details: `Environment: ${Object.values(ENV_NAMES).join(', ')} (lists comma-separated).
 Config file keys: brokers, meshId, region, keyFile, dataDir, profile, timeScale, slots, priceFloor,
 trustedPublishers, advertIntervalMs, sampleIntervalMs, location {lat, lon}, limits {fuel, memoryPages,
-timeoutMs}, thresholds, minBatteryPct, fuelRate, outbox {maxEntries, maxBytes, resendAfterMs},
+timeoutMs}, thresholds, minBatteryPct, fuelRate, outbox {maxEntries, maxBytes, resendAfterMs, lingerMs},
 reconnect {minMs, maxMs}, drainTimeoutMs, cheat {rate} (TEST/SIM ONLY: signs wrong outputs).
 SIGTERM or SIGINT drains (stops bidding, finishes running tasks, flushes the outbox, publishes
 offline) and exits 0. Logs are JSON lines on stdout.
