@@ -30,11 +30,37 @@ function readAsString(mem: WebAssembly.Memory | undefined, ptr: number): string 
   return s;
 }
 
+const PAGE = 65536;
+/** Whether a compiled module is metered (asking costs an array of all its exports). */
+const meteredModules = new WeakMap<WebAssembly.Module, boolean>();
+/**
+ * One spare memory per shape (initial/maximum pages), zeroed, from a task that did not grow
+ * it: making a WebAssembly.Memory (a large address-space reservation, then garbage) cost
+ * more than a small task itself. Every task still starts on all-zero memory.
+ */
+const spares = new Map<string, WebAssembly.Memory>();
+const MAX_SPARES = 8;
+
+function takeMemory(initial: number, maximum: number): WebAssembly.Memory {
+  const key = `${initial}/${maximum}`;
+  const m = spares.get(key);
+  if (m) { spares.delete(key); return m; }
+  return new WebAssembly.Memory({ initial, maximum });
+}
+
+function giveBack(m: WebAssembly.Memory, initial: number, maximum: number): void {
+  if (m.buffer.byteLength !== initial * PAGE) return; // grown: its size is not this shape's any more
+  new Uint8Array(m.buffer).fill(0);
+  if (spares.size >= MAX_SPARES) spares.delete(spares.keys().next().value!);
+  spares.set(`${initial}/${maximum}`, m);
+}
+
 export function execute(module: WebAssembly.Module, input: Uint8Array, limits: ExecuteLimits, shape: MemoryShape): RunOutcome {
   const started = performance.now();
   let exports: WebAssembly.Exports | undefined;
   let memory: WebAssembly.Memory | undefined;
-  const metered = WebAssembly.Module.exports(module).some((e) => e.name === METER.init);
+  let metered = meteredModules.get(module);
+  if (metered === undefined) meteredModules.set(module, (metered = WebAssembly.Module.exports(module).some((e) => e.name === METER.init)));
   const fail = (kind: FailureKind, message: string, fuel = 0): RunOutcome =>
     ({ ok: false, error: { kind, message: message.slice(0, 500) }, fuel, wallMs: performance.now() - started });
 
@@ -49,8 +75,9 @@ export function execute(module: WebAssembly.Module, input: Uint8Array, limits: E
   let imports: WebAssembly.Imports;
   // The module's own declared maximum counts as its cap when it is lower.
   const maximum = Math.min(limits.memoryPages, shape.maximumPages ?? limits.memoryPages);
+  let hostMemory: WebAssembly.Memory | null = null;
   if (metered) {
-    memory = new WebAssembly.Memory({ initial: shape.initialPages, maximum });
+    memory = hostMemory = takeMemory(shape.initialPages, maximum);
     imports = Object.freeze({ env, [METER.memoryModule]: Object.freeze({ [METER.memoryName]: memory }) }) as WebAssembly.Imports;
   } else {
     imports = Object.freeze({ env }) as WebAssembly.Imports;
@@ -80,6 +107,9 @@ export function execute(module: WebAssembly.Module, input: Uint8Array, limits: E
     return { ok: true, output, fuel: used(), wallMs: performance.now() - started };
   } catch (e) {
     return classify(e, exports, metered, limits, fail, used);
+  } finally {
+    // The outcome holds copies only (output slice, strings): the memory can be wiped and reused.
+    if (hostMemory) giveBack(hostMemory, shape.initialPages, maximum);
   }
 }
 
