@@ -139,7 +139,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
-    publishAssign: (m) => publish(topics.assign(m.region, m.nodeId), seal('assign', m, identity).bytes, 1),
+    publishAssign: (m) => {
+      metrics.assignMessages.inc();
+      metrics.assignedTasks.inc(m.tasks.length);
+      publish(topics.assign(m.region, m.nodeId), seal('assign', m, identity).bytes, 1);
+    },
   });
   engine.scheduler = scheduler;
 
@@ -160,6 +164,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
   let draining: Promise<void> | null = null;
   const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, perMessage: ParseOutcome[][], end: () => void) => {
+    metrics.resultMessages.inc(group.length);
     const regionOf: string[] = [];
     perMessage.forEach((items, m) => { for (let k = 0; k < items.length; k++) regionOf.push(group[m]!.region); });
     // Task and reputation updates of the whole group commit with its receipts (one fsync).

@@ -16,6 +16,10 @@ export interface GatewayMetrics {
   nodesOnline: Gauge<string>;
   openTasks: Gauge<string>;
   queued: Gauge<string>;
+  /** Messages vs what they carry: tasks per assign message, results per result message. */
+  assignMessages: Counter<string>;
+  assignedTasks: Counter<string>;
+  resultMessages: Counter<string>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -37,5 +41,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     nodesOnline: new Gauge({ name: 'swarmlet_nodes_online', help: 'Nodes online', registers }),
     openTasks: new Gauge({ name: 'swarmlet_open_tasks', help: 'Tasks of open jobs not yet finished', registers }),
     queued: new Gauge({ name: 'swarmlet_queued_tasks', help: 'Tasks waiting for a node', registers }),
+    assignMessages: new Counter({ name: 'swarmlet_assign_messages_total', help: 'Signed assign messages published (each carries one or more tasks)', registers }),
+    assignedTasks: new Counter({ name: 'swarmlet_assigned_tasks_total', help: 'Tasks assigned (leases given out)', registers }),
+    resultMessages: new Counter({ name: 'swarmlet_result_messages_total', help: 'Result messages taken in (each carries one or more results; see swarmlet_receipts_total)', registers }),
   };
 }

@@ -123,6 +123,11 @@ test('the HTTP API serves jobs, nodes, ledger, batches, proofs and metrics', asy
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /swarmlet_receipts_total\{status="stored"\} \d+/);
   assert.match(metrics, /swarmlet_jobs_total\{event="done"\}/);
+  // Batching is visible: messages never outnumber what they carry.
+  const num = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
+  assert.ok(num('swarmlet_assign_messages_total') >= 1 && num('swarmlet_assign_messages_total') <= num('swarmlet_assigned_tasks_total'));
+  assert.ok(num('swarmlet_assigned_tasks_total') >= 10);
+  assert.ok(num('swarmlet_result_messages_total') >= 1);
 });
 
 test('bad requests get a 4xx with a reason', async () => {
