@@ -87,6 +87,7 @@ export class Device {
   readonly assignments: Assignment[] = [];
   readonly offers: Offer[] = [];
   readonly acks: Array<{ receiptId: string; taskId: string; status: AckStatus; reason: string | null }> = [];
+  private retryTimer: NodeJS.Timeout | null = null;
   /** Sealed result envelopes published, in order (tests replay them). */
   readonly sent: Uint8Array[] = [];
   /** Ids of the receipts it signed into its chain, in order. */
@@ -154,6 +155,12 @@ export class Device {
     } else if (topic === topics.ack(this.region, this.nodeId)) {
       const m = open(payload, { kind: 'receipt-ack', signer: this.gatewayKey }).message;
       for (const x of m.acks) this.acks.push({ receiptId: toHex(x.receiptId), taskId: x.taskId, status: x.status, reason: x.reason });
+      // Like the agent: a 'retry' (e.g. a chain gap after a gateway lost a message it had
+      // taken but not stored) has everything unacknowledged sent again a second later.
+      if (m.acks.some((x) => x.status === 'retry') && !this.retryTimer) {
+        this.retryTimer = setTimeout(() => { this.retryTimer = null; this.resendUnacked(); }, 1000);
+        this.retryTimer.unref();
+      }
     }
   }
 
