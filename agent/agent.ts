@@ -11,8 +11,7 @@ import { open, seal } from '../protocol/envelope.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { toHex } from '../protocol/hash.js';
 import type { Identity } from '../protocol/identity.js';
-import { assignmentsOf, MAX_BATCH_ITEMS, type Kind, type MessageOf, type ReceiptAck } from '../protocol/messages.js';
-import { packResults } from '../protocol/results.js';
+import { assignmentsOf, MAX_BATCH_ITEMS, packBatches, type Kind, type MessageOf, type ReceiptAck } from '../protocol/messages.js';
 import { parseTopic, topics } from '../protocol/topics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { Advertiser } from './advertiser.js';
@@ -118,7 +117,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
 
   // ---- results: publish, resend, acks ----------------------------------------------------
   // Results made durable by one journal write are published together, as one `result`
-  // message under one signature (packed by protocol/results.ts). The executor lets a
+  // message under one signature (packed by packBatches in protocol/messages.ts). The executor lets a
   // journal write wait up to `outbox.lingerMs` for company while other tasks run.
   let resending = false;
   let fresh: OutboxEntry[] = [];
@@ -137,7 +136,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   async function publishEntries(list: OutboxEntry[]): Promise<void> {
     const live = list.filter((e) => outbox.get(e.idHex));
     if (!link.connected || live.length === 0) return;
-    await Promise.all(packResults(live, (e) => e.data.length).map(async (group) => {
+    await Promise.all(packBatches(live, (e) => e.data.length).map(async (group) => {
       const now = Date.now();
       for (const e of group) e.sentAt = now;
       const msg = seal('result', { nodeId, results: group.map((e) => e.data) }, identity, lean).bytes;

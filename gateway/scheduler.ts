@@ -10,7 +10,7 @@
  * run by more devices than asked except when one is re-offered after a lost lease.
  */
 import { randomBytes } from 'node:crypto';
-import { assignMessage, MAX_BATCH_ITEMS, type AssignMessage, type Assignment, type Bid, type Offer } from '../protocol/messages.js';
+import { assignMessage, packBatches, type AssignMessage, type Assignment, type Bid, type Offer } from '../protocol/messages.js';
 import type { Logger } from '../util/log.js';
 import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
 import type { Fleet } from './fleet.js';
@@ -56,27 +56,19 @@ interface OpenOffer {
   timer: NodeJS.Timeout;
 }
 
-/** Inputs packed into one assign message stay under this many bytes (one bigger input goes alone). */
-export const ASSIGN_BATCH_BYTES = 64 * 1024;
-
 /**
  * Group a round's assignments per node and region, in order, into messages of at most
- * MAX_BATCH_ITEMS tasks and ASSIGN_BATCH_BYTES of input: one signature per node per round.
+ * MAX_BATCH_ITEMS tasks and MAX_BATCH_BYTES of input: one signature per node per round.
  */
 export function packAssignments(list: readonly Assignment[]): Assignment[][] {
-  const byNode = new Map<string, Assignment[][]>();
-  const bytes = new Map<string, number>();
+  const byNode = new Map<string, Assignment[]>();
   for (const a of list) {
     const key = `${a.region}/${a.nodeId}`;
-    let groups = byNode.get(key);
-    if (!groups) byNode.set(key, (groups = [[]]));
-    let cur = groups[groups.length - 1]!;
-    const n = bytes.get(key) ?? 0;
-    if (cur.length && (cur.length >= MAX_BATCH_ITEMS || n + a.input.length > ASSIGN_BATCH_BYTES)) { groups.push((cur = [])); bytes.set(key, 0); }
-    cur.push(a);
-    bytes.set(key, (bytes.get(key) ?? 0) + a.input.length);
+    const mine = byNode.get(key);
+    if (mine) mine.push(a);
+    else byNode.set(key, [a]);
   }
-  return [...byNode.values()].flat();
+  return [...byNode.values()].flatMap((mine) => packBatches(mine, (a) => a.input.length));
 }
 
 let offerSeq = 0;

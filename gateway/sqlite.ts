@@ -176,7 +176,7 @@ export class WalSync {
   }
 }
 
-/** A plain connection to an existing database (the checkpoint worker's). */
+/** A plain connection (openDatabase's, before its pragmas, and the checkpoint worker's). */
 export function connect(path: string): Db {
   return new Database(path, { timeout: 5000 });
 }
@@ -191,7 +191,7 @@ export function walPathOf(dataDir: string): string {
 
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(dbPathOf(dataDir), { timeout: 5000 });
+  const db = connect(dbPathOf(dataDir));
   db.pragma('journal_mode = WAL');
   // Log syncs come from WalSync (see above) where durability asks for them.
   db.pragma('synchronous = NORMAL');

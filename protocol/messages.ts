@@ -104,6 +104,8 @@ export const Bid = v.strictObject({
 
 /** Most tasks one `assign` message carries, and most results one `result` message carries. */
 export const MAX_BATCH_ITEMS = 64;
+/** The payload (task inputs, result items) packed into one such message stays under this, unless one item is bigger alone. */
+export const MAX_BATCH_BYTES = 64 * 1024;
 
 /** One task of an assignment message (the node and region are the message's). */
 export const AssignedTask = v.strictObject({
@@ -280,6 +282,24 @@ export function assignMessage(list: readonly Assignment[]): AssignMessage {
     return task;
   });
   return { nodeId: first.nodeId, region: first.region, tasks };
+}
+
+/**
+ * Split items (in order) into groups that each fit one batched message: at most
+ * MAX_BATCH_ITEMS, and at most MAX_BATCH_BYTES (by `size`) unless a single item is bigger.
+ */
+export function packBatches<T>(items: readonly T[], size: (x: T) => number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const x of items) {
+    const n = size(x);
+    if (cur.length && (cur.length >= MAX_BATCH_ITEMS || bytes + n > MAX_BATCH_BYTES)) { out.push(cur); cur = []; bytes = 0; }
+    cur.push(x);
+    bytes += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 /** The tasks of an `assign` message, each with its node and region. */

@@ -2,15 +2,13 @@
  * Results on the wire: a `result` message carries one or more results of one node, each
  * as the CBOR bytes of a `Result` (see messages.ts). Encoding an item once, when the task
  * ends, lets the agent's journal, the wire and the gateway hold the same bytes; batching
- * them lets one message and one signature carry every result a journal write made durable.
+ * them (packBatches in messages.ts) lets one message and one signature carry every result
+ * a journal write made durable.
  */
 import { decode, encode } from './codec.js';
 import { BODY_LIMITS } from './envelope.js';
 import { ProtocolError } from './errors.js';
-import { MAX_BATCH_ITEMS, MAX_RESULT_ITEM_BYTES, validate, validateResult, type Result, type ResultMessage } from './messages.js';
-
-/** Items packed into one `result` message stay under this many bytes (one bigger item goes alone). */
-export const RESULT_BATCH_BYTES = 64 * 1024;
+import { MAX_RESULT_ITEM_BYTES, validate, validateResult, type Result, type ResultMessage } from './messages.js';
 
 /** Validate and encode one result as a message item. */
 export function encodeResult(r: Result): Uint8Array {
@@ -28,22 +26,4 @@ export function decodeResult(bytes: Uint8Array, where = 'result'): Result {
 export function resultsOf(m: ResultMessage): Result[] {
   validate('result', m);
   return m.results.map((b, i) => decodeResult(b, `result.results.${i}`));
-}
-
-/**
- * Split items (in order) into groups that each fit one message: at most MAX_BATCH_ITEMS,
- * and at most RESULT_BATCH_BYTES unless a single item is bigger on its own.
- */
-export function packResults<T>(items: readonly T[], size: (x: T) => number): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const x of items) {
-    const n = size(x);
-    if (cur.length && (cur.length >= MAX_BATCH_ITEMS || bytes + n > RESULT_BATCH_BYTES)) { out.push(cur); cur = []; bytes = 0; }
-    cur.push(x);
-    bytes += n;
-  }
-  if (cur.length) out.push(cur);
-  return out;
 }

@@ -7,36 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode } from '../../protocol/codec.js';
 import { seal } from '../../protocol/envelope.js';
-import { Enrollment } from '../../protocol/enrollment.js';
 import type { Result } from '../../protocol/messages.js';
 import { decodeResult, encodeResult } from '../../protocol/results.js';
-import { sha256, toHex } from '../../protocol/hash.js';
+import { sha256 } from '../../protocol/hash.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { ReceiptIntake } from '../../gateway/intake.js';
 import { parseResultMessage } from '../../gateway/parse.js';
 import { VerifyPool } from '../../gateway/verify-pool.js';
-import { Store } from '../../gateway/store.js';
-import { tempDir } from './harness.js';
 import { Device } from './harness.js';
+import { intakeFixture, itemOf } from './intake-fixture.js';
 
-const MOD = sha256(new TextEncoder().encode('module'));
-
-function setup(nTasks = 6) {
-  const dir = tempDir();
-  const store = new Store(dir.path);
-  const enrollment = new Enrollment();
-  const node = generateIdentity();
-  enrollment.add(node.publicKey, 'node');
-  const inputs = Array.from({ length: nTasks }, (_, i) => new TextEncoder().encode(`input ${i}`));
-  store.insertJob({ id: 'j1', task_name: 'sha256', module_hash: toHex(MOD), redundancy: 1, spot_check: 0, max_price: 10, region: 'local', deadline: 1e13, fuel_limit: 1e6, created_at: 1, n_tasks: nTasks },
-    inputs.map((input, i) => ({ id: `j1.${i}`, idx: i, input, inputHash: sha256(input), spot: false })));
-  store.insertAttempts(inputs.map((_, i) => ({ taskId: `j1.${i}`, attempt: 1, nodeId: node.nodeId, offerId: 'o', price: 2, leaseUntil: 1e13 })));
-  const quarantined = new Set<string>();
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: (n) => quarantined.has(n) });
-  const dev = Device.offline(node);
-  const task = (i: number) => ({ taskId: `j1.${i}`, jobId: 'j1', moduleHash: MOD, input: inputs[i]!, attempt: 1 });
-  return { dir, store, enrollment, node, intake, dev, task, inputs, quarantined };
-}
+const setup = (nTasks = 6) => intakeFixture(nTasks);
 
 test('good receipts are stored once, acked stored, billed once at the winning price', () => {
   const s = setup();
@@ -59,7 +40,7 @@ test('good receipts are stored once, acked stored, billed once at the winning pr
     const fresh = new ReceiptIntake({ store: s.store, enrollment: s.enrollment, isQuarantined: () => false });
     assert.equal(fresh.process([msgs[1]!]).outcomes[0]!.status, 'duplicate');
     assert.equal(fresh.process([s.dev.makeResult(s.task(3), sha256(s.inputs[3]!))]).outcomes[0]!.status, 'stored');
-  } finally { s.store.close(); s.dir.cleanup(); }
+  } finally { s.close(); }
 });
 
 test('forged and unenrolled results are rejected and name no receipt', () => {
@@ -67,8 +48,7 @@ test('forged and unenrolled results are rejected and name no receipt', () => {
   try {
     const good = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!), { seq: 1, prev: new Uint8Array(32) });
     // flip a bit inside the receipt's signature
-    const env = decode(good) as { body: Uint8Array };
-    const result = decodeResult((decode(env.body) as { results: Uint8Array[] }).results[0]!);
+    const result = decodeResult(itemOf(good));
     const rEnv = decode(result.receipt) as Record<string, unknown> & { sig: Uint8Array };
     const sig = new Uint8Array(rEnv.sig); sig[5]! ^= 1;
     const forgedReceipt = encode({ ...rEnv, sig });
@@ -89,7 +69,7 @@ test('forged and unenrolled results are rejected and name no receipt', () => {
     assert.equal(s.store.jobBilling('j1').receipts, 0);
     // the genuine one still goes in afterwards: nothing above moved the chain
     assert.equal(s.intake.process([good]).outcomes[0]!.status, 'stored');
-  } finally { s.store.close(); s.dir.cleanup(); }
+  } finally { s.close(); }
 });
 
 test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuffled group still chains', () => {
@@ -115,7 +95,7 @@ test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuff
     const late = s.dev.makeResult(s.task(4), sha256(s.inputs[4]!), { seq: 2, prev: sha256(new Uint8Array([1])) });
     assert.equal(s.intake.process([late]).outcomes[0]!.status, 'rejected');
     assert.equal(s.store.chainHead(s.node.nodeId).seq, 3);
-  } finally { s.store.close(); s.dir.cleanup(); }
+  } finally { s.close(); }
 });
 
 test('a receipt whose hashes do not match the task is rejected but keeps the chain going', () => {
@@ -132,7 +112,7 @@ test('a receipt whose hashes do not match the task is rejected but keeps the cha
     assert.match(r.outcomes[2]!.reason!, /not one of ours/);
     assert.equal(s.store.jobBilling('j1').receipts, 1);
     assert.equal(s.store.countUnbatched(), 1, 'only accepted receipts are batched');
-  } finally { s.store.close(); s.dir.cleanup(); }
+  } finally { s.close(); }
 });
 
 test('a quarantined node\'s receipts are stored but not billed', () => {
@@ -143,7 +123,7 @@ test('a quarantined node\'s receipts are stored but not billed', () => {
     assert.equal(r.outcomes[0]!.status, 'stored');
     assert.equal(r.accepted[0]!.billed, false);
     assert.equal(s.store.jobBilling('j1').receipts, 0);
-  } finally { s.store.close(); s.dir.cleanup(); }
+  } finally { s.close(); }
 });
 
 test('verifier worker threads give the same verdicts as inline parsing, in order', async () => {
@@ -165,5 +145,5 @@ test('verifier worker threads give the same verdicts as inline parsing, in order
     assert.deepEqual(r.outcomes.slice(0, firstBad).map((o) => o.status), new Array(firstBad).fill('stored'));
     assert.equal(r.outcomes[firstBad]!.status, 'rejected');
     assert.ok(r.outcomes.slice(firstBad + 1).every((o) => o.status === 'retry' || o.status === 'rejected'));
-  } finally { await pool.close(); s.store.close(); s.dir.cleanup(); }
+  } finally { await pool.close(); s.close(); }
 });

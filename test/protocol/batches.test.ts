@@ -9,10 +9,10 @@ import { open, seal } from '../../protocol/envelope.js';
 import { isProtocolError } from '../../protocol/errors.js';
 import { sha256 } from '../../protocol/hash.js';
 import { generateIdentity } from '../../protocol/identity.js';
-import { assignMessage, assignmentsOf, MAX_BATCH_ITEMS, validate, type Assignment, type Result } from '../../protocol/messages.js';
-import { decodeResult, encodeResult, packResults, RESULT_BATCH_BYTES, resultsOf } from '../../protocol/results.js';
+import { assignMessage, assignmentsOf, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, packBatches, validate, type Assignment, type Result } from '../../protocol/messages.js';
+import { decodeResult, encodeResult, resultsOf } from '../../protocol/results.js';
 import { encode } from '../../protocol/codec.js';
-import { ASSIGN_BATCH_BYTES, packAssignments } from '../../gateway/scheduler.js';
+import { packAssignments } from '../../gateway/scheduler.js';
 
 const node = generateIdentity();
 const other = generateIdentity();
@@ -101,7 +101,7 @@ describe('assign messages', () => {
     const kib10 = Array.from({ length: 13 }, (_, i) => task(i, { input: new Uint8Array(10 * 1024) }));
     const byBytes = packAssignments(kib10);
     assert.deepEqual(byBytes.map((x) => x.length), [6, 6, 1]);
-    for (const grp of byBytes) assert.ok(grp.reduce((n, a) => n + a.input.length, 0) <= ASSIGN_BATCH_BYTES);
+    for (const grp of byBytes) assert.ok(grp.reduce((n, a) => n + a.input.length, 0) <= MAX_BATCH_BYTES);
 
     // exactly 64 KiB fits in one; a 100 KiB input goes alone, between its neighbours
     assert.equal(packAssignments([task(0, { input: new Uint8Array(32 * 1024) }), task(1, { input: new Uint8Array(32 * 1024) })]).length, 1);
@@ -138,17 +138,17 @@ describe('result messages', () => {
     assert.throws(() => validate('result', body(MAX_BATCH_ITEMS + 1)), schemaError(/^result\.results/));
   });
 
-  it('packResults: 64 items, 64 KiB, a bigger item alone, order kept', () => {
+  it('packBatches: 64 items, 64 KiB, a bigger item alone, order kept', () => {
     const nums = Array.from({ length: 130 }, (_, i) => i);
-    const g = packResults(nums, () => 10);
+    const g = packBatches(nums, () => 10);
     assert.deepEqual(g.map((x) => x.length), [64, 64, 2]);
     assert.deepEqual(g.flat(), nums);
-    assert.deepEqual(packResults([], () => 1), []);
+    assert.deepEqual(packBatches([], () => 1), []);
     const sizes = [20_000, 20_000, 20_000, 20_000, 100_000, 1000];
-    const bySize = packResults(sizes.map((s, i) => ({ s, i })), (x) => x.s);
+    const bySize = packBatches(sizes.map((s, i) => ({ s, i })), (x) => x.s);
     assert.deepEqual(bySize.map((x) => x.map((y) => y.i)), [[0, 1, 2], [3], [4], [5]]);
-    for (const grp of bySize) if (grp.length > 1) assert.ok(grp.reduce((n, x) => n + x.s, 0) <= RESULT_BATCH_BYTES);
+    for (const grp of bySize) if (grp.length > 1) assert.ok(grp.reduce((n, x) => n + x.s, 0) <= MAX_BATCH_BYTES);
     // exactly the limit fits in one message
-    assert.equal(packResults([RESULT_BATCH_BYTES / 2, RESULT_BATCH_BYTES / 2], (x) => x).length, 1);
+    assert.equal(packBatches([MAX_BATCH_BYTES / 2, MAX_BATCH_BYTES / 2], (x) => x).length, 1);
   });
 });
