@@ -9,6 +9,7 @@ import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
 import { checkRegion, topics } from '../protocol/topics.js';
+import { MAX_TASK_FUEL } from '../protocol/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
@@ -96,6 +97,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const leaseMs = opts.leaseMs ?? 30_000;
   const bidWindowMs = opts.bidWindowMs ?? 150;
   const limits = { ...DEFAULT_RUN_LIMITS, ...(opts.limits ?? {}) };
+  if (!Number.isSafeInteger(limits.fuel) || limits.fuel < 1 || limits.fuel > MAX_TASK_FUEL) throw new Error(`limits.fuel must be an integer from 1 to ${MAX_TASK_FUEL}, got ${limits.fuel}`);
   const weights = mergeWeights(opts.weights);
   const spotCheck = opts.spotCheck ?? 0.05;
   if (!(spotCheck >= 0 && spotCheck <= 1)) throw new Error('spotCheck must be between 0 and 1');
@@ -125,9 +127,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   const runner: TaskRunner | null = runtime.runner;
   const engine = new Engine({
-    store, rep, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
+    store, rep, grants: fleet.grants, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
     checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
-    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs,
   });
 
   let link: GatewayLink | null = null;
@@ -137,7 +139,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
     fastPathDepth,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
-    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
+    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
     publishAssign: (m) => {
       metrics.assignMessages.inc();
@@ -154,7 +156,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
+  // A result may start just before its lease ends and run for its whole timeout.
+  const intake = new ReceiptIntake({ store, enrollment, lateGraceMs: limits.timeoutMs + 5000 });
   const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
   // Acks leave only for committed receipts (handleGroup adds them after the commit), coalesced per node.
   const acks = new AckQueue({
