@@ -74,7 +74,7 @@ export async function startHttp(api: GatewayApi, access: Access, o: HttpOptions 
     void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` });
   });
 
-  await app.register(accessPlugin, { access, log: api.log });
+  await app.register(accessPlugin, { access, log: api.log, onRefused: (reason) => api.metrics.httpRefused.inc({ reason }) });
   await app.register(sessionRoutes, { access });
   await app.register(apiRoutes, { api, jobBodyLimit: jobBodyLimit(api.quota.tasksPerJob, api.quota.bytesPerJob) });
   await app.register(dashboardRoutes, { dir: o.dashboardDir ?? join(projectRoot(), 'gateway', 'dashboard', 'public') });

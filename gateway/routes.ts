@@ -70,6 +70,7 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(reply, 400, 'body must be a JSON object {task, inputs, ...}');
     // Too many tasks is the quota's 413, not a schema error, whatever the count.
     if (Array.isArray(body.inputs) && body.inputs.length > api.quota.tasksPerJob) {
+      api.metrics.httpRefused.inc({ reason: 'quota' });
       return bad(reply, 413, `job has ${body.inputs.length} tasks; at most ${api.quota.tasksPerJob} per job here (split it)`);
     }
     const parsed = check(JobBody, body);
@@ -79,7 +80,10 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
       const { id } = await api.submitJob({ ...b, inputs: b.inputs.map((s) => new Uint8Array(Buffer.from(s, 'base64'))) }, req.principal?.id ?? 'anonymous');
       return reply.code(201).send({ id });
     } catch (e) {
-      if (e instanceof QuotaError) return bad(reply, e.status, e.message);
+      if (e instanceof QuotaError) {
+        api.metrics.httpRefused.inc({ reason: 'quota' });
+        return bad(reply, e.status, e.message);
+      }
       if ((e as Error).name === 'BadJob' || (e as { badJob?: boolean }).badJob) return bad(reply, 400, (e as Error).message);
       throw e;
     }

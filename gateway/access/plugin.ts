@@ -50,10 +50,14 @@ export function authenticate(access: Access, req: FastifyRequest): { principal: 
   return { principal: access.auth ? null : OPEN, bad: false };
 }
 
-const refuse = (reply: FastifyReply, code: number, error: string) => reply.code(code).send({ error });
+export type Refusal = 'host' | 'origin' | 'auth' | 'role';
 
-export const accessPlugin = fp(async (app: FastifyInstance, o: { access: Access; log: Logger }) => {
+export const accessPlugin = fp(async (app: FastifyInstance, o: { access: Access; log: Logger; onRefused?: (why: Refusal) => void }) => {
   const { access, log } = o;
+  const refuse = (reply: FastifyReply, why: Refusal, code: number, error: string) => {
+    o.onRefused?.(why);
+    return reply.code(code).send({ error });
+  };
   app.decorateRequest('principal', null);
 
   app.addHook('onRoute', (route) => {
@@ -63,7 +67,7 @@ export const accessPlugin = fp(async (app: FastifyInstance, o: { access: Access;
   app.addHook('onRequest', async (req, reply) => {
     if (!hostAllowed(req.headers.host, access.hostNames)) {
       log.warn({ host: String(req.headers.host ?? '').slice(0, 100), ip: req.ip }, 'request refused: Host not served here');
-      return refuse(reply, 403, 'request refused: the Host header names no host this gateway serves (DNS rebinding protection; see --allowed-host)');
+      return refuse(reply, 'host', 403, 'request refused: the Host header names no host this gateway serves (DNS rebinding protection; see --allowed-host)');
     }
     const { principal, bad } = authenticate(access, req);
     req.principal = principal;
@@ -71,16 +75,16 @@ export const accessPlugin = fp(async (app: FastifyInstance, o: { access: Access;
       const why = crossOriginReason(req.headers as Record<string, string | undefined>, principal?.via === 'session');
       if (why) {
         log.warn({ method: req.method, url: req.url.slice(0, 200), origin: String(req.headers.origin ?? '').slice(0, 100) }, why);
-        return refuse(reply, 403, why);
+        return refuse(reply, 'origin', 403, why);
       }
     }
     // Routes that matched nothing have no config: the 404 handler answers them.
     const need: AccessLevel = req.routeOptions.config?.access ?? 'public';
     if (need === 'public') return;
-    if (bad) return refuse(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, 'token not valid (unknown, revoked or expired)');
+    if (bad) return refuse(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 'auth', 401, 'token not valid (unknown, revoked or expired)');
     if (need === 'viewer' && access.publicRead && SAFE.has(req.method)) return;
-    if (!principal) return refuse(reply.header('www-authenticate', 'Bearer'), 401, 'log in: send Authorization: Bearer TOKEN (swarmlet token create) or use the dashboard login');
-    if (!allows(principal.role, need)) return refuse(reply, 403, `${need} role needed; ${principal.name} is ${principal.role}`);
+    if (!principal) return refuse(reply.header('www-authenticate', 'Bearer'), 'auth', 401, 'log in: send Authorization: Bearer TOKEN, or log in on the dashboard');
+    if (!allows(principal.role, need)) return refuse(reply, 'role', 403, `${need} role needed; ${principal.name} is ${principal.role}`);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
