@@ -13,7 +13,7 @@ import type { Principal } from './roles.js';
 import { Sessions } from './sessions.js';
 import { TokenStore } from './tokens.js';
 
-export { DEFAULT_QUOTA, QuotaError, type QuotaLimits } from './quota.js';
+export { DEFAULT_QUOTA, Quota, QuotaError, type QuotaLimits } from './quota.js';
 export { TokenStore, type TokenInfo } from './tokens.js';
 export { ROLES, allows, isRole, type AccessLevel, type Principal, type Role } from './roles.js';
 export { openAccessDb } from './db.js';
