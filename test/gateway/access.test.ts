@@ -114,6 +114,8 @@ test('roles: a viewer reads, an operator submits, only an admin revokes', async 
   assert.equal(r.status, 201, r.body);
   await gw.waitForJob((JSON.parse(r.body) as { id: string }).id, 20_000);
   assert.equal((await raw(`${gw.url}/api/nodes/${victim}/revoke`, { headers: bearer(tokens.admin) })).status, 404, 'no state change on GET');
+  assert.equal((await raw(`${gw.url}/api/nodes`, { method: 'HEAD' })).status, 401, 'HEAD is guarded like GET');
+  assert.equal((await raw(`${gw.url}/api/nodes`, { method: 'HEAD', headers: bearer(tokens.viewer) })).status, 200);
 });
 
 test('a forged Host header (DNS rebinding) is refused, whatever the credentials', async () => {
@@ -159,6 +161,9 @@ test('dashboard sessions: HttpOnly SameSite=Strict cookie, Origin required with 
   assert.match(setCookie, /HttpOnly/);
   assert.match(setCookie, /SameSite=Strict/);
   assert.match(setCookie, /Path=\//);
+  assert.doesNotMatch(setCookie, /Secure/, 'plain http: a Secure cookie would never come back');
+  const viaTls = await post('/api/session', { 'x-forwarded-proto': 'https' }, json({ token: tokens.viewer }));
+  assert.match(String(viaTls.headers['set-cookie']), /; Secure$/, 'behind a TLS proxy');
   const cookie = setCookie.split(';')[0]!;
   assert.equal((await raw(`${gw.url}/api/nodes`, { headers: { cookie } })).status, 200);
   r = await post('/api/jobs', { cookie }, jobBody(1));
