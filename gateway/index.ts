@@ -17,7 +17,8 @@ import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
 import { Engine, BadJob, type ModuleRef } from './engine.js';
 import { Fleet } from './fleet.js';
-import { startHttp } from './http.js';
+import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
+import { startHttp, type RevokeAnswer } from './http.js';
 import { ReceiptIntake } from './intake.js';
 import type { ParseOutcome } from './parse.js';
 import { VerifyPool } from './verify-pool.js';
@@ -33,6 +34,7 @@ export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
   brokerUrl: string;
@@ -42,6 +44,10 @@ export interface GatewayOptions {
   regions?: string[];
   dataDir: string;
   http?: { host?: string; port?: number; bodyLimit?: number };
+  /** Operator access on the HTTP side: auth (default on), public reads, allowed Host names (gateway/access/). */
+  access?: AccessOptions;
+  /** Job quotas per operator and overall (defaults: DEFAULT_QUOTA in gateway/access/quota.ts). */
+  quota?: Partial<QuotaLimits>;
   /** Lease on an assignment (default 30 s). */
   leaseMs?: number;
   /** How long bids are collected after an offer (default 150 ms). */
@@ -81,6 +87,8 @@ export interface GatewayHandle {
   flushBatches(): void;
   store: Store;
   metrics: GatewayMetrics;
+  /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
+  access: Access;
   stop(): Promise<void>;
 }
 
@@ -104,6 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
   const ownsRunner = !opts.runtime;
@@ -259,15 +268,46 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }, 1000);
   housekeeping.unref();
 
+  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
+  let mqttError: string | null = null;
+  link.client.on('error', (e) => { mqttError = e.message.slice(0, 200); });
+  link.client.on('connect', () => { mqttError = null; });
+  const revoke = (id: string): RevokeAnswer => {
+    const e = enrollment.get(id);
+    if (!e) return 'unknown';
+    // Revoking our own key would cut us off the mesh for good (and `swarmlet gateway` would write it to the enrollment file).
+    if (id === identity.nodeId) return 'self';
+    if (e.role === 'gateway') return 'gateway';
+    return enrollment.revoke(id) ? 'revoked' : 'unknown';
+  };
+
   let http: Awaited<ReturnType<typeof startHttp>>;
+  let access: Access | null = null;
   try {
+    access = Access.open(opts.dataDir, opts.access ?? {}, {
+      limits: opts.quota,
+      deps: {
+        openTasksOf: (id) => engine.job(id)?.remaining,
+        totals: () => engine.stats(),
+        onError: (e) => log.warn({ err: e.message }, 'job owner not recorded'),
+      },
+    });
+    const quota = access.quota;
     await link.ready(15_000);
     http = await startHttp({
-      log, metrics, batchDelayMs: batcher.maxDelayMs,
-      health: () => ({ ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null }),
+      log, metrics, batchDelayMs: batcher.maxDelayMs, quota: quota.limits,
+      health: () => {
+        const up = link!.client.connected;
+        return { ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null };
+      },
       nodes: () => fleet.views(),
-      revoke: (id) => enrollment.revoke(id),
-      submitJob: async (spec) => { const { id } = engine.submit(spec); await store.synced(); return { id }; },
+      revoke,
+      submitJob: async (spec, owner) => {
+        const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
+        const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));
+        await store.synced();
+        return { id };
+      },
       listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
       getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
       proof: (id) => batcher.proveInclusion(id),
@@ -279,8 +319,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
       }),
-    }, opts.http ?? {});
+    }, access, opts.http ?? {});
   } catch (e) {
+    access?.close();
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
@@ -300,6 +341,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     publicKey: identity.publicKey,
     store,
     metrics,
+    access: access!,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out
@@ -332,6 +374,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
       await http.server.close();
+      access!.close();
       scheduler.stop();
       await flushIntake();
       acks.flush();
