@@ -8,9 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Enrollment } from '../../protocol/enrollment.js';
@@ -18,6 +18,7 @@ import { toHex } from '../../protocol/hash.js';
 import { generateIdentity, saveIdentity } from '../../protocol/identity.js';
 import { fleetIdentities } from '../../sim/fleet.js';
 import { freePort, tempDir } from '../helpers/common.js';
+import { authedFetch } from '../helpers/operator.js';
 import { REFERENCES } from '../runtime/references.js';
 import { sampleInput } from '../runtime/inputs.js';
 
@@ -78,6 +79,11 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     const port = await freePort();
     const brokerUrl = `mqtt://127.0.0.1:${port}`;
     const dataDir = join(dir.path, 'gateway');
+    // An operator token, made the way an operator makes one, before the gateway's first start.
+    mkdirSync(dataDir);
+    const made = spawnSync(process.execPath, [CLI, 'token', 'create', '--data', dataDir, '--name', 'chaos', '--role', 'operator'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const fetch = authedFetch(made.stdout.trim());
 
     const startBroker = () => start(['broker', '--port', String(port), '--enrollment', enrollFile], /broker listening/);
     const startGw = () => start(['gateway', '--broker', brokerUrl, '--key', keyFile, '--enrollment', enrollFile, '--data', dataDir, '--port', '0',

@@ -12,6 +12,7 @@ import { generateIdentity } from '../../protocol/identity.js';
 import { sha256, toHex } from '../../protocol/hash.js';
 import { startGateway, type GatewayOptions } from '../../gateway/index.js';
 import { Store } from '../../gateway/store.js';
+import { authedFetch, operatorToken } from '../helpers/operator.js';
 import { closeRuntime, devices, enrollmentFor, gatewayRuntime, runtime, startBroker, tempDir, waitFor, type DeviceOptions } from './harness.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -30,8 +31,9 @@ async function mesh(devs: DeviceOptions[], o: Partial<GatewayOptions> = {}, data
   });
   const ds = await devices(broker.url, gwId.publicKey, devs.map((d, i) => ({ ...d, identity: ids[i]! })));
   await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === devs.length);
+  const fetch = authedFetch(operatorToken(gw, 'viewer'));
   return {
-    gw, ds,
+    gw, ds, fetch,
     health: async () => (await (await fetch(`${gw.url}/healthz`)).json()) as { ok: boolean; mqtt: boolean },
     async close() {
       for (const d of ds) await d.stop().catch(() => {});
@@ -130,7 +132,7 @@ test('receipts for tasks never assigned to the sender are rejected: not stored a
     for (const rid of thief!.receiptIds) {
       assert.equal(m.gw.store.getReceipt(rid)?.status, 'rejected');
       assert.equal(m.gw.store.getReceipt(rid)?.batch_no, null);
-      const res = await fetch(`${m.gw.url}/api/receipts/${rid}/proof`);
+      const res = await m.fetch(`${m.gw.url}/api/receipts/${rid}/proof`);
       assert.equal(res.status, 409, 'no inclusion proof for a refused receipt');
     }
     assert.equal(m.gw.store.ledgerRows(id).filter((r) => r.node_id === thief!.nodeId).length, 0);
@@ -154,7 +156,7 @@ test('a device claiming 1,024 slots that never answers holds only what it has ea
     await assertBilledExactlyOnce(m.gw.store, id, ins);
     // Its leases expire: each costs it standing and capacity; three in a row bench it.
     await waitFor('hoarder leases expired', () => m.gw.store.jobAttempts(id).filter((a) => a.node_id === hoarder!.nodeId && a.state === 'expired').length === hoarder!.assignments.length, 20_000);
-    const nodes = (await (await fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; reputation: number; grantedSlots: number; benchedUntil: number | null; slots: number }> };
+    const nodes = (await (await m.fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; reputation: number; grantedSlots: number; benchedUntil: number | null; slots: number }> };
     const h = nodes.nodes.find((n) => n.id === hoarder!.nodeId)!;
     assert.equal(h.slots, 1024, 'what it claims');
     assert.ok(h.reputation < 0.5, `reputation ${h.reputation}`);
@@ -189,7 +191,7 @@ test('a poison row in the store (fuel past any bound, from an older gateway) nev
       m.gw.flushBatches();
       assert.ok(m.gw.store.listBatches(10).length >= 1, 'batching goes on');
       assert.equal((await m.health()).ok, true);
-      const ledger = (await (await fetch(`${m.gw.url}/api/ledger`)).json()) as { nodes: unknown[] };
+      const ledger = (await (await m.fetch(`${m.gw.url}/api/ledger`)).json()) as { nodes: unknown[] };
       assert.ok(Array.isArray(ledger.nodes), 'the ledger still answers');
     } finally { await m.close(); }
   } finally { dir.cleanup(); }
