@@ -164,11 +164,11 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
     const h = handle;
     // The enrollment follows its file (polled, so a gateway's revocation written there, or
     // `swarmlet sim --enroll`, reaches this broker), and SIGHUP re-reads it at once.
-    const { readEnrollmentFile } = await import('../../protocol/enrollment.js');
+    const { readEnrollmentDoc } = await import('../../protocol/enrollment.js');
     const reload = () => {
       if (!enrollment) return;
       try {
-        const r = h.enrollment.syncWith(readEnrollmentFile(enrollment));
+        const r = h.enrollment.syncWith(readEnrollmentDoc(enrollment));
         log.info({ added: r.added.length, revoked: r.revoked.length, changed: r.changed.length }, 'enrollment reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'enrollment reload failed; keeping the current one');

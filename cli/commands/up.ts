@@ -64,7 +64,7 @@ export default defineCommand({
       'swarmlet mesh is up',
       `  dashboard + API  ${mesh.url}/`,
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
-      `  devices          ${devices} simulated (${profiles})`,
+      `  devices          ${devices} simulated (${profiles})${mesh.revokedDevices.length ? `, ${mesh.revokedDevices.length} revoked (not started)` : ''}`,
       `  data             ${dataDir}`,
       '',
       'Try:',
@@ -74,12 +74,23 @@ export default defineCommand({
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'));
-    await new Promise<void>((res) => {
-      process.once('SIGINT', () => res());
-      process.once('SIGTERM', () => res());
+    const signal = await new Promise<NodeJS.Signals>((res) => {
+      process.once('SIGINT', () => res('SIGINT'));
+      process.once('SIGTERM', () => res('SIGTERM'));
     });
-    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes)\n');
-    await mesh.stop();
-    return 0;
+    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes; Ctrl-C again to exit at once)\n');
+    const now = () => {
+      process.stderr.write(`swarmlet up: second ${signal === 'SIGINT' ? 'interrupt' : 'signal'}: exiting without finishing the shutdown\n`);
+      process.exit(1);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    // Every step of stop() is bounded (devices 20 s, gateway 10 s, broker 5 s).
+    const late = await mesh.stop();
+    if (late.length) process.stderr.write(`swarmlet up: stopped; these parts did not stop in time and were left behind: ${late.join(', ')}\n`);
+    else process.stdout.write('swarmlet up: stopped\n');
+    // Whatever a stuck part left open (a socket, a timer) must not keep the process alive.
+    setTimeout(() => process.exit(late.length ? 1 : 0), 1000).unref();
+    return late.length ? 1 : 0;
   },
 });
