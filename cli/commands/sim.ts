@@ -42,7 +42,7 @@ export default defineCommand({
     'cheat-rate': 'share of a cheater\'s tasks that are wrong, 0..1 (default 1)',
     data: 'folder for device keys and outboxes (default .data/sim)',
     trust: 'gateway public key (hex, or a file with it) trusted for modules, assignments and acks; repeatable',
-    enroll: 'add the devices\' keys (role node) to this enrollment file before starting',
+    enroll: 'add the devices\' keys (role node) to this enrollment file before starting (a locked update; revoked keys stay out and their devices are not started)',
     region: 'region (default local)',
     'mesh-id': 'broker mesh id used in connect proofs (default swarmlet)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',

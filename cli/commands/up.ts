@@ -32,7 +32,7 @@ export default defineCommand({
     region: 'region served (default local)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
   },
-  details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
+  details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).\nDevices revoked through the API are recorded in DATA/enrollment.json and stay revoked (not started) on the next start.',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');
