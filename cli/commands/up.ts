@@ -58,7 +58,12 @@ export default defineCommand({
     } catch (e) {
       throw new CliError(`up: --profiles: ${(e as Error).message}`);
     }
-    const mesh = await startLocalMesh(opts);
+    let mesh;
+    try {
+      mesh = await startLocalMesh(opts);
+    } catch (e) {
+      throw new CliError(`up: ${(e as Error).message}`, 1);
+    }
     const profiles = mesh.fleet ? [...new Set(mesh.fleet.devices.map((d) => d.profile))].join(', ') : 'none';
     process.stdout.write([
       'swarmlet mesh is up',

@@ -49,7 +49,7 @@ test('after a broker restart (same port, nothing persisted) a fresh device fetch
         await waitFor('the fresh device enrolled in the running mesh', () => mesh.enrollment.has(freshId.nodeId, 'node'), 30_000);
         const after = inputs('stats', 6, 99);
         const { id } = await mesh.gateway.submitJob({ task: 'stats', inputs: after, spotCheck: 0 });
-        const job = await mesh.gateway.waitForJob(id, 45_000).catch((e) => { throw new Error(`${(e as Error).message}\n${out}`); });
+        const job = await mesh.gateway.waitForJob(id, 90_000).catch((e) => { throw new Error(`${(e as Error).message}\n${out}`); });
         assertAllMatchReference(job, 'stats', after);
         assert.ok(job.results!.every((r) => r.nodeId === freshId.nodeId), 'run by the fresh device');
       } finally {

@@ -9,9 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadIdentity } from '../../protocol/identity.js';
+import { generateIdentity, loadIdentity, saveIdentity } from '../../protocol/identity.js';
 import { toHex } from '../../protocol/hash.js';
-import { Enrollment, readEnrollmentDoc } from '../../protocol/enrollment.js';
+import { Enrollment, readEnrollmentDoc, updateEnrollmentFile } from '../../protocol/enrollment.js';
 import { startBroker } from '../../broker/index.js';
 import { tempDir, waitFor } from '../helpers/common.js';
 import { inputs } from './helpers.js';
@@ -162,6 +162,22 @@ test('four `swarmlet sim --enroll` at once into one file: every key is enrolled 
     for (const s of sims) if (s.child.exitCode === null) s.child.kill('SIGKILL');
     unwatch();
     await broker.close();
+    dir.cleanup();
+  }
+});
+
+test('`up` whose own gateway key is recorded as revoked refuses to start with a one-line reason', async () => {
+  const dir = tempDir('swarmlet-up-');
+  try {
+    const gw = generateIdentity();
+    saveIdentity(join(dir.path, 'gateway.key'), gw);
+    updateEnrollmentFile(join(dir.path, 'enrollment.json'), (d) => {
+      d.revoked.push({ nodeId: gw.nodeId, publicKey: gw.publicKey, at: new Date().toISOString(), reason: 'key leaked' });
+    });
+    const p = spawnCli(['up', '--data', dir.path, '--port', '0', '--mqtt-port', '0', '--devices', '0']);
+    assert.equal(await p.exited, 1);
+    assert.match(p.out(), /^swarmlet: up: the local gateway's key \w+ is revoked in .*key leaked.*remove its entry from "revoked"\n$/);
+  } finally {
     dir.cleanup();
   }
 });
