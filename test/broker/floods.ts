@@ -98,7 +98,7 @@ export function parallelSessions(o: FloodOptions & { sessions: number }): Promis
         const c = await open(o.url, o.node, clientId, meshId);
         if (!c) {
           s.refused++;
-          await new Promise((r) => setTimeout(r, 10));
+          await new Promise((r) => setTimeout(r, 50));
           continue;
         }
         s.connects++;
