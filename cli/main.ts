@@ -86,8 +86,22 @@ export async function main(argv: string[]): Promise<number> {
 
 export { formatHelp };
 
+/**
+ * A command has returned (a service after its shutdown): nothing should keep the process
+ * alive now. If something does (a socket or timer a library left behind), say what it is
+ * and exit anyway rather than hang a supervisor's stop. The timer is unref'd: a process
+ * that ends by itself never waits for it.
+ */
+function exitIfLingering(graceMs = 5000): void {
+  setTimeout(() => {
+    const what = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    process.stderr.write(`swarmlet: still running ${graceMs} ms after the command ended (${what.join(', ')}); exiting\n`);
+    process.exit();
+  }, graceMs).unref();
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { process.exitCode = code; exitIfLingering(); },
   (e: unknown) => {
     if (e instanceof CliError) {
       process.stderr.write(`swarmlet: ${e.message}\n`);

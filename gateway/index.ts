@@ -254,8 +254,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   enrollment.on('revoked', onRevoked);
 
-  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it.
-  for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true);
+  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it;
+  // again on every reconnect, since a broker restarted without persistence has lost them.
+  link.onConnect(() => { for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true); });
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched

@@ -60,7 +60,14 @@ async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs: num
 const exited = (c: ChildProcess) => new Promise<void>((r) => { if (c.exitCode !== null || c.signalCode !== null) r(); else c.once('exit', () => r()); });
 async function kill(p: Proc, sig: NodeJS.Signals): Promise<void> {
   p.child.kill(sig);
-  await exited(p.child);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), 30_000); });
+  const r = await Promise.race([exited(p.child), late]);
+  clearTimeout(timer);
+  if (r === 'late') {
+    p.child.kill('SIGKILL');
+    assert.fail(`still running 30 s after ${sig}:\n${p.out().slice(-3000)}`);
+  }
 }
 
 test('SIGKILL devices, gateway and broker during a 500-task job: every output right, every task billed exactly once', { timeout: 240_000 }, async () => {
@@ -107,7 +114,7 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
 
     type View = { state: string; totals: { done: number }; results?: Array<{ index: number; ok: boolean; outputHex: string | null }> };
     const view = async (): Promise<View | null> => {
-      try { return (await (await fetch(`${url}/api/jobs/${id}`)).json()) as View; } catch { return null; }
+      try { return (await (await fetch(`${url}/api/jobs/${id}`, { signal: AbortSignal.timeout(5000) })).json()) as View; } catch { return null; }
     };
     const doneAtLeast = (n: number) => until(`${n} tasks done`, async () => {
       const v = await view();
@@ -141,7 +148,10 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     const final = await until('job finished', async () => {
       const v = await view();
       return v && v.state !== 'running' ? v : null;
-    }, 180_000, 200);
+    }, 150_000, 200).catch(async (e: Error) => {
+      const v = await view();
+      throw new Error(`${e.message} (${JSON.stringify(v?.totals)})\n--- gateway:\n${gw.out().slice(-4000)}\n--- broker:\n${broker.out().slice(-3000)}\n--- sims:\n${sims.map((p) => p.out().slice(-3000)).join('\n')}`);
+    });
     assert.deepEqual(killedWhile, ['devices', 'gateway', 'broker'], 'each kill landed while the job was running');
     assert.equal(final.state, 'done');
     const ref = REFERENCES.mandelbrot!;
