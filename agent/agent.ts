@@ -91,7 +91,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
 
   const advertiser: Advertiser = new Advertiser({
     identity, region, sensors, capacity: capacity.tracker, busy: () => executor.busy,
-    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real',
+    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real', limits: config.limits,
     sampleIntervalMs: config.sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
     publish: (topic, payload) => link.publish(topic, payload, { qos: 0, retain: true }),
     refusal: () => (draining ? 'draining' : outbox.isFull() ? 'outbox full' : null),

@@ -30,6 +30,8 @@ export interface GatewayApi {
   health(): { ok: boolean } & Record<string, unknown>;
   nodes(): NodeView[];
   revoke(nodeId: string): RevokeAnswer;
+  /** Lift a quarantine (the node's results are then checked from scratch); false when it was not quarantined. */
+  readmit(nodeId: string): boolean;
   /** Submit for `owner` (a token id) under its quota; throws QuotaError or BadJob. */
   submitJob(spec: JobSpec, owner: string): Promise<{ id: string }>;
   listJobs(limit: number): JobView[];

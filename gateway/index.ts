@@ -28,7 +28,8 @@ import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { Store } from './store.js';
-import { LocalChecker, Reputation } from './verifier.js';
+import { LocalChecker } from './verifier.js';
+import { Reputation } from './trust.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
@@ -59,8 +60,10 @@ export interface GatewayOptions {
   fastPathDepth?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
-  /** Default share of tasks re-executed by the gateway (default 0.05). */
+  /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
   spotCheck?: number;
+  /** 'trust' (default): check rates follow each node's verified record; 'flat': every result at spotCheck (a baseline for benchmarks). */
+  checking?: 'trust' | 'flat';
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
@@ -138,7 +141,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const engine = new Engine({
     store, rep, grants: fleet.grants, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
     checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
-    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs, checking: opts.checking ?? 'trust',
   });
 
   let link: GatewayLink | null = null;
@@ -303,6 +306,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       },
       nodes: () => fleet.views(),
       revoke,
+      readmit: (id) => rep.readmit(id),
       submitJob: async (spec, owner) => {
         const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
         const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));

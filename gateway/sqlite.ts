@@ -102,6 +102,16 @@ const MIGRATIONS: string[] = [
   CREATE INDEX ledger_job ON ledger(job_id);
   CREATE INDEX ledger_node ON ledger(node_id);
   `,
+  // 2: result checking (issue 11): a job's delivery mode, and revisions of finished results
+  // after their node was caught cheating.
+  `
+  ALTER TABLE jobs ADD COLUMN delivery TEXT NOT NULL DEFAULT 'fast';
+  CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, node_id TEXT NOT NULL, at INTEGER NOT NULL,
+    tasks TEXT NOT NULL, state TEXT NOT NULL, changed TEXT, finished_at INTEGER
+  );
+  CREATE INDEX revisions_job ON revisions(job_id);
+  `,
 ];
 
 /**

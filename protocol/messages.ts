@@ -71,6 +71,12 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /**
+   * The most fuel and memory this device gives one task. A device never runs a task under
+   * smaller limits than the gateway asked for (its result would differ from a re-execution
+   * under the asked limits), so the gateway sends it nothing that needs more.
+   */
+  limits: v.optional(v.strictObject({ fuel: fuel(), memoryPages: uint(1, 65536) })),
 });
 
 export const Status = v.strictObject({

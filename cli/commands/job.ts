@@ -6,7 +6,8 @@ import { CLIENT_HELP, CLIENT_OPTIONS, GatewayClient } from '../gateway-client.js
 import type { Group } from '../main.js';
 
 interface ResultView { index: number; ok: boolean; outputHex: string | null; outputSha256: string | null; error: string | null; nodeId: string | null; receiptId: string | null; verified: boolean }
-interface JobView { id: string; state: string; error: string | null; task: string; totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number }; results?: ResultView[] }
+interface RevisionView { at: number; nodeId: string; indexes: number[]; state: string; changed: number[] | null }
+interface JobView { id: string; state: string; error: string | null; task: string; delivery?: string; revised?: boolean; revisions?: RevisionView[]; totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number }; results?: ResultView[] }
 
 /** Regular files of a folder, sorted by name: one input each. */
 export function readInputDir(dir: string): Array<{ name: string; bytes: Buffer }> {
@@ -29,7 +30,8 @@ async function follow(gw: GatewayClient, id: string, timeoutMs: number, bar: boo
   for (;;) {
     const v = await gw.json<JobView>(`/api/jobs/${encodeURIComponent(id)}`);
     if (bar) progress(v);
-    if (v.state !== 'running') {
+    // 'revising': finished once, results being re-run after a device was caught; wait for those too.
+    if (v.state !== 'running' && v.state !== 'revising') {
       if (bar) process.stderr.write('\n');
       return v;
     }
@@ -48,6 +50,9 @@ function printJob(v: JobView, names: string[] | null, json: boolean): void {
   const t = v.totals;
   process.stdout.write(`job ${v.id} (${v.task}): ${v.state}; ${t.done} done, ${t.failed} failed, ${t.open} open of ${t.tasks}; ${t.receipts} receipts, ${t.fuel} fuel, ${t.credits} credits\n`);
   if (v.error) process.stdout.write(`error: ${v.error}\n`);
+  for (const r of v.revisions ?? []) {
+    process.stdout.write(`revised: ${r.indexes.length} result(s) of device ${r.nodeId} (caught cheating) re-run ${r.state === 'done' ? `; changed: ${r.changed?.length ? r.changed.join(', ') : 'none'}` : '(pending)'}\n`);
+  }
   for (const r of v.results ?? []) {
     const label = names ? names[r.index] : `#${r.index}`;
     process.stdout.write(`${label}\t${r.ok ? r.outputSha256 : `error: ${r.error}`}\t${r.nodeId ?? '-'}\n`);
@@ -66,6 +71,7 @@ const submit = defineCommand({
     'spot-check': { type: 'string' },
     'max-price': { type: 'string' },
     region: { type: 'string' },
+    verified: { type: 'boolean' },
     wait: { type: 'boolean', short: 'w' },
     json: { type: 'boolean' },
     'timeout-ms': { type: 'string' },
@@ -78,6 +84,7 @@ const submit = defineCommand({
     'spot-check': 'share of tasks the gateway re-executes, 0..1 (default: the gateway\'s)',
     'max-price': 'price ceiling, credits per million fuel',
     region: 'region to run in (default: the gateway\'s first)',
+    verified: 'verified delivery: every task re-executed by the gateway before its result is released (about twice the compute)',
     wait: 'wait for the job to finish (progress bar on a terminal)',
     json: 'print JSON: one object with the job and its results (outputs in hex and their sha256)',
     'timeout-ms': 'give up waiting after this long (default 600000)',
@@ -91,8 +98,10 @@ const submit = defineCommand({
     if (values['spot-check'] !== undefined) body.spotCheck = numberOption(values, 'spot-check', 0, { min: 0, max: 1, integer: false });
     if (values['max-price'] !== undefined) body.maxPrice = numberOption(values, 'max-price', 0, { min: 0, integer: false });
     if (typeof values.region === 'string') body.region = values.region;
+    if (values.verified) body.delivery = 'verified';
     const timeoutMs = numberOption(values, 'timeout-ms', 600_000, { min: 1 });
-    const { id } = await gw.json<{ id: string }>('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const { id, cost } = await gw.json<{ id: string; cost?: string }>('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (values.verified && cost && !values.json) process.stderr.write(`verified delivery: ${cost}\n`);
     if (!values.wait) {
       process.stdout.write(values.json ? JSON.stringify({ id }) + '\n' : `${id}\n`);
       return 0;

@@ -124,21 +124,21 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     const stillRunning = async (what: string) => { const v = await view(); if (v?.state === 'running') killedWhile.push(what); };
 
     // 1. A fleet of devices dies hard (journals on disk, leases held) and comes back.
-    await doneAtLeast(50);
+    await doneAtLeast(25);
     await stillRunning('devices');
     await kill(sims[0]!, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
     sims[0] = await startSim(fleets[0]!);
     procs.push(sims[0]);
     // 2. The gateway dies hard mid-intake and restarts on its SQLite file.
-    await doneAtLeast(150);
+    await doneAtLeast(75);
     await stillRunning('gateway');
     await kill(gw, 'SIGKILL');
     gw = await startGw();
     procs.push(gw);
     url = gw.match[1]!;
     // 3. The broker dies hard: sessions, retained messages and queued results are gone.
-    await doneAtLeast(250);
+    await doneAtLeast(125);
     await stillRunning('broker');
     await kill(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
