@@ -103,7 +103,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const { identity, enrollment } = opts;
   const regions = (opts.regions ?? ['local']).map(checkRegion);
   if (regions.length === 0) throw new Error('a gateway serves at least one region');
-  const log = opts.logger ?? createLogger('gateway', { nodeId: identity.nodeId });
+  const log = opts.logger ?? createLogger('gateway', { gatewayId: identity.nodeId });
   const meshId = opts.meshId ?? 'swarmlet';
   const leaseMs = opts.leaseMs ?? 30_000;
   const bidWindowMs = opts.bidWindowMs ?? 150;

@@ -101,7 +101,7 @@ export default defineCommand({
       process.stderr.write(`swarmlet gateway: warning: key ${identity.nodeId} is not enrolled as a gateway in ${enrollmentFile}; an authenticating broker will refuse it\n`);
     }
     const { createLogger } = await import('../../util/log.js');
-    const log = createLogger('gateway', { nodeId: identity.nodeId });
+    const log = createLogger('gateway', { gatewayId: identity.nodeId });
     const unwatch = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
     // Revocations through the HTTP API reach brokers in other processes through the file,
     // and outlive restarts there (recorded under "revoked", written under the file's lock).
