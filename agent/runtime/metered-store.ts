@@ -21,9 +21,12 @@ export interface MeteredStore {
   put(hashHex: string, wasm: Uint8Array): void;
 }
 
+/** Set by scripts/bundle-agent.mjs in the device bundle, where meter.js is not a file of its own. */
+declare const SWARMLET_METER_FP: string | undefined;
 let fp: string | undefined;
-/** Names the metering rules: METERING_VERSION and the instrumenter's own code. */
+/** Names the metering rules: METERING_VERSION and the instrumenter's own code (meter.js). */
 export function meteringFingerprint(): string {
+  if (typeof SWARMLET_METER_FP === 'string') return SWARMLET_METER_FP;
   return (fp ??= `v${METERING_VERSION}-${sha256Hex(readFileSync(new URL('./meter.js', import.meta.url))).slice(0, 16)}`);
 }
 
