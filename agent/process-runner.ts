@@ -82,6 +82,10 @@ export class ProcessRunner implements TaskRunner {
     const { execPath, execArgv } = launcher();
     const child = fork(HOST, [JSON.stringify({ size: this.size, ...(this.opts.meteredDir ? { meteredDir: this.opts.meteredDir } : {}) })], {
       execPath, execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // glibc: task inputs and outputs (tens of KB each) get pages of their own, given back
+      // when freed, not carved from a heap that only grows under a burst (~5 MB, measured).
+      // musl (OpenWrt) ignores it.
+      env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.mmap_threshold=32768' },
     });
     this.starts++;
     const host: Host = { child, pending: new Map(), sent: new Lru(16), gone: false };

@@ -11,7 +11,11 @@ import { ENV_NAMES, type AgentOverrides } from '../../agent/config.js';
  * SWARMLET_AGENT_FULL_JIT=1 keeps V8's default.
  */
 function leanJit(): void {
-  if (process.env.SWARMLET_AGENT_FULL_JIT !== '1') setFlagsFromString('--max-opt=1');
+  if (process.env.SWARMLET_AGENT_FULL_JIT === '1') return;
+  setFlagsFromString('--max-opt=1');
+  // Keep the young generation at its start size: under a burst V8 would grow it to 32 MB and
+  // the pages stay resident after the burst (this flag is read when it grows, so it applies now).
+  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 const options = {

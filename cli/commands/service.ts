@@ -24,6 +24,7 @@ const install = defineCommand({
     root: { type: 'string' },
     'data-dir': { type: 'string' },
     force: { type: 'boolean' },
+    'no-start': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   help: {
@@ -35,11 +36,14 @@ const install = defineCommand({
     root: 'write under this folder instead of / (staging, images, tests); nothing is enabled',
     'data-dir': 'key, outbox and caches (default /var/lib/swarmlet; systemd needs it under /var/lib)',
     force: 'overwrite existing service and config files (the key is never replaced)',
+    'no-start': 'write the files but do not enable and start the service',
     json: 'print what was written as JSON',
   },
-  details: `Then: systemd: systemctl daemon-reload && systemctl enable --now swarmlet-agent
-      OpenWrt: /etc/init.d/swarmlet-agent enable && /etc/init.d/swarmlet-agent start
-Enroll the printed public key with the mesh's broker before the agent can connect.`,
+  details: `Installed into / (no --root), it then enables and starts the service:
+  systemd: systemctl daemon-reload && systemctl enable --now swarmlet-agent
+  OpenWrt: /etc/init.d/swarmlet-agent enable && /etc/init.d/swarmlet-agent start
+Enroll the printed public key with the mesh's broker: until then the broker refuses the agent
+(it retries with backoff).`,
   async run({ values }) {
     const brokers = (values.broker as string[] | undefined) ?? [];
     const trusted = (values['trusted-publisher'] as string[] | undefined) ?? [];
@@ -93,14 +97,27 @@ Enroll the printed public key with the mesh's broker before the agent can connec
       process.stdout.write(JSON.stringify({ kind, files: written, keyFile: join(at(dataDir), 'node.key'), nodeId: id.nodeId, publicKey: toHex(id.publicKey) }) + '\n');
       return 0;
     }
-    const next = kind === 'systemd'
-      ? 'systemctl daemon-reload && systemctl enable --now swarmlet-agent   (logs: journalctl -u swarmlet-agent -f)'
-      : '/etc/init.d/swarmlet-agent enable && /etc/init.d/swarmlet-agent start   (logs: logread -f -e swarmlet)';
+    const steps: string[][] = kind === 'systemd'
+      ? [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'swarmlet-agent']]
+      : [['/etc/init.d/swarmlet-agent', 'enable'], ['/etc/init.d/swarmlet-agent', 'start']];
+    const logs = kind === 'systemd' ? 'journalctl -u swarmlet-agent -f' : 'logread -f -e swarmlet';
+    let started = 'staged under ' + root + '; nothing enabled';
+    if (root === '/') {
+      if (values['no-start']) started = `not started: ${steps.map((c) => c.join(' ')).join(' && ')}`;
+      else {
+        const { spawnSync } = await import('node:child_process');
+        for (const c of steps) {
+          const r = spawnSync(c[0]!, c.slice(1), { stdio: 'inherit' });
+          if (r.status !== 0) throw new CliError(`service install: files written, but \`${c.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`})`, 1);
+        }
+        started = `started (logs: ${logs})`;
+      }
+    }
     process.stdout.write([
       `wrote ${written.join(', ')}`,
       `node id:    ${id.nodeId}`,
       `public key: ${toHex(id.publicKey)}   (enroll it with the mesh's broker)`,
-      root === '/' ? `start:      ${next}` : `staged under ${root}; nothing enabled`,
+      `service:    ${started}`,
       '',
     ].join('\n'));
     return 0;
