@@ -70,11 +70,13 @@ export default defineCommand({
 Config file keys: brokers, meshId, region, keyFile, dataDir, profile, timeScale, slots, priceFloor,
 trustedPublishers, advertIntervalMs, sampleIntervalMs, location {lat, lon}, limits {fuel, memoryPages,
 timeoutMs}, thresholds, minBatteryPct, fuelRate, outbox {maxEntries, maxBytes, resendAfterMs, lingerMs},
-reconnect {minMs, maxMs}, drainTimeoutMs, cheat {rate} (TEST/SIM ONLY: signs wrong outputs).
+reconnect {minMs, maxMs}, drainTimeoutMs, runner (process|thread), runnerIdleMs,
+cheat {rate} (TEST/SIM ONLY: signs wrong outputs).
 SIGTERM or SIGINT drains (stops bidding, finishes running tasks, flushes the outbox, publishes
-offline) and exits 0. Logs are JSON lines on stdout.
-Idle, the agent holds about bare Node + 19 MB resident; NODE_OPTIONS=--max-semi-space-size=1
-trims ~1.5 MB more (a smaller young generation; more frequent minor GCs under load).`,
+offline) and exits 0. Logs go to stdout: human lines on a terminal, else JSON (--log-format).
+Tasks run in a runner process that starts with the first task and ends runnerIdleMs (default
+10 s) after the last (config "runner": "thread" keeps them in this process); between bursts the
+agent holds about bare Node + 10 MB resident (npm run bench -- agent).`,
   async run({ values }) {
     leanJit();
     const { loadAgentConfig, ConfigError } = await import('../../agent/config.js');

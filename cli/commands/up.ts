@@ -32,7 +32,7 @@ export default defineCommand({
     region: 'region served (default local)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
   },
-  details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
+  details: 'Logs go to stdout, human lines on a terminal, else JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');
