@@ -13,6 +13,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { sha256Hex } from '../protocol/hash.js';
 import type { Logger } from '../util/log.js';
 import { Lru } from './runtime/lru.js';
@@ -51,6 +53,24 @@ function launcher(): { execPath: string; execArgv: string[] } {
   const prefix = (process.env.SWARMLET_RUNNER_PREFIX ?? '').split(' ').filter(Boolean);
   if (prefix.length === 0) return { execPath: process.execPath, execArgv };
   return { execPath: prefix[0]!, execArgv: [...prefix.slice(1), process.execPath, ...execArgv] };
+}
+
+let gc: (() => void) | null | undefined;
+/**
+ * One full collection in this process when a burst of work is over: the burst's task inputs
+ * and results are external buffers that a young-generation collection promotes instead of
+ * freeing, and without new allocation no major GC would come to free them for a long time.
+ */
+function collectAfterBurst(): void {
+  if (gc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc') as () => void;
+    } catch {
+      gc = null;
+    }
+  }
+  gc?.();
 }
 
 export class ProcessRunner implements TaskRunner {
@@ -149,7 +169,7 @@ export class ProcessRunner implements TaskRunner {
       if (--this.active === 0 && this.opts.idleCloseMs > 0 && !this.closed) {
         this.idleTimer = setTimeout(() => {
           this.idleTimer = null;
-          if (this.active === 0) this.stopHost();
+          if (this.active === 0) void this.stopHost().then(collectAfterBurst);
         }, this.opts.idleCloseMs);
         this.idleTimer.unref();
       }
