@@ -57,7 +57,7 @@ TimeoutStopSec=30
 Restart=on-failure
 RestartSec=5
 Nice=10
-# Idle the agent holds ~bare Node + 10 MB; a burst of work adds a runner process.
+# Idle the agent holds ~bare Node + 10-12 MB; a burst of work adds a runner process (~90 MB with 2 slots).
 MemoryMax=256M
 
 DynamicUser=yes

@@ -1,0 +1,3 @@
+import { armTest } from './arm-emulated.js';
+
+armTest('arm');
