@@ -51,9 +51,7 @@ export function armTest(arch: 'arm64' | 'arm'): void {
       let out = '';
       // The runner process is an ARM binary too: without binfmt_misc it needs the emulator named.
       agent = spawn(a.qemu, [a.node, BUNDLE, 'agent', '--broker', mesh.brokerUrl, '--trusted-publisher', toHex(mesh.gatewayIdentity.publicKey),
-        '--key-file', join(dir, 'node.key'), '--data-dir', join(dir, 'agent'), '--slots', '1', '--log-format', 'json',
-        // Calibration is covered on x86; under emulation it would only add minutes.
-        '--fuel-rate', '50000000'], {
+        '--key-file', join(dir, 'node.key'), '--data-dir', join(dir, 'agent'), '--slots', '1', '--log-format', 'json'], {
         env: { ...process.env, SWARMLET_RUNNER_PREFIX: a.qemu, SWARMLET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
       });
       agent.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
