@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     await gw.subscribeAsync([filters.results(REGION), filters.statuses(REGION)], { qos: 1 });
 
     // ---- the agent, started the documented way with its defaults -------------------------------
-    const runAgent = async (name: string, slug: string, entry: string) => {
+    const runAgent = async (name: string, slug: string, entry: string, env: Record<string, string> = {}) => {
       const cfg = join(dir, `${slug}.json`);
       // Only what a device must set (broker, trust, data folder) plus the 2 slots of the goal;
       // no fuelRate (calibration runs), runner and runnerIdleMs at their defaults.
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
         brokers: [url], region: REGION, dataDir: join(dir, slug), profile: 'pi4-bare', slots: 2,
         trustedPublishers: [toHex(gwId.publicKey)],
       }));
-      const p = spawn(process.execPath, [entry, 'agent', '--config', cfg], { stdio: 'ignore', env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn' } });
+      const p = spawn(process.execPath, [entry, 'agent', '--config', cfg], { stdio: 'ignore', env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn', ...env } });
       children.push(p);
       nodeId = '';
       const t0 = performance.now();
@@ -176,7 +176,9 @@ async function main(): Promise<void> {
 
     const runs = [await runAgent('full package (dist/cli/main.js)', 'full', CLI)];
     if (existsSync(BUNDLE)) runs.push(await runAgent('device package (dist-agent/swarmlet.mjs)', 'device', BUNDLE));
-    else console.log('(dist-agent/ not built: npm run bundle:agent to measure the device package too)');
+    else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
+    // The agent process's JIT and young-generation limits, off: what they cost in speed and save in memory.
+    if (!process.env.BENCH_QUICK) runs.push(await runAgent('full package, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', CLI, { SWARMLET_AGENT_FULL_JIT: '1' }));
     bareRss = Math.max(...runs.map((r) => r.bareNow));
 
     const d = (x: number) => `+${fmt(x - bareRss, 1)}`;

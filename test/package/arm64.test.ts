@@ -1,3 +1,0 @@
-import { armTest } from './arm-emulated.js';
-
-armTest('arm64');
