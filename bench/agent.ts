@@ -4,7 +4,7 @@
  * process, all measured in the same run:
  *   - idle: 60 s after start; under load (peak, 2 slots); idle again 60 s after the load ends.
  *   - the agent as the full package starts it (dist/cli/main.js) and as the device package
- *     (dist-agent/swarmlet.mjs, when `npm run bundle:agent` has built it).
+ *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it).
  *   - memory of the agent plus its runner process: the agent's RSS + the runner's private
  *     memory (USS: pages only it uses; the node binary's pages both map count once, as on a
  *     device). The plain RSS sum, which counts them twice, is printed too.
