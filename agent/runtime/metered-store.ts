@@ -61,7 +61,8 @@ export function fileMeteredStore(opts: { readOnly?: string[]; writable?: string 
       try {
         mkdirSync(own, { recursive: true });
         const file = join(own, `${hashHex}.wasm`);
-        if (existsSync(file) || readdirSync(own).length >= MAX_FILES) return;
+        // Called after metering afresh: replaces a damaged file; a full folder takes no more.
+        if (!existsSync(file) && readdirSync(own).length >= MAX_FILES) return;
         const tmp = `${file}.${process.pid}.tmp`;
         writeFileSync(tmp, wasm);
         renameSync(tmp, file);
