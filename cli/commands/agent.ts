@@ -13,9 +13,8 @@ import { ENV_NAMES, type AgentOverrides } from '../../agent/config.js';
 function leanJit(): void {
   if (process.env.SWARMLET_AGENT_FULL_JIT === '1') return;
   setFlagsFromString('--max-opt=1');
-  // Keep the young generation at its start size: under a burst V8 would grow it to 32 MB and
-  // the pages stay resident after the burst (this flag is read when it grows, so it applies now).
-  setFlagsFromString('--semi-space-growth-factor=1');
+  // Not --semi-space-growth-factor=1 (a young generation that never grows): it saved ~1 MB
+  // after a burst and cut throughput 3-4x under load (bench/agent).
 }
 
 const options = {
