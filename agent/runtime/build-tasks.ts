@@ -45,7 +45,7 @@ function parseFile<S extends v.GenericSchema>(schema: S, value: unknown, file: s
   throw new Error(`${file}: ${r.reason}`);
 }
 
-export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number }
+export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number; premetered: number }
 
 /** The AssemblyScript source holding the mlp weights as static data. */
 export function mlpWeightsSource(weightsJson: string): string {
@@ -95,7 +95,10 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   const buildDir = join(root, 'tasks', 'build');
   const fp = fingerprint(root);
   const current = opts.force ? null : upToDate(buildDir, fp);
-  if (current) return { built: [], skipped: true, manifest: current, ms: performance.now() - t0 };
+  if (current) {
+    const premetered = await premeter(buildDir, current);
+    return { built: [], skipped: true, manifest: current, ms: performance.now() - t0, premetered };
+  }
 
   const source = parseFile(CatalogueSource, JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')), 'tasks/catalogue.json');
   mkdirSync(join(buildDir, 'gen'), { recursive: true });
@@ -116,10 +119,21 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
     }
     writeFileSync(join(buildDir, tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     renameSync(join(buildDir, tmp, 'manifest.json'), join(buildDir, 'manifest.json'));
-    return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0 };
+    const premetered = await premeter(buildDir, manifest);
+    return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0, premetered };
   } finally {
     rmSync(join(buildDir, tmp), { recursive: true, force: true });
   }
+}
+
+/**
+ * Ship the catalogue metered too (tasks/build/metered/): an agent then runs catalogue tasks
+ * without loading binaryen at all. Remade whenever the metering rules change (meter.js).
+ */
+async function premeter(buildDir: string, manifest: Manifest): Promise<number> {
+  const { premeterCatalogue } = await import('./metered-store.js');
+  const modules = manifest.tasks.map((t) => ({ hashHex: t.hash, wasm: new Uint8Array(readFileSync(join(buildDir, t.file))) }));
+  return premeterCatalogue(modules, join(buildDir, 'metered'));
 }
 
 /** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm and check it against ABI v1. */

@@ -14,6 +14,7 @@ import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 import { preferOptimizingCompiler } from './tiering.js';
+import type { MeteredStore } from './metered-store.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
@@ -50,6 +51,12 @@ export interface PoolOptions {
   cacheSize?: number;
   /** Keep V8's baseline wasm compiler (default false: compile tasks with TurboFan; see tiering.ts). */
   liftoff?: boolean;
+  /**
+   * Instrumented modules kept by hash (shipped pre-metered catalogue, a device's own cache):
+   * a module found there is not instrumented again, so binaryen (~100 MB resident) loads
+   * only for a module this device has never metered.
+   */
+  metered?: MeteredStore;
 }
 
 export class WorkerPool implements TaskRunner {
@@ -62,6 +69,7 @@ export class WorkerPool implements TaskRunner {
   private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
   private nextId = 1;
   private closed = false;
+  private readonly metered: MeteredStore | undefined;
 
   constructor(opts: PoolOptions = {}) {
     const size = opts.size ?? availableParallelism();
@@ -72,6 +80,7 @@ export class WorkerPool implements TaskRunner {
     if (!opts.liftoff) preferOptimizingCompiler();
     this.cache = new Lru(cacheSize);
     this.slots = new Array<Slot | null>(size).fill(null);
+    this.metered = opts.metered;
   }
 
   async run(module: Uint8Array, input: Uint8Array, limits?: Partial<RunLimits>, opts: { expectedHash?: Uint8Array } = {}): Promise<RunOutcome> {
@@ -118,10 +127,19 @@ export class WorkerPool implements TaskRunner {
   private async doPrepare(bytes: Uint8Array, key: string): Promise<PrepareResult> {
     const check = checkAbi(bytes);
     if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
+    const stored = this.metered?.get(key);
+    if (stored) {
+      // A stored module that does not compile (a damaged file) is made again below.
+      try {
+        const module = await WebAssembly.compile(stored);
+        return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
+      } catch { /* instrument it afresh */ }
+    }
     const reply = await this.instrumentInWorker(bytes);
     if (!reply.ok) return { ok: false, kind: 'invalid-module', message: reply.message };
     try {
       const module = await WebAssembly.compile(reply.wasm);
+      this.metered?.put(key, reply.wasm);
       return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
     } catch (e) {
       return { ok: false, kind: 'invalid-module', message: `instrumented module does not compile: ${(e as Error).message}` };
