@@ -131,7 +131,8 @@ test('both packages install from their tarballs and run: device agent, service u
     mkdirSync(inDir);
     const texts = ['hello 1\n', 'hello 2\n', 'hello 3\n'];
     texts.forEach((t, i) => writeFileSync(join(inDir, `${i + 1}.txt`), t));
-    const job = spawnSync(bin, ['job', 'submit', '--gateway', gateway, '--task', 'sha256', '--input-dir', inDir, '--wait', '--json', '--timeout-ms', '120000'], { encoding: 'utf8', timeout: 150_000 });
+    // `up --data DIR` keeps its admin token in DIR/operator.token (the CLI finds it alone only under .data/mesh).
+    const job = spawnSync(bin, ['job', 'submit', '--gateway', gateway, '--token-file', join(data, 'operator.token'), '--task', 'sha256', '--input-dir', inDir, '--wait', '--json', '--timeout-ms', '120000'], { encoding: 'utf8', timeout: 150_000 });
     assert.equal(job.status, 0, `${job.stderr}\n${aout.slice(-2000)}`);
     const view = JSON.parse(job.stdout) as { job: { state: string }; results: { file: string; outputHex: string; nodeId: string }[] };
     assert.equal(view.job.state, 'done');
