@@ -3,6 +3,12 @@
  * and a fixed number of worker threads that each run one task at a time on a fresh
  * instance. A task past its deadline has its worker terminated and replaced; a worker that
  * dies for any reason is replaced too, so the pool survives every failure.
+ *
+ * A task's deadline covers preparing its module (admission, instrumentation: the first time
+ * this pool sees the module) and running it; time queued behind other tasks does not count.
+ * V8 compiles a module's functions lazily, each on its first call, inside the task: the
+ * static limits (static-limits.ts) bound what one function costs the optimising compiler,
+ * which is how long a task terminated at its deadline can go on using the CPU.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -15,13 +21,14 @@ import { resolveLimits } from './limits.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 import { preferOptimizingCompiler } from './tiering.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
+import { Instrumenter } from './instrumenter.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-/** Instrumenting even a 1 MiB module takes well under this; past it the module is refused. */
-const INSTRUMENT_TIMEOUT_MS = 30_000;
+/** A task worker's stack: the metered call stack budget (meter.ts STACK_SLOTS) uses at most ~0.7 MiB of it. */
+export const STACK_MB = 4;
 /** V8 heap per worker: wasm memory is outside it (capped by max pages); this bounds the JS side. */
-const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: STACK_MB };
 
 interface Prepared { key: string; module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
 type PrepareResult = { ok: true; prepared: Prepared } | { ok: false; kind: FailureKind; message: string };
@@ -30,6 +37,8 @@ interface Job {
   module: Prepared;
   input: Uint8Array;
   limits: RunLimits;
+  /** What is left of the deadline once the module was prepared. */
+  timeoutMs: number;
   resolve: (o: RunOutcome) => void;
 }
 
@@ -59,7 +68,7 @@ export class WorkerPool implements TaskRunner {
   private readonly inflight = new Map<string, Promise<PrepareResult>>();
   private readonly slots: (Slot | null)[];
   private readonly queue: Job[] = [];
-  private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
+  private readonly instrumenter = new Instrumenter();
   private nextId = 1;
   private closed = false;
 
@@ -77,7 +86,8 @@ export class WorkerPool implements TaskRunner {
   async run(module: Uint8Array, input: Uint8Array, limits?: Partial<RunLimits>, opts: { expectedHash?: Uint8Array } = {}): Promise<RunOutcome> {
     if (this.closed) throw new Error('worker pool is closed');
     const lim = resolveLimits(limits);
-    const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: 0 });
+    const started = performance.now();
+    const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: performance.now() - started });
     if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
     if (!(module instanceof Uint8Array)) return fail('invalid-module', 'module must be a Uint8Array');
     // Hash first: a cache hit skips the static checks (they ran when the entry was made).
@@ -86,14 +96,22 @@ export class WorkerPool implements TaskRunner {
     if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
-    const prepared = await this.prepare(module, toHex(hash));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<PrepareResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${lim.timeoutMs} ms passed while the module was prepared` }), lim.timeoutMs);
+    });
+    // Past the deadline the preparation goes on (bounded by the static limits and
+    // INSTRUMENT_TIMEOUT_MS) and is cached for the next run of the module.
+    const prepared = await Promise.race([this.prepare(module, toHex(hash)), late]);
+    clearTimeout(timer);
     if (!prepared.ok) return fail(prepared.kind, prepared.message);
     if (prepared.prepared.initialPages > lim.memoryPages) {
       return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
     }
     if (this.closed) return fail('trap', 'worker pool closed');
+    const timeoutMs = Math.max(1, Math.round(lim.timeoutMs - (performance.now() - started)));
     return new Promise<RunOutcome>((resolve) => {
-      this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, resolve });
+      this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, timeoutMs, resolve });
       this.pump();
     });
   }
@@ -118,53 +136,14 @@ export class WorkerPool implements TaskRunner {
   private async doPrepare(bytes: Uint8Array, key: string): Promise<PrepareResult> {
     const check = checkAbi(bytes);
     if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
-    const reply = await this.instrumentInWorker(bytes);
-    if (!reply.ok) return { ok: false, kind: 'invalid-module', message: reply.message };
+    const reply = await this.instrumenter.instrument(bytes);
+    if (!reply.ok) return reply;
     try {
       const module = await WebAssembly.compile(reply.wasm);
       return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
     } catch (e) {
       return { ok: false, kind: 'invalid-module', message: `instrumented module does not compile: ${(e as Error).message}` };
     }
-  }
-
-  private instrumentInWorker(wasm: Uint8Array): Promise<{ ok: true; wasm: Uint8Array } | { ok: false; message: string }> {
-    if (!this.meter) {
-      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 } });
-      const meter = { worker, pending: new Map<number, (r: WorkerReply & { type: 'instrumented' }) => void>() };
-      const dead = (why: string) => {
-        if (this.meter === meter) this.meter = null;
-        for (const cb of meter.pending.values()) cb({ type: 'instrumented', id: 0, ok: false, message: why });
-        meter.pending.clear();
-      };
-      worker.on('message', (r: WorkerReply) => {
-        if (r.type !== 'instrumented') return;
-        const cb = meter.pending.get(r.id);
-        meter.pending.delete(r.id);
-        cb?.(r);
-        if (meter.pending.size === 0) worker.unref();
-      });
-      worker.on('error', (e) => dead(`instrumentation worker failed: ${e.message}`));
-      worker.on('exit', (code) => dead(`instrumentation worker exited (${code})`));
-      this.meter = meter;
-    }
-    const meter = this.meter;
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        meter.pending.delete(id);
-        if (this.meter === meter) this.meter = null;
-        void meter.worker.terminate();
-        resolve({ ok: false, message: `instrumentation took over ${INSTRUMENT_TIMEOUT_MS} ms` });
-      }, INSTRUMENT_TIMEOUT_MS);
-      meter.pending.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r.ok ? { ok: true, wasm: r.wasm } : { ok: false, message: r.message });
-      });
-      meter.worker.ref();
-      const copy = wasm.slice();
-      meter.worker.postMessage({ type: 'instrument', id, wasm: copy } satisfies WorkerRequest, [copy.buffer]);
-    });
   }
 
   private spawn(index: number): Slot {
@@ -208,7 +187,7 @@ export class WorkerPool implements TaskRunner {
 
   private startClock(index: number, slot: Slot): void {
     slot.started = performance.now();
-    slot.timer = setTimeout(() => this.expire(index, slot), slot.jobs[slot.done]!.limits.timeoutMs);
+    slot.timer = setTimeout(() => this.expire(index, slot), slot.jobs[slot.done]!.timeoutMs);
   }
 
   private pump(): void {
@@ -261,7 +240,7 @@ export class WorkerPool implements TaskRunner {
     if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
-    const all: Promise<number>[] = [];
+    const all: Promise<unknown>[] = [];
     for (const [i, s] of this.slots.entries()) {
       if (!s) continue;
       this.slots[i] = null;
@@ -269,10 +248,7 @@ export class WorkerPool implements TaskRunner {
       for (const job of s.jobs.splice(s.done)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
       all.push(s.worker.terminate());
     }
-    if (this.meter) {
-      all.push(this.meter.worker.terminate());
-      this.meter = null;
-    }
+    all.push(this.instrumenter.close());
     await Promise.allSettled(all);
   }
 }

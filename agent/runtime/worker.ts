@@ -1,11 +1,11 @@
 /**
- * The worker thread behind the pool. Two jobs: 'instrument' (binaryen, kept off the main
- * thread so a huge or pathological module cannot stall it, and a crash costs one worker) and
- * 'run' (one task on a fresh instance). The pool terminates this thread on a deadline.
+ * The worker thread behind the pool. Two jobs: 'instrument' (binaryen, in the pool's
+ * instrumentation worker: instrumenter.ts) and 'run' (tasks, each on a fresh instance, in a
+ * task worker). The pool terminates a task worker on a deadline.
  */
 import { parentPort } from 'node:worker_threads';
 import { execute, type ExecuteLimits, type MemoryShape } from './execute.js';
-import { instrument, loadBinaryen, UnsupportedModuleError } from './meter.js';
+import { errorText, instrument, loadBinaryen, UnsupportedModuleError } from './meter.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 
 export type WorkerRequest =
@@ -20,7 +20,7 @@ export interface RunJob { key: string; module: WebAssembly.Module | null; input:
 
 export type WorkerReply =
   | { type: 'instrumented'; id: number; ok: true; wasm: Uint8Array }
-  | { type: 'instrumented'; id: number; ok: false; message: string }
+  | { type: 'instrumented'; id: number; ok: false; kind: 'invalid-module' | 'timeout'; message: string }
   | { type: 'ran'; id: number; index: number; outcome: import('./types.js').RunOutcome }
   /** The module of job `index` is not here (never expected: the pool mirrors this cache); the rest of the batch is not run. */
   | { type: 'missing'; id: number; index: number };
@@ -50,10 +50,11 @@ port.on('message', (msg: WorkerRequest) => {
       const { wasm } = instrument(b, msg.wasm);
       port.postMessage({ type: 'instrumented', id: msg.id, ok: true, wasm } satisfies WorkerReply, [wasm.buffer as ArrayBuffer]);
     } catch (e) {
-      const message = e instanceof UnsupportedModuleError ? e.message : `instrumentation failed: ${(e as Error)?.message ?? String(e)}`;
-      port.postMessage({ type: 'instrumented', id: msg.id, ok: false, message } satisfies WorkerReply);
+      const message = e instanceof UnsupportedModuleError ? e.message : `instrumentation failed: ${errorText(e)}`;
+      port.postMessage({ type: 'instrumented', id: msg.id, ok: false, kind: 'invalid-module', message } satisfies WorkerReply);
     }
   }, (e: unknown) => {
-    port.postMessage({ type: 'instrumented', id: msg.id, ok: false, message: `cannot load binaryen: ${(e as Error)?.message}` } satisfies WorkerReply);
+    // Not the module's fault: this machine cannot instrument anything.
+    port.postMessage({ type: 'instrumented', id: msg.id, ok: false, kind: 'timeout', message: `cannot load binaryen: ${errorText(e)}` } satisfies WorkerReply);
   });
 });

@@ -37,12 +37,12 @@ describe('hostile modules', () => {
     { name: 'infinite start function', module: () => abiModule('(i64.const 0)', '(func $s (loop $l (br $l))) (start $s)'), limits: FUEL, kind: 'fuel-exhausted' },
     { name: 'infinite loop, unlimited fuel: deadline', module: () => abiModule('(loop $l (br $l)) (i64.const 0)'), limits: HUGE_FUEL, kind: 'timeout' },
     { name: 'infinite start function, unlimited fuel: deadline', module: () => abiModule('(i64.const 0)', '(func $s (loop $l (br $l))) (start $s)'), limits: HUGE_FUEL, kind: 'timeout' },
-    { name: 'unbounded recursion', module: () => abiModule('(call $r) (i64.const 0)', '(func $r (call $r))'), limits: FUEL, kind: 'trap', message: /stack overflow/ },
+    { name: 'unbounded recursion', module: () => abiModule('(call $r) (i64.const 0)', '(func $r (call $r))'), limits: FUEL, kind: 'trap', message: /call stack exhausted/ },
     {
       name: 'unbounded recursion through a table',
       module: () => abiModule('(call_indirect (type $t) (i32.const 0)) (i64.const 0)',
         '(type $t (func)) (table 1 funcref) (elem (i32.const 0) $r) (func $r (type $t) (call_indirect (type $t) (i32.const 0)))'),
-      limits: FUEL, kind: 'trap', message: /stack overflow/,
+      limits: FUEL, kind: 'trap', message: /call stack exhausted/,
     },
     {
       name: 'memory-grow bomb that traps on refusal',

@@ -6,7 +6,7 @@ export function wat(text: string): Uint8Array {
   try {
     // What Node 20's V8 accepts by default (binaryen's All includes encodings V8 lacks).
     const F = binaryen.Features;
-    m.setFeatures(F.MVP | F.MutableGlobals | F.BulkMemory | F.SignExt | F.NontrappingFPToInt | F.SIMD128 | F.ReferenceTypes | F.Multivalue);
+    m.setFeatures(F.MVP | F.MutableGlobals | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.NontrappingFPToInt | F.SIMD128 | F.ReferenceTypes | F.Multivalue);
     if (!m.validate()) throw new Error('test module does not validate');
     return m.emitBinary();
   } finally {
