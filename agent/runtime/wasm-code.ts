@@ -89,6 +89,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
   let maxStack = 0;
   let loops = 0;
   let calls = false;
+  let deepest = 0;
   let frame = frames[0]!;
   const pop = (): number => (stack.length > frame.base ? stack.pop()! : 0);
   /** An instruction taking `pops` operands: its tree's height, noted in the frame. */
@@ -97,6 +98,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
     for (let i = 0; i < pops; i++) h = Math.max(h, pop());
     h += 1;
     if (h > frame.inner) frame.inner = h;
+    if (h > deepest) deepest = h;
     return h;
   };
   const push = (h: number): string | null => {
@@ -119,7 +121,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
     return 'multi-value block types are outside ABI v1';
   };
   const open = (results: number, isIf: boolean): string | null => {
-    if (frames.length > limits.nesting) return `blocks nested deeper than ${limits.nesting}`;
+    if (frames.length > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
     frame = { base: stack.length, results, inner: 0, arms: 0, unreachable: false, isIf };
     frames.push(frame);
     return null;
@@ -147,6 +149,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
       if (err) return err;
       const h = node(POPS[op]!);
       if (PUSHES[op]) err = push(h);
+      if (err) return err;
     } else {
       switch (op) {
         case 0x00: leaveUnreachable(); break; // unreachable
@@ -178,7 +181,9 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
           const done = frames.pop()!;
           // binaryen may wrap a loop body or an if arm in a block of its own: count one level more.
           const h = Math.max(done.inner, done.arms) + (frames.length > 0 ? 2 : 1);
+          if (h > deepest) deepest = h;
           if (frames.length === 0) {
+            if (h > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
             if (r.pos !== r.end) throw new WasmFormatError('code after the end of a function body');
             return { locals, maxStack, height: h, calls };
           }
@@ -225,6 +230,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
       }
       if (err) return err;
     }
+    if (deepest + frames.length > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
   }
   throw new WasmFormatError('function body without an end');
 }

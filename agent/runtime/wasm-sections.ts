@@ -169,6 +169,7 @@ export function readModuleInfo(bytes: Uint8Array, limits: StaticLimits = STATIC_
           const form = s.byte();
           if (form !== 0x60) { refuse(`type form 0x${form.toString(16)} (recursive or GC types) is outside ABI v1`); s.pos = s.end; break; }
           const params = count(s, limits.params, 'parameters in a function type');
+          if (s.pos >= s.end) break;
           for (let k = 0; k < params; k++) valType(s);
           const results = s.leb();
           if (results > 1) { refuse('multi-value results are outside ABI v1'); s.pos = s.end; break; }
