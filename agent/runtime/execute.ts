@@ -127,7 +127,7 @@ function classify(
   if (metered && Number((exports[METER.fuel] as () => bigint)()) < 0) {
     return fail('fuel-exhausted', `fuel limit of ${limits.fuel} exhausted`, limits.fuel);
   }
-  if (metered && (exports[METER.stack] as () => number)() < 0) {
+  if (metered && ((exports[METER.stack] as (() => number) | undefined)?.() ?? 0) < 0) {
     return fail('trap', `call stack exhausted (budget of ${STACK_SLOTS} slots)`, used());
   }
   if (e instanceof TaskAbort) return fail('trap', e.message, used());

@@ -33,6 +33,8 @@ export class Instrumenter {
   private nextId = 1;
   private closed = false;
 
+  constructor(private readonly timeoutMs = INSTRUMENT_TIMEOUT_MS) {}
+
   instrument(wasm: Uint8Array): Promise<InstrumentResult> {
     if (this.closed) return Promise.resolve({ ok: false, kind: 'timeout', message: 'instrumentation worker closed' });
     return new Promise((resolve) => {
@@ -70,8 +72,8 @@ export class Instrumenter {
     const timer = setTimeout(() => {
       this.worker = null;
       void worker.terminate();
-      this.finish({ ok: false, kind: 'timeout', message: `instrumentation took over ${INSTRUMENT_TIMEOUT_MS} ms` });
-    }, INSTRUMENT_TIMEOUT_MS);
+      this.finish({ ok: false, kind: 'timeout', message: `instrumentation took over ${this.timeoutMs} ms` });
+    }, this.timeoutMs);
     this.running = { job, timer, id };
     worker.postMessage({ type: 'instrument', id, wasm: job.wasm } satisfies WorkerRequest, [job.wasm.buffer as ArrayBuffer]);
   }

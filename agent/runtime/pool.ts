@@ -96,14 +96,8 @@ export class WorkerPool implements TaskRunner {
     if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<PrepareResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${lim.timeoutMs} ms passed while the module was prepared` }), lim.timeoutMs);
-    });
-    // Past the deadline the preparation goes on (bounded by the static limits and
-    // INSTRUMENT_TIMEOUT_MS) and is cached for the next run of the module.
-    const prepared = await Promise.race([this.prepare(module, toHex(hash)), late]);
-    clearTimeout(timer);
+    const hex = toHex(hash);
+    const prepared = this.cache.get(hex) ?? await this.prepareWithin(module, hex, lim.timeoutMs);
     if (!prepared.ok) return fail(prepared.kind, prepared.message);
     if (prepared.prepared.initialPages > lim.memoryPages) {
       return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
@@ -114,6 +108,22 @@ export class WorkerPool implements TaskRunner {
       this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, timeoutMs, resolve });
       this.pump();
     });
+  }
+
+  /**
+   * prepare(), or 'timeout' when the deadline passes first. The preparation goes on past it
+   * (bounded by the static limits and INSTRUMENT_TIMEOUT_MS) and is cached for the next run.
+   */
+  private async prepareWithin(bytes: Uint8Array, hex: string, timeoutMs: number): Promise<PrepareResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<PrepareResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${timeoutMs} ms passed while the module was prepared` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.prepare(bytes, hex), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Instrumented, compiled module for a hash: from the cache, or made once (concurrent callers share). */
