@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { check } from '../util/valid.js';
 import { checkRegion } from '../protocol/topics.js';
+import { MAX_TASK_FUEL } from '../protocol/messages.js';
 
 // valibot rather than zod: the agent is meant to run in a few tens of MB, and zod alone
 // costs ~12 MB of RSS against ~3 MB for valibot (bench/agent). All numbers are finite.
@@ -34,7 +35,7 @@ export const BrokerSchema = v.strictObject({
 });
 
 const LimitsSchema = v.strictObject({
-  fuel: v.optional(int(1), 2_000_000_000),
+  fuel: v.optional(int(1, MAX_TASK_FUEL), 2_000_000_000),
   memoryPages: v.optional(int(1, 65536), 256),
   timeoutMs: v.optional(int(1, 3_600_000), 10_000),
 });

@@ -21,6 +21,7 @@ const REGISTRY: Record<string, [string, string]> = {
   task: ['build and run wasm tasks locally', 'task'],
   proof: ['check receipt inclusion proofs offline', 'proof'],
   keys: ['create and inspect Ed25519 device keys', 'keys'],
+  token: ['operator API tokens of a gateway: create, list, revoke', 'token'],
 };
 
 function topHelp(): string {

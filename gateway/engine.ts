@@ -13,6 +13,8 @@ import type { Scheduler } from './scheduler.js';
 import type { Store } from './store.js';
 import { decide, judgeAgainst, type LocalChecker, type Reputation } from './verifier.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Grants } from './grants.js';
+import type { Bill } from './store.js';
 
 export interface ModuleRef {
   name: string;
@@ -23,6 +25,8 @@ export interface ModuleRef {
 export interface EngineDeps {
   store: Store;
   rep: Reputation;
+  /** Observed capacity per node (fleet.grants): results grow it, expired leases shrink it. */
+  grants: Grants;
   log: Logger;
   metrics: GatewayMetrics;
   checker: LocalChecker | null;
@@ -33,6 +37,7 @@ export interface EngineDeps {
   fuelLimit: number;
   timeoutMs: number;
   memoryPages: number;
+  leaseMs: number;
 }
 
 export class BadJob extends Error {
@@ -41,6 +46,14 @@ export class BadJob extends Error {
 
 /** Attempts a task may use beyond its redundancy before it is given up. */
 const SPARE_ATTEMPTS = 5;
+/**
+ * A result claiming more than this many times the most fuel the gateway has verified for a
+ * task of the same job is re-executed before it is accepted (the tasks of a job run one
+ * module on similar inputs; an inflated fuel claim stands out).
+ */
+const FUEL_OUTLIER_FACTOR = 8;
+/** Weight of the newest lease-to-result time in a job's smoothed latency. */
+const LATENCY_EWMA = 0.2;
 
 export class Engine {
   readonly jobs = new Map<string, JobState>();
@@ -63,7 +76,17 @@ export class Engine {
   need = (task: TaskState): number => {
     const job = this.jobs.get(task.jobId);
     if (!job || task.state !== 'open') return 0;
-    return job.redundancy + task.extra - this.usable(task) - task.leases.size;
+    let live = 0;
+    for (const l of task.leases.values()) if (!l.stalled) live++;
+    return job.redundancy + task.extra - this.usable(task) - live;
+  };
+
+  /** A node let a lease expire: it loses standing and observed capacity (benched after several in a row). */
+  leaseExpired = (nodeId: string, taskId: string): void => {
+    this.d.rep.slip(nodeId);
+    if (this.d.grants.expired(nodeId)) {
+      this.d.log.warn({ nodeId, taskId, ...this.d.grants.view(nodeId) }, 'node lets its leases expire: benched (no new work) for a while');
+    }
   };
 
   maxAttempts = (_task: TaskState, job: JobState): number => job.redundancy + SPARE_ATTEMPTS;
@@ -105,7 +128,7 @@ export class Engine {
       const job: JobState = {
         id: row.id, taskName: row.task_name, moduleHash: new Uint8Array(Buffer.from(row.module_hash, 'hex')), moduleHashHex: row.module_hash,
         redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price, region: row.region, deadline: row.deadline,
-        fuelLimit: row.fuel_limit, createdAt: row.created_at, tasks: [], remaining: 0,
+        fuelLimit: row.fuel_limit, createdAt: row.created_at, tasks: [], remaining: 0, latencyMs: 0, fuelRef: 0, fuelRefPending: false,
       };
       for (const tr of this.d.store.jobTasks(row.id)) {
         const t = newTaskState(row.id, tr.idx, new Uint8Array(tr.input), tr.spot === 1);
@@ -115,7 +138,7 @@ export class Engine {
           t.verified = tr.verified === 1;
           t.error = tr.error;
           if (tr.node_id && tr.receipt_id) {
-            t.final = { nodeId: tr.node_id, attempt: 0, ok: tr.ok === 1, output: new Uint8Array(tr.output ?? Buffer.alloc(0)), compareHash: tr.output_hash ?? '', errorKind: tr.error, receiptId: tr.receipt_id };
+            t.final = { nodeId: tr.node_id, attempt: 0, ok: tr.ok === 1, output: new Uint8Array(tr.output ?? Buffer.alloc(0)), compareHash: tr.output_hash ?? '', errorKind: tr.error, receiptId: tr.receipt_id, fuel: 0, price: 0 };
           }
         } else job.remaining++;
         job.tasks.push(t);
@@ -126,9 +149,15 @@ export class Engine {
         if (!t) continue;
         t.tried.add(a.node_id);
         if (a.state === 'leased' && t.state === 'open') {
-          this.scheduler.restoreLease(t, { nodeId: a.node_id, attempt: a.attempt, offerId: a.offer_id, price: a.price, leaseUntil: a.lease_until });
+          this.scheduler.restoreLease(t, {
+            nodeId: a.node_id, attempt: a.attempt, offerId: a.offer_id, price: a.price, leaseUntil: a.lease_until,
+            grantedAt: a.lease_until - this.d.leaseMs, stalled: false,
+          });
         } else if (a.state === 'reported' && a.receipt_id && a.output_hash) {
-          t.results.set(a.node_id, { nodeId: a.node_id, attempt: a.attempt, ok: a.ok === 1, output: new Uint8Array(a.output ?? Buffer.alloc(0)), compareHash: a.output_hash, errorKind: a.error_kind, receiptId: a.receipt_id });
+          t.results.set(a.node_id, {
+            nodeId: a.node_id, attempt: a.attempt, ok: a.ok === 1, output: new Uint8Array(a.output ?? Buffer.alloc(0)), compareHash: a.output_hash,
+            errorKind: a.error_kind, receiptId: a.receipt_id, fuel: a.fuel ?? 0, price: a.price,
+          });
         }
       }
       if (job.remaining === 0) { this.finishJob(job, now); continue; }
@@ -139,14 +168,36 @@ export class Engine {
   }
 
   /** Results that intake has committed. */
-  onResults(list: readonly AcceptedResult[]): void {
+  onResults(list: readonly AcceptedResult[], now = Date.now()): void {
     for (const r of list) {
       const task = this.tasks.get(r.taskId);
-      if (!task) continue; // job closed: stored and billed, nothing more to decide
-      this.scheduler.endLease(task, r.nodeId);
-      if (task.state !== 'open' || this.d.rep.isQuarantined(r.nodeId)) continue;
+      if (!task) {
+        // Job closed: stored, never billed (the task was billed once, for the result it took);
+        // an answer within its lease still earns the node capacity.
+        if (this.scheduler.answered(r.taskId, r.nodeId, now)) this.d.grants.delivered(r.nodeId, now);
+        continue;
+      }
+      const lease = this.scheduler.endLease(task, r.nodeId);
+      const job = this.jobs.get(task.jobId);
+      if (lease) {
+        // An answer within its lease: the node earns capacity, the job learns how long answers take.
+        this.d.grants.delivered(r.nodeId, now);
+        if (job) {
+          const ms = Math.max(1, now - lease.grantedAt);
+          job.latencyMs = job.latencyMs === 0 ? ms : job.latencyMs + LATENCY_EWMA * (ms - job.latencyMs);
+        }
+      }
+      if (!job || task.state !== 'open' || this.d.rep.isQuarantined(r.nodeId)) continue;
       if (task.results.has(r.nodeId)) continue;
-      task.results.set(r.nodeId, { nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind, receiptId: r.receiptId });
+      task.results.set(r.nodeId, {
+        nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind,
+        receiptId: r.receiptId, fuel: r.fuel, price: r.price,
+      });
+      // Calibrate each job's fuel on its first result, then re-execute any claim far above it.
+      if (!task.spot && r.errorKind !== 'timeout' && this.d.checker && (job.fuelRef === 0 ? !job.fuelRefPending : r.fuel > FUEL_OUTLIER_FACTOR * job.fuelRef)) {
+        task.spot = true;
+        if (job.fuelRef === 0) job.fuelRefPending = true;
+      }
       this.evaluate(task);
     }
   }
@@ -167,7 +218,7 @@ export class Engine {
       case 'accept':
         for (const c of dec.cheaters) this.caught(c, task);
         this.d.rep.reward(dec.agreeing);
-        this.accept(task, job, dec.result, dec.verified);
+        this.accept(task, job, dec.result, dec.verified, dec.agreeing);
         return;
       case 'check':
         this.check(task, job, dec.candidates).catch((e: unknown) => {
@@ -187,20 +238,24 @@ export class Engine {
     }
     if (this.stopped || task.state !== 'checking' || !this.jobs.has(job.id)) return;
     task.state = 'open';
+    job.fuelRefPending = false;
     if (!local) {
       const hashes = new Set(candidates.map((c) => c.compareHash));
-      if (hashes.size === 1) { this.d.rep.reward(candidates.map((c) => c.nodeId)); this.accept(task, job, candidates[0]!, false); }
+      if (hashes.size === 1) { this.d.rep.reward(candidates.map((c) => c.nodeId)); this.accept(task, job, candidates[0]!, false, candidates.map((c) => c.nodeId)); }
       else { task.extra++; this.scheduler.enqueue(task); }
       return;
     }
+    job.fuelRef = Math.max(job.fuelRef, local.fuel);
     const { honest, cheaters } = judgeAgainst(local, candidates);
-    for (const c of cheaters) this.caught(c, task);
-    if (honest.length > 0) {
-      this.d.rep.reward(honest.map((h) => h.nodeId));
-      this.accept(task, job, honest[0]!, true);
-    } else {
-      this.evaluate(task);
-    }
+    this.d.store.tx(() => {
+      for (const c of cheaters) this.caught(c, task);
+      if (honest.length > 0) {
+        this.d.rep.reward(honest.map((h) => h.nodeId));
+        this.accept(task, job, honest[0]!, true, honest.map((h) => h.nodeId));
+      } else {
+        this.evaluate(task);
+      }
+    });
   }
 
   /** A node returned a wrong result for `task`: quarantine it and re-check its other work. */
@@ -238,15 +293,31 @@ export class Engine {
     if (reopened) this.d.log.info({ nodeId, reopened }, 'tasks reopened after a cheat');
   }
 
-  private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean): void {
+  /**
+   * The task's result is decided: store it and bill it, in one transaction. A task pays for
+   * `redundancy` results: the agreeing ones that arrived first, each once (the ledger is
+   * keyed by receipt and by (task, node)). Results that come later (a stalled lease that
+   * answered after all, a lease that expired, a node that crashed and re-sent its journal)
+   * are stored as receipts but not billed: the job owner pays each task exactly once.
+   */
+  private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean, agreeing: readonly string[]): void {
     task.state = 'done';
     task.final = r;
     task.verified = verified;
-    this.d.store.setTaskFinal(task.id, {
-      state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
-      receiptId: r.receiptId, verified,
+    const bills: Bill[] = [];
+    for (const nodeId of agreeing) {
+      const res = task.results.get(nodeId);
+      if (!res || bills.length >= job.redundancy || this.d.rep.isQuarantined(nodeId)) continue;
+      bills.push({ receiptId: res.receiptId, jobId: job.id, taskId: task.id, nodeId, fuel: res.fuel, price: res.price });
+    }
+    this.d.store.tx(() => {
+      this.d.store.setTaskFinal(task.id, {
+        state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
+        receiptId: r.receiptId, verified,
+      });
+      this.d.store.bill(bills);
     });
-    // Leases still out for this task are not needed any more; their results are still stored and billed.
+    // Leases still out for this task are not needed any more; their results are stored, not billed.
     job.remaining--;
     this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'error' });
     if (job.remaining === 0) this.finishJob(job);
@@ -272,7 +343,7 @@ export class Engine {
     this.d.store.finishJob(job.id, failed.length ? 'failed' : 'done', failed.length ? `${failed.length} of ${job.tasks.length} tasks failed: ${failed[0]!.error}` : null, now);
     this.jobs.delete(job.id);
     for (const t of job.tasks) {
-      for (const n of [...t.leases.keys()]) this.scheduler.endLease(t, n);
+      for (const n of [...t.leases.keys()]) this.scheduler.releaseLease(t, n);
       this.tasks.delete(t.id);
     }
     this.d.metrics.jobs.inc({ event: failed.length ? 'failed' : 'done' });

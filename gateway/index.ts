@@ -9,6 +9,7 @@ import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
 import { checkRegion, topics } from '../protocol/topics.js';
+import { MAX_TASK_FUEL } from '../protocol/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
@@ -16,7 +17,8 @@ import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
 import { Engine, BadJob, type ModuleRef } from './engine.js';
 import { Fleet } from './fleet.js';
-import { startHttp } from './http.js';
+import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
+import { startHttp, type RevokeAnswer } from './http.js';
 import { ReceiptIntake } from './intake.js';
 import type { ParseOutcome } from './parse.js';
 import { VerifyPool } from './verify-pool.js';
@@ -32,6 +34,7 @@ export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
   brokerUrl: string;
@@ -41,6 +44,10 @@ export interface GatewayOptions {
   regions?: string[];
   dataDir: string;
   http?: { host?: string; port?: number; bodyLimit?: number };
+  /** Operator access on the HTTP side: auth (default on), public reads, allowed Host names (gateway/access/). */
+  access?: AccessOptions;
+  /** Job quotas per operator and overall (defaults: DEFAULT_QUOTA in gateway/access/quota.ts). */
+  quota?: Partial<QuotaLimits>;
   /** Lease on an assignment (default 30 s). */
   leaseMs?: number;
   /** How long bids are collected after an offer (default 150 ms). */
@@ -80,6 +87,8 @@ export interface GatewayHandle {
   flushBatches(): void;
   store: Store;
   metrics: GatewayMetrics;
+  /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
+  access: Access;
   stop(): Promise<void>;
 }
 
@@ -96,12 +105,14 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const leaseMs = opts.leaseMs ?? 30_000;
   const bidWindowMs = opts.bidWindowMs ?? 150;
   const limits = { ...DEFAULT_RUN_LIMITS, ...(opts.limits ?? {}) };
+  if (!Number.isSafeInteger(limits.fuel) || limits.fuel < 1 || limits.fuel > MAX_TASK_FUEL) throw new Error(`limits.fuel must be an integer from 1 to ${MAX_TASK_FUEL}, got ${limits.fuel}`);
   const weights = mergeWeights(opts.weights);
   const spotCheck = opts.spotCheck ?? 0.05;
   if (!(spotCheck >= 0 && spotCheck <= 1)) throw new Error('spotCheck must be between 0 and 1');
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
   const ownsRunner = !opts.runtime;
@@ -125,9 +136,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   const runner: TaskRunner | null = runtime.runner;
   const engine = new Engine({
-    store, rep, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
+    store, rep, grants: fleet.grants, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
     checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
-    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs,
   });
 
   let link: GatewayLink | null = null;
@@ -137,7 +148,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
     fastPathDepth,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
-    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
+    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
     publishAssign: (m) => {
       metrics.assignMessages.inc();
@@ -154,7 +165,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
+  // A result may start just before its lease ends and run for its whole timeout.
+  const intake = new ReceiptIntake({ store, enrollment, lateGraceMs: limits.timeoutMs + 5000 });
   const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
   // Acks leave only for committed receipts (handleGroup adds them after the commit), coalesced per node.
   const acks = new AckQueue({
@@ -256,15 +268,46 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }, 1000);
   housekeeping.unref();
 
+  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
+  let mqttError: string | null = null;
+  link.client.on('error', (e) => { mqttError = e.message.slice(0, 200); });
+  link.client.on('connect', () => { mqttError = null; });
+  const revoke = (id: string): RevokeAnswer => {
+    const e = enrollment.get(id);
+    if (!e) return 'unknown';
+    // Revoking our own key would cut us off the mesh for good (and `swarmlet gateway` would write it to the enrollment file).
+    if (id === identity.nodeId) return 'self';
+    if (e.role === 'gateway') return 'gateway';
+    return enrollment.revoke(id) ? 'revoked' : 'unknown';
+  };
+
   let http: Awaited<ReturnType<typeof startHttp>>;
+  let access: Access | null = null;
   try {
+    access = Access.open(opts.dataDir, opts.access ?? {}, {
+      limits: opts.quota,
+      deps: {
+        openTasksOf: (id) => engine.job(id)?.remaining,
+        totals: () => engine.stats(),
+        onError: (e) => log.warn({ err: e.message }, 'job owner not recorded'),
+      },
+    });
+    const quota = access.quota;
     await link.ready(15_000);
     http = await startHttp({
-      log, metrics, batchDelayMs: batcher.maxDelayMs,
-      health: () => ({ ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null }),
+      log, metrics, batchDelayMs: batcher.maxDelayMs, quota: quota.limits,
+      health: () => {
+        const up = link!.client.connected;
+        return { ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null };
+      },
       nodes: () => fleet.views(),
-      revoke: (id) => enrollment.revoke(id),
-      submitJob: async (spec) => { const { id } = engine.submit(spec); await store.synced(); return { id }; },
+      revoke,
+      submitJob: async (spec, owner) => {
+        const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
+        const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));
+        await store.synced();
+        return { id };
+      },
       listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
       getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
       proof: (id) => batcher.proveInclusion(id),
@@ -276,8 +319,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
       }),
-    }, opts.http ?? {});
+    }, access, opts.http ?? {});
   } catch (e) {
+    access?.close();
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
@@ -297,6 +341,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     publicKey: identity.publicKey,
     store,
     metrics,
+    access: access!,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out
@@ -329,6 +374,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
       await http.server.close();
+      access!.close();
       scheduler.stop();
       await flushIntake();
       acks.flush();

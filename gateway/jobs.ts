@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { sha256, sha256Hex, toHex } from '../protocol/hash.js';
-import { MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
+import { MAX_PAYLOAD_BYTES, MAX_TASK_FUEL } from '../protocol/messages.js';
 import { checkRegion } from '../protocol/topics.js';
 import type { JobRow, Store, TaskRow } from './store.js';
 
@@ -29,7 +29,7 @@ export const JobSpecSchema = v.object({
   maxPrice: v.optional(real(0, 1e12)),
   region: v.optional(v.string()),
   deadlineMs: v.optional(int(100, 7 * 24 * 3600_000)),
-  fuelLimit: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+  fuelLimit: v.optional(int(1, MAX_TASK_FUEL)),
 });
 export type JobSpec = v.InferInput<typeof JobSpecSchema>;
 
@@ -42,6 +42,10 @@ export interface ResultRec {
   compareHash: string;
   errorKind: string | null;
   receiptId: string;
+  /** Fuel the receipt claims (checked against re-execution, part of compareHash). */
+  fuel: number;
+  /** Price of the assignment, credits per million fuel: what the result is billed at. */
+  price: number;
 }
 
 export interface Lease {
@@ -50,6 +54,13 @@ export interface Lease {
   offerId: string;
   price: number;
   leaseUntil: number;
+  /** When it was granted (restored leases: leaseUntil - leaseMs). */
+  grantedAt: number;
+  /**
+   * The node has gone silent on it: the task may go to another node as well (the lease
+   * stays: the first usable result wins, and only that one is billed).
+   */
+  stalled: boolean;
 }
 
 export interface TaskState {
@@ -92,6 +103,12 @@ export interface JobState {
   createdAt: number;
   tasks: TaskState[];
   remaining: number;
+  /** Smoothed time from a lease to its result in this job (ms; 0 = none yet): how long silence may last before a lease counts as stalled. */
+  latencyMs: number;
+  /** Most fuel the gateway's own re-execution has measured for a task of this job (0 = none yet). */
+  fuelRef: number;
+  /** A re-execution to set fuelRef is under way. */
+  fuelRefPending: boolean;
 }
 
 export function newJobId(): string {
@@ -133,7 +150,7 @@ export function splitJob(p: {
   return {
     id: p.id, taskName: p.taskName, moduleHash: p.moduleHash, moduleHashHex: toHex(p.moduleHash), redundancy: p.redundancy,
     spotCheck: p.spotCheck, maxPrice: p.maxPrice, region: p.region, deadline: p.deadline, fuelLimit: p.fuelLimit,
-    createdAt: p.now, tasks, remaining: tasks.length,
+    createdAt: p.now, tasks, remaining: tasks.length, latencyMs: 0, fuelRef: 0, fuelRefPending: false,
   };
 }
 

@@ -20,6 +20,8 @@ export interface GatewayMetrics {
   assignMessages: Counter<string>;
   assignedTasks: Counter<string>;
   resultMessages: Counter<string>;
+  /** HTTP requests refused by the access layer: host, origin, auth (no or bad credentials), role, quota. */
+  httpRefused: Counter<'reason'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -44,5 +46,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     assignMessages: new Counter({ name: 'swarmlet_assign_messages_total', help: 'Signed assign messages published (each carries one or more tasks)', registers }),
     assignedTasks: new Counter({ name: 'swarmlet_assigned_tasks_total', help: 'Tasks assigned (leases given out)', registers }),
     resultMessages: new Counter({ name: 'swarmlet_result_messages_total', help: 'Result messages taken in (each carries one or more results; see swarmlet_receipts_total)', registers }),
+    httpRefused: new Counter({ name: 'swarmlet_http_refused_total', help: 'HTTP requests refused by operator access (reason: host, origin, auth, role, quota)', labelNames: ['reason'], registers }),
   };
 }

@@ -43,7 +43,20 @@ export interface IntakeWrite {
   receipt: { id: string; nodeId: string; seq: number; taskId: string; jobId: string; envelope: Uint8Array; fuel: number; status: 'accepted' | 'rejected'; reason: string | null };
   /** The attempt it reports, when it reports one we assigned. */
   attempt?: { taskId: string; attempt: number; ok: boolean; output: Uint8Array; outputHash: string; errorKind: string | null; fuel: number };
-  bill?: { jobId: string; taskId: string; nodeId: string; fuel: number; price: number };
+}
+
+/** One accepted result to bill: `fuel x price / 1e6` credits, keyed by receipt and by (task, node). */
+export interface Bill {
+  receiptId: string; jobId: string; taskId: string; nodeId: string; fuel: number; price: number;
+}
+
+export interface TaskInfo {
+  jobId: string;
+  inputHash: Uint8Array;
+  moduleHashHex: string;
+  fuelLimit: number;
+  taskState: string;
+  attempts: Array<{ attempt: number; price: number; state: string; leaseUntil: number }>;
 }
 
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -98,6 +111,7 @@ export class Store {
       insLedger: p(`INSERT INTO ledger (receipt_id, job_id, task_id, node_id, fuel, price, credits, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING`),
       voidLedger: p('UPDATE ledger SET voided = 1 WHERE receipt_id = ?'),
+      setAside: p("UPDATE receipts SET status = 'rejected', reason = ? WHERE id = ? AND batch_no IS NULL"),
       unbatched: p("SELECT id, fuel FROM receipts WHERE status = 'accepted' AND batch_no IS NULL ORDER BY rowid LIMIT ?"),
       countUnbatched: p("SELECT COUNT(*) AS n FROM receipts WHERE status = 'accepted' AND batch_no IS NULL"),
       setBatch: p('UPDATE receipts SET batch_no = ?, leaf = ? WHERE id = ?'),
@@ -106,14 +120,16 @@ export class Store {
       batch: p('SELECT * FROM batches WHERE batch_no = ?'),
       batches: p('SELECT * FROM batches ORDER BY batch_no DESC LIMIT ?'),
       batchIds: p('SELECT id FROM receipts WHERE batch_no = ? ORDER BY leaf'),
-      ledgerJob: p('SELECT COUNT(*) AS receipts, COALESCE(SUM(fuel), 0) AS fuel, COALESCE(SUM(credits), 0) AS credits FROM ledger WHERE job_id = ? AND voided = 0'),
-      ledgerByNode: p(`SELECT node_id, COUNT(*) AS receipts, SUM(fuel) AS fuel, SUM(credits) AS credits, SUM(voided) AS voided
+      ledgerJob: p('SELECT COUNT(*) AS receipts, TOTAL(fuel) AS fuel, TOTAL(credits) AS credits FROM ledger WHERE job_id = ? AND voided = 0'),
+      ledgerByNode: p(`SELECT node_id, COUNT(*) - SUM(voided) AS receipts, TOTAL(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
+        TOTAL(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits, SUM(voided) AS voided
         FROM ledger GROUP BY node_id ORDER BY node_id`),
-      ledgerByJob: p(`SELECT job_id, COUNT(*) AS receipts, SUM(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
-        SUM(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
+      ledgerByJob: p(`SELECT job_id, COUNT(*) - SUM(voided) AS receipts, TOTAL(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
+        TOTAL(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
       ledgerRows: p('SELECT * FROM ledger WHERE job_id = ? ORDER BY task_id'),
       // One query for intake: the task's hashes and this node's attempts (LEFT JOIN: none is fine).
-      taskInfo: p(`SELECT t.job_id, t.input_hash, j.module_hash, a.attempt, a.price, a.state FROM tasks t JOIN jobs j ON j.id = t.job_id
+      taskInfo: p(`SELECT t.job_id, t.input_hash, t.state AS task_state, j.module_hash, j.fuel_limit, a.attempt, a.price, a.state, a.lease_until
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
         LEFT JOIN attempts a ON a.task_id = t.id AND a.node_id = ? WHERE t.id = ? ORDER BY a.attempt DESC`),
       upsertChain: p(`INSERT INTO nodes (node_id, last_seen, chain_seq, chain_head) VALUES (?, ?, ?, ?)
         ON CONFLICT(node_id) DO UPDATE SET chain_seq = excluded.chain_seq, chain_head = excluded.chain_head`),
@@ -209,13 +225,16 @@ export class Store {
     return this.s.receipt!.get(id) as ReceiptRow | undefined;
   }
 
-  /** What intake needs to judge a receipt for a task: its hashes and this node's attempts. */
-  taskInfo(taskId: string, nodeId: string): { jobId: string; inputHash: Uint8Array; moduleHashHex: string; attempts: Array<{ attempt: number; price: number; state: string }> } | undefined {
-    const rows = this.s.taskInfo!.all(nodeId, taskId) as Array<{ job_id: string; input_hash: Buffer; module_hash: string; attempt: number | null; price: number | null; state: string | null }>;
+  /** What intake needs to judge a receipt for a task: its hashes, fuel limit, state and this node's attempts (newest first). */
+  taskInfo(taskId: string, nodeId: string): TaskInfo | undefined {
+    const rows = this.s.taskInfo!.all(nodeId, taskId) as Array<{
+      job_id: string; input_hash: Buffer; task_state: string; module_hash: string; fuel_limit: number;
+      attempt: number | null; price: number | null; state: string | null; lease_until: number | null;
+    }>;
     const t = rows[0];
     if (!t) return undefined;
-    const attempts = rows.filter((r) => r.attempt !== null).map((r) => ({ attempt: r.attempt!, price: r.price!, state: r.state! }));
-    return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, attempts };
+    const attempts = rows.filter((r) => r.attempt !== null).map((r) => ({ attempt: r.attempt!, price: r.price!, state: r.state!, leaseUntil: r.lease_until! }));
+    return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, fuelLimit: t.fuel_limit, taskState: t.task_state, attempts };
   }
 
   // ---- jobs and tasks ----------------------------------------------------------------
@@ -285,10 +304,6 @@ export class Store {
           const a = w.attempt;
           this.s.attemptReport!.run(a.ok ? 1 : 0, buf(a.output), a.outputHash, a.errorKind, r.id, a.fuel, a.taskId, a.attempt);
         }
-        if (w.bill) {
-          const b = w.bill;
-          this.s.insLedger!.run(r.id, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now);
-        }
       }
       for (const [nodeId, h] of heads) this.s.upsertChain!.run(nodeId, now, h.seq, Buffer.from(h.id, 'hex'));
       // What the caller decides from these results (task outcomes, reputation) rides in the same commit.
@@ -296,8 +311,24 @@ export class Store {
     });
   }
 
+  /** Bill accepted results (a receipt, or a (task, node) pair, already billed is not billed again). */
+  bill(list: readonly Bill[], now = Date.now()): void {
+    if (list.length === 0) return;
+    this.tx(() => { for (const b of list) this.s.insLedger!.run(b.receiptId, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now); });
+  }
+
   voidBilling(receiptIds: readonly string[]): void {
     this.tx(() => { for (const id of receiptIds) this.s.voidLedger!.run(id); });
+  }
+
+  /** Take unbatched receipts out of the accepted set (rejected with `reason`, unbilled). */
+  setAside(receiptIds: readonly string[], reason: string): void {
+    this.tx(() => {
+      for (const id of receiptIds) {
+        this.s.setAside!.run(reason, id);
+        this.s.voidLedger!.run(id);
+      }
+    });
   }
 
   // ---- batches -----------------------------------------------------------------------

@@ -5,7 +5,9 @@
  *
  * Rules:
  *  - A task needs `redundancy` results from distinct, non-quarantined nodes.
- *  - All equal (compared by output hash, or by failure kind for failed runs): accept,
+ *  - Results compare by compareHash: the output hash (or the failure kind) AND the fuel
+ *    claimed, so a re-execution checks the fuel billed as well as the output.
+ *  - All equal: accept,
  *    unless the task is spot-checked, then re-execute with the gateway's own runtime.
  *  - Any disagreement: re-execute locally; whoever differs from the local run cheated.
  *  - Without a local runtime, a strict majority of at least two decides; otherwise one
@@ -63,14 +65,14 @@ export class LocalChecker {
     private readonly moduleByHash: (hex: string) => Uint8Array | undefined,
   ) {}
 
-  /** null = inconclusive (module unknown here, or our own run timed out). */
-  async run(moduleHashHex: string, moduleHash: Uint8Array, input: Uint8Array, limits: Partial<RunLimits>): Promise<{ compareHash: string; ok: boolean; output: Uint8Array } | null> {
+  /** null = inconclusive (module unknown here, or our own run timed out). compareHash covers output and fuel. */
+  async run(moduleHashHex: string, moduleHash: Uint8Array, input: Uint8Array, limits: Partial<RunLimits>): Promise<{ compareHash: string; ok: boolean; output: Uint8Array; fuel: number } | null> {
     const wasm = this.moduleByHash(moduleHashHex);
     if (!wasm) return null;
     const out = await this.runner.run(wasm, input, limits, { expectedHash: moduleHash });
     if (!out.ok && out.error.kind === 'timeout') return null;
     const output = out.ok ? out.output : new Uint8Array(0);
-    return { ok: out.ok, output, compareHash: compareHashOf(out.ok, sha256(output), out.ok ? null : out.error.kind) };
+    return { ok: out.ok, output, fuel: out.fuel, compareHash: compareHashOf(out.ok, sha256(output), out.ok ? null : out.error.kind, out.fuel) };
   }
 }
 
@@ -83,6 +85,7 @@ export interface Standing {
 
 export const INITIAL_REPUTATION = 0.5;
 const REWARD = 0.02;
+const SLIP = 0.05;
 
 /** Reputation per node, persisted in the nodes table. */
 export class Reputation {
@@ -111,6 +114,13 @@ export class Reputation {
       if (s.quarantined) continue;
       this.save(id, { ...s, reputation: Math.min(1, s.reputation + REWARD * (1 - s.reputation) * 2), good: s.good + 1 });
     }
+  }
+
+  /** A lapse short of cheating (a lease left to expire): a small loss of standing. */
+  slip(nodeId: string): void {
+    const s = this.get(nodeId);
+    if (s.quarantined) return;
+    this.save(nodeId, { ...s, reputation: Math.max(0, s.reputation - SLIP) });
   }
 
   /** Returns true when the node was not quarantined before (the caller then re-checks its work). */

@@ -1,8 +1,10 @@
 /**
  * A whole local mesh in one process: an authenticating broker, a gateway (SQLite store,
  * HTTP API, dashboard) and a simulated fleet of real agents, all under one data folder
- * (keys, enrollment, store, outboxes), so a restart picks up where it stopped.
- * Used by `swarmlet up`, the end-to-end tests and bench/mesh.
+ * (keys, enrollment, store, outboxes, the operator token), so a restart picks up where it
+ * stopped. The gateway requires operator auth: an admin token is made on first start,
+ * kept hashed by the gateway and in plaintext (0600) in `operator.token`, where the CLI
+ * finds it. Used by `swarmlet up`, the end-to-end tests and bench/mesh.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { Enrollment } from '../protocol/enrollment.js';
 import { toHex } from '../protocol/hash.js';
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../broker/index.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../gateway/index.js';
+import { openAccessDb, TokenStore } from '../gateway/access/index.js';
+import { ensureTokenFile } from '../gateway/access/token-file.js';
 import { startFleet, fleetIdentities, type Fleet, type FleetOptions } from './fleet.js';
 
 export interface LocalMeshOptions {
@@ -26,6 +30,8 @@ export interface LocalMeshOptions {
   gateway?: Partial<Omit<GatewayOptions, 'brokerUrl' | 'identity' | 'enrollment' | 'dataDir'>>;
   broker?: Partial<BrokerOptions>;
   onEnrollmentError?: (e: Error) => void;
+  /** Where the admin token is kept (default DATA/operator.token). */
+  tokenFile?: string;
 }
 
 export interface LocalMesh {
@@ -36,6 +42,11 @@ export interface LocalMesh {
   fleet: Fleet | null;
   enrollment: Enrollment;
   url: string;
+  /** The admin operator token (also in tokenFile). */
+  token: string;
+  tokenFile: string;
+  /** A one-time dashboard login link (valid 15 minutes). */
+  loginUrl(): string;
   stop(): Promise<void>;
 }
 
@@ -64,6 +75,17 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     if (!enrollment.has(id.nodeId)) enrollment.add(id.publicKey, 'node', `sim-${id.nodeId.slice(0, 6)}`);
   }
   enrollment.saveTo(enrollFile);
+  // The admin token: reused while its file holds a live one, else made anew.
+  const gatewayData = join(o.dataDir, 'gateway');
+  const tokenFile = o.tokenFile ?? join(o.dataDir, 'operator.token');
+  const accessDb = openAccessDb(gatewayData);
+  let admin: ReturnType<typeof ensureTokenFile>;
+  try {
+    admin = ensureTokenFile(new TokenStore(accessDb), tokenFile, 'swarmlet-up', 'admin');
+  } finally {
+    accessDb.close();
+  }
+
   const unwatch = enrollment.watch(enrollFile, o.onEnrollmentError);
 
   const cleanups: Array<() => Promise<void> | void> = [unwatch];
@@ -75,7 +97,7 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     cleanups.push(() => broker.close());
     const brokerUrl = `mqtt://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${broker.port}`;
     const gateway = await onFreePort(o.httpPort ?? 0, !!o.portFallback, (port) => startGateway({
-      regions: [region], ...o.gateway, brokerUrl, identity: gw, enrollment, dataDir: join(o.dataDir, 'gateway'), http: { ...o.gateway?.http, host, port },
+      regions: [region], ...o.gateway, brokerUrl, identity: gw, enrollment, dataDir: gatewayData, http: { ...o.gateway?.http, host, port },
     }));
     cleanups.push(() => gateway.stop());
     let fleet: Fleet | null = null;
@@ -86,7 +108,8 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     }
     let stopped = false;
     return {
-      broker, brokerUrl, gateway, gatewayIdentity: gw, fleet, enrollment, url: gateway.url,
+      broker, brokerUrl, gateway, gatewayIdentity: gw, fleet, enrollment, url: gateway.url, token: admin.token, tokenFile,
+      loginUrl: () => `${gateway.url}/#login=${gateway.access.loginCode(admin.id)}`,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -1,5 +1,6 @@
 /** `swarmlet gateway`: run a regional gateway until SIGINT/SIGTERM. */
 import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
+import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 
 const WEIGHT_NAMES = ['price', 'eta', 'headroom', 'proximity', 'reputation'] as const;
 
@@ -38,6 +39,7 @@ export default defineCommand({
     'batch-delay-ms': { type: 'string' },
     weights: { type: 'string' },
     durability: { type: 'string' },
+    ...ACCESS_OPTIONS,
   },
   help: {
     broker: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1884',
@@ -57,7 +59,9 @@ export default defineCommand({
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
     weights: 'bid scoring weights, e.g. price=0.3,eta=0.25,headroom=0.2,proximity=0.1,reputation=0.15',
     durability: "SQLite: 'full' (fsync every commit, default) or 'normal'",
+    ...ACCESS_HELP,
   },
+  details: 'Operators need a token: swarmlet token create --data DIR --name NAME --role operator (see gateway/README.md, Access).',
   async run({ values }) {
     const brokerUrl = requireOption(values, 'broker');
     const keyFile = requireOption(values, 'key');
@@ -74,6 +78,10 @@ export default defineCommand({
     if (durability !== 'full' && durability !== 'normal') throw new CliError("--durability must be 'full' or 'normal'");
     const weights = typeof values.weights === 'string' ? parseWeights(values.weights) : undefined;
     try { new URL(brokerUrl); } catch { throw new CliError(`--broker: not a URL: ${brokerUrl}`); }
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const { access, quota } = accessFromFlags(values);
+    const { checkExposure } = await import('../../gateway/access/index.js');
+    try { checkExposure(host, access); } catch (e) { throw new CliError(`gateway: ${(e as Error).message}`); }
 
     const { loadIdentity } = await import('../../protocol/identity.js');
     const { Enrollment } = await import('../../protocol/enrollment.js');
@@ -105,7 +113,7 @@ export default defineCommand({
     try {
       gw = await startGateway({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
-        http: { host: (values.host as string | undefined) ?? '127.0.0.1', port }, leaseMs, bidWindowMs,
+        http: { host, port }, access, quota, leaseMs, bidWindowMs,
         fastPath: values['no-fast-path'] !== true, fastPathDepth, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
         ...(weights ? { weights } : {}),
       });
@@ -114,6 +122,10 @@ export default defineCommand({
       throw new CliError(`gateway: ${(e as Error).message}`, 1);
     }
     process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
+    if (!access.auth) process.stderr.write('swarmlet gateway: warning: operator auth is OFF (--no-auth): anyone who reaches the HTTP port is an admin\n');
+    else if (!gw.access.tokens.list().some((t) => gw.access.tokens.live(t.id))) {
+      process.stdout.write(`no operator tokens yet; make one: swarmlet token create --data ${dataDir} --name NAME --role admin\n`);
+    }
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

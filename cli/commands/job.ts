@@ -2,30 +2,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
+import { CLIENT_HELP, CLIENT_OPTIONS, GatewayClient } from '../gateway-client.js';
 import type { Group } from '../main.js';
 
 interface ResultView { index: number; ok: boolean; outputHex: string | null; outputSha256: string | null; error: string | null; nodeId: string | null; receiptId: string | null; verified: boolean }
 interface JobView { id: string; state: string; error: string | null; task: string; totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number }; results?: ResultView[] }
-
-function gatewayUrl(values: Record<string, unknown>): string {
-  const raw = requireOption(values, 'gateway');
-  let u: URL;
-  try { u = new URL(raw); } catch { throw new CliError(`--gateway: not a URL: ${raw}`); }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError('--gateway must be an http(s) URL');
-  return u.href.replace(/\/$/, '');
-}
-
-async function call<T>(url: string, init?: RequestInit): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, init);
-  } catch (e) {
-    throw new CliError(`cannot reach the gateway at ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, 1);
-  }
-  const body = (await res.json().catch(() => ({}))) as T & { error?: string };
-  if (!res.ok) throw new CliError(`gateway said ${res.status}: ${body.error ?? res.statusText}`, 1);
-  return body;
-}
 
 /** Regular files of a folder, sorted by name: one input each. */
 export function readInputDir(dir: string): Array<{ name: string; bytes: Buffer }> {
@@ -43,10 +24,10 @@ function progress(v: JobView): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${v.totals.tasks} tasks  ${v.state}   `);
 }
 
-async function follow(base: string, id: string, timeoutMs: number, bar: boolean): Promise<JobView> {
+async function follow(gw: GatewayClient, id: string, timeoutMs: number, bar: boolean): Promise<JobView> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const v = await call<JobView>(`${base}/api/jobs/${encodeURIComponent(id)}`);
+    const v = await gw.json<JobView>(`/api/jobs/${encodeURIComponent(id)}`);
     if (bar) progress(v);
     if (v.state !== 'running') {
       if (bar) process.stderr.write('\n');
@@ -76,9 +57,9 @@ function printJob(v: JobView, names: string[] | null, json: boolean): void {
 const submit = defineCommand({
   name: 'job submit',
   summary: 'Submit a job: one task per file of a folder; optionally wait and print the results.',
-  usage: 'swarmlet job submit --gateway URL --task NAME --input-dir DIR [--redundancy N] [--spot-check P] [--wait] [--json]',
+  usage: 'swarmlet job submit --gateway URL --task NAME --input-dir DIR [--token T] [--redundancy N] [--spot-check P] [--wait] [--json]',
   options: {
-    gateway: { type: 'string', short: 'g' },
+    ...CLIENT_OPTIONS,
     task: { type: 'string', short: 't' },
     'input-dir': { type: 'string', short: 'i' },
     redundancy: { type: 'string' },
@@ -90,7 +71,7 @@ const submit = defineCommand({
     'timeout-ms': { type: 'string' },
   },
   help: {
-    gateway: 'gateway HTTP address, e.g. http://127.0.0.1:8080',
+    ...CLIENT_HELP,
     task: 'task name from the catalogue (e.g. sha256) or module hash',
     'input-dir': 'folder of input files (sorted by name; one task each)',
     redundancy: 'devices per task whose outputs must agree (default 1)',
@@ -102,7 +83,7 @@ const submit = defineCommand({
     'timeout-ms': 'give up waiting after this long (default 600000)',
   },
   async run({ values }) {
-    const base = gatewayUrl(values);
+    const gw = GatewayClient.from(values);
     const task = requireOption(values, 'task');
     const files = readInputDir(requireOption(values, 'input-dir'));
     const body: Record<string, unknown> = { task, inputs: files.map((f) => f.bytes.toString('base64')) };
@@ -111,13 +92,13 @@ const submit = defineCommand({
     if (values['max-price'] !== undefined) body.maxPrice = numberOption(values, 'max-price', 0, { min: 0, integer: false });
     if (typeof values.region === 'string') body.region = values.region;
     const timeoutMs = numberOption(values, 'timeout-ms', 600_000, { min: 1 });
-    const { id } = await call<{ id: string }>(`${base}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const { id } = await gw.json<{ id: string }>('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!values.wait) {
       process.stdout.write(values.json ? JSON.stringify({ id }) + '\n' : `${id}\n`);
       return 0;
     }
     if (!values.json) process.stderr.write(`job ${id}: ${files.length} tasks\n`);
-    const v = await follow(base, id, timeoutMs, process.stderr.isTTY === true);
+    const v = await follow(gw, id, timeoutMs, process.stderr.isTTY === true);
     printJob(v, files.map((f) => f.name), values.json === true);
     return v.state === 'done' ? 0 : 1;
   },
@@ -126,14 +107,14 @@ const submit = defineCommand({
 const status = defineCommand({
   name: 'job status',
   summary: 'Show a job: state, totals and (when finished) its results.',
-  usage: 'swarmlet job status ID --gateway URL [--json]',
-  options: { gateway: { type: 'string', short: 'g' }, json: { type: 'boolean' } },
-  help: { gateway: 'gateway HTTP address', json: 'print the job as JSON' },
+  usage: 'swarmlet job status ID --gateway URL [--token T] [--json]',
+  options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } },
+  help: { ...CLIENT_HELP, json: 'print the job as JSON' },
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new CliError('job status: expected exactly one job id (see: swarmlet job status --help)');
-    const base = gatewayUrl(values);
-    const v = await call<JobView>(`${base}/api/jobs/${encodeURIComponent(positionals[0]!)}`);
+    const gw = GatewayClient.from(values);
+    const v = await gw.json<JobView>(`/api/jobs/${encodeURIComponent(positionals[0]!)}`);
     printJob(v, null, values.json === true);
     return 0;
   },

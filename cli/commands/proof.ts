@@ -1,6 +1,7 @@
 /** `swarmlet proof check|get`: receipt inclusion proofs (check works offline). */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CliError, defineCommand, requireOption } from '../../util/cli.js';
+import { CliError, defineCommand } from '../../util/cli.js';
+import { CLIENT_HELP, CLIENT_OPTIONS, GatewayClient } from '../gateway-client.js';
 import type { Group } from '../main.js';
 
 const check = defineCommand({
@@ -12,7 +13,7 @@ const check = defineCommand({
     'gateway-key': 'pin the gateway public key (64 hex); without it the proof shows which gateway signed it',
     json: 'print the verdict as JSON',
   },
-  details: 'Exit status: 0 valid, 1 invalid (the reason is printed), 2 bad arguments.\nGet a proof with: curl http://GATEWAY/api/receipts/RECEIPT_ID/proof > proof.json',
+  details: 'Exit status: 0 valid, 1 invalid (the reason is printed), 2 bad arguments.\nGet a proof with: swarmlet proof get RECEIPT_ID --gateway URL --out proof.json',
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new CliError('proof check: expected exactly one proof file (see: swarmlet proof check --help)');
@@ -42,17 +43,13 @@ const check = defineCommand({
 const get = defineCommand({
   name: 'proof get',
   summary: 'Fetch the inclusion proof of a receipt from a gateway.',
-  usage: 'swarmlet proof get RECEIPT_ID --gateway URL [--out FILE]',
-  options: { gateway: { type: 'string', short: 'g' }, out: { type: 'string', short: 'o' } },
-  help: { gateway: 'gateway HTTP address', out: 'write the proof to FILE (default: stdout)' },
+  usage: 'swarmlet proof get RECEIPT_ID --gateway URL [--token T] [--out FILE]',
+  options: { ...CLIENT_OPTIONS, out: { type: 'string', short: 'o' } },
+  help: { ...CLIENT_HELP, out: 'write the proof to FILE (default: stdout)' },
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1 || !/^[0-9a-f]{64}$/.test(positionals[0]!)) throw new CliError('proof get: expected one receipt id (64 hex digits)');
-    const base = requireOption(values, 'gateway').replace(/\/$/, '');
-    let res: Response;
-    try { res = await fetch(`${base}/api/receipts/${positionals[0]}/proof`); } catch (e) { throw new CliError(`cannot reach ${base}: ${(e as Error).message}`, 1); }
-    const body = await res.text();
-    if (!res.ok) throw new CliError(`gateway said ${res.status}: ${body}`, 1);
+    const body = await GatewayClient.from(values).text(`/api/receipts/${positionals[0]}/proof`);
     if (typeof values.out === 'string') writeFileSync(values.out, body + '\n');
     else process.stdout.write(body + '\n');
     return 0;

@@ -5,6 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
+import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
+import { UP_TOKEN_FILE } from '../gateway-client.js';
 
 export default defineCommand({
   name: 'up',
@@ -20,6 +22,7 @@ export default defineCommand({
     cheaters: { type: 'string' },
     region: { type: 'string' },
     'time-scale': { type: 'string' },
+    ...ACCESS_OPTIONS,
   },
   help: {
     data: 'data folder: keys, enrollment, SQLite store, device outboxes (default .data/mesh)',
@@ -31,15 +34,21 @@ export default defineCommand({
     cheaters: 'simulated devices that sign wrong outputs (default 0)',
     region: 'region served (default local)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
+    ...ACCESS_HELP,
   },
-  details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
+  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Logs are JSON lines on stdout (level from\nSWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');
     const devices = numberOption(values, 'devices', 6, { min: 0, max: 2000 });
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const { access, quota } = accessFromFlags(values);
+    const { checkExposure } = await import('../../gateway/access/index.js');
+    try { checkExposure(host, access); } catch (e) { throw new CliError(`up: ${(e as Error).message}`); }
     const opts = {
       dataDir,
-      host: (values.host as string | undefined) ?? '127.0.0.1',
+      host,
+      gateway: { access, quota },
       httpPort: numberOption(values, 'port', 8080, { min: 0, max: 65535 }),
       mqttPort: numberOption(values, 'mqtt-port', 18830, { min: 0, max: 65535 }),
       portFallback: true,
@@ -60,16 +69,22 @@ export default defineCommand({
     }
     const mesh = await startLocalMesh(opts);
     const profiles = mesh.fleet ? [...new Set(mesh.fleet.devices.map((d) => d.profile))].join(', ') : 'none';
+    // The CLI finds the token by itself only in the default place (relative to where it runs).
+    const tokenFlag = mesh.tokenFile === resolve(UP_TOKEN_FILE) ? '' : ` --token-file ${mesh.tokenFile}`;
     process.stdout.write([
       'swarmlet mesh is up',
       `  dashboard + API  ${mesh.url}/`,
+      ...(access.auth
+        ? [`  log in           ${mesh.loginUrl()}  (one-time link, 15 min)`,
+          `  admin token      ${mesh.tokenFile}  (paste it into the dashboard's login; the CLI reads it)`]
+        : ['  operator auth    OFF (--no-auth)']),
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
       `  devices          ${devices} simulated (${profiles})`,
       `  data             ${dataDir}`,
       '',
       'Try:',
       '  mkdir -p /tmp/in && for i in 1 2 3; do echo "hello $i" > /tmp/in/$i.txt; done',
-      `  npx swarmlet job submit --gateway ${mesh.url} --task sha256 --input-dir /tmp/in --wait --json`,
+      `  npx swarmlet job submit --gateway ${mesh.url}${tokenFlag} --task sha256 --input-dir /tmp/in --wait --json`,
       '',
       'Ctrl-C stops everything cleanly.',
       '',

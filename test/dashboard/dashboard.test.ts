@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 /**
  * The dashboard in real headless Chromium against a real local mesh (broker, gateway,
- * simulated agents): devices show up, a job submitted from the form completes with the
- * right digests, a receipt's inclusion proof verifies in the browser, and revoking a
- * device from the table takes it offline.
+ * simulated agents), logged in through the one-time link: devices show up, a job submitted
+ * from the form completes with the right digests, a receipt's inclusion proof verifies in
+ * the browser, revoking a device from the table takes it offline, and nothing the page does
+ * is refused by its Content Security Policy.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'swarmlet-dash-'));
 let mesh: LocalMesh;
 let chrome: { context: BrowserContext; close: () => Promise<void> };
 let page: Page;
+const cspViolations: string[] = [];
 
 before(async () => {
   if (skip) return;
@@ -27,7 +29,10 @@ before(async () => {
   chrome = await launchChromium();
   page = await chrome.context.newPage();
   page.on('dialog', (d) => void d.accept());
-  await page.goto(`${mesh.url}/`);
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  // The one-time login link `swarmlet up` prints: the page trades it for a session cookie.
+  await page.goto(mesh.loginUrl());
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10_000 });
 });
 
 after(async () => {
@@ -85,4 +90,8 @@ test('revoking a device from the table takes it offline', { skip: skip ?? false 
     return !row || row.querySelector('td.offline, td.quarantined') !== null;
   }, id, { timeout: 30_000 });
   assert.equal(mesh.enrollment.has(id!), false);
+});
+
+test('the dashboard runs under its CSP (no inline script or style refused)', { skip: skip ?? false }, () => {
+  assert.deepEqual(cspViolations, []);
 });

@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { authedFetch } from '../helpers/operator.js';
 import { splitDevices } from '../../sim/fleet-threads.js';
 import { defaultFleetThreads } from '../../sim/fleet.js';
 import { assertAllMatchReference, inputs, withMesh } from './helpers.js';
 
-async function nodeOnline(url: string, id: string): Promise<boolean | undefined> {
-  const { nodes } = await (await fetch(`${url}/api/nodes`)).json() as { nodes: Array<{ id: string; online: boolean }> };
+async function nodeOnline(mesh: { url: string; token: string }, id: string): Promise<boolean | undefined> {
+  const { nodes } = await (await authedFetch(mesh.token)(`${mesh.url}/api/nodes`)).json() as { nodes: Array<{ id: string; online: boolean }> };
   return nodes.find((n) => n.id === id)?.online;
 }
 
@@ -44,8 +45,8 @@ test('fleet in worker threads runs real tasks; a device killed in a worker goes 
     assert.ok([...byNode].some((n) => first.has(n)) && [...byNode].some((n) => !first.has(n)), 'devices of both threads worked');
 
     const victim = mesh.fleet!.devices[3]!.nodeId;
-    await until('victim online', async () => (await nodeOnline(mesh.url, victim)) === true);
+    await until('victim online', async () => (await nodeOnline(mesh, victim)) === true);
     mesh.fleet!.kill(3);
-    await until('victim offline (last will)', async () => (await nodeOnline(mesh.url, victim)) === false);
+    await until('victim offline (last will)', async () => (await nodeOnline(mesh, victim)) === false);
   });
 });

@@ -41,7 +41,7 @@ describe('fleet soft state', () => {
       assert.equal(store.getNode(b)?.online, 0, 'views() wrote the change first');
       assert.equal(fleet.onlineCount(), 1);
     } finally {
-      store.close();
+      await store.closeAsync();
       rmSync(dir, { recursive: true, force: true });
     }
   });

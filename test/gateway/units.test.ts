@@ -122,7 +122,7 @@ test('auction: each factor moves the score the right way; ineligible bids never 
   assert.equal(Object.values(DEFAULT_WEIGHTS).reduce((a, b) => a + b, 0).toFixed(6), '1.000000');
 });
 
-test('jobs: split into one task per input; spot checks are the asked share; gather is in input order', () => {
+test('jobs: split into one task per input; spot checks are the asked share; gather is in input order', async () => {
   const inputs = Array.from({ length: 10 }, (_, i) => new Uint8Array([i, i + 1]));
   const job = splitJob({ id: 'jx', taskName: 'sha256', moduleHash: sha256(Buffer.from('m')), inputs, redundancy: 2, spotCheck: 0.3, maxPrice: 5, region: 'local', deadline: 1e13, fuelLimit: 1000, now: 1 });
   assert.equal(job.tasks.length, 10);
@@ -150,7 +150,7 @@ test('jobs: split into one task per input; spot checks are the asked share; gath
     assert.deepEqual(res.map((r) => r.index), [...Array(10).keys()]);
     res.forEach((r, i) => assert.equal(r.outputHex, toHex(sha256(inputs[i]!))));
   } finally {
-    store.close();
+    await store.closeAsync();
     dir.cleanup();
   }
 });

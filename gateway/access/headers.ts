@@ -1,0 +1,26 @@
+/**
+ * Security headers on every response. The dashboard is plain ES modules with no inline
+ * script or style, so the CSP allows only this origin; it may not be framed; nothing is
+ * shared with other origins (no CORS headers are ever sent, and CORP stops other pages
+ * embedding API answers); API answers are never cached.
+ */
+export const CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "font-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join('; ');
+
+const ALWAYS: Record<string, string> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+};
+
+export function securityHeaders(path: string): Record<string, string> {
+  // Static dashboard files may be revalidated; everything else (API, health, metrics, errors) is never stored.
+  const isStatic = path === '/' || path === '/dashboard' || path.startsWith('/dashboard/');
+  return { ...ALWAYS, 'cache-control': isStatic ? 'no-cache' : 'no-store' };
+}
