@@ -4,8 +4,9 @@
  * instance. A task past its deadline has its worker terminated and replaced; a worker that
  * dies for any reason is replaced too, so the pool survives every failure.
  *
- * A task's deadline covers preparing its module (admission, instrumentation: the first time
- * this pool sees the module) and running it; time queued behind other tasks does not count.
+ * A task's deadline covers instrumenting its module (the first time this pool sees it) and
+ * running it; time queued behind other tasks or other modules, and binaryen's own start,
+ * do not count.
  * V8 compiles a module's functions lazily, each on its first call, inside the task: the
  * static limits (static-limits.ts) bound what one function costs the optimising compiler,
  * which is how long a task terminated at its deadline can go on using the CPU.
@@ -32,6 +33,8 @@ const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 
 
 interface Prepared { key: string; module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
 type PrepareResult = { ok: true; prepared: Prepared } | { ok: false; kind: FailureKind; message: string };
+/** A module being prepared: `started` resolves when its instrumentation begins. */
+interface Preparing { done: Promise<PrepareResult>; started: Promise<void> }
 
 interface Job {
   module: Prepared;
@@ -65,7 +68,7 @@ export class WorkerPool implements TaskRunner {
   readonly size: number;
   private readonly log = createLogger('runtime.pool');
   private readonly cache: Lru<string, PrepareResult>;
-  private readonly inflight = new Map<string, Promise<PrepareResult>>();
+  private readonly inflight = new Map<string, Preparing>();
   private readonly slots: (Slot | null)[];
   private readonly queue: Job[] = [];
   private readonly instrumenter = new Instrumenter();
@@ -97,56 +100,71 @@ export class WorkerPool implements TaskRunner {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
     const hex = toHex(hash);
-    const prepared = this.cache.get(hex) ?? await this.prepareWithin(module, hex, lim.timeoutMs);
+    let prepared = this.cache.get(hex);
+    let counted = 0;
+    if (!prepared) ({ result: prepared, countedMs: counted } = await this.prepareWithin(module, hex, lim.timeoutMs));
     if (!prepared.ok) return fail(prepared.kind, prepared.message);
     if (prepared.prepared.initialPages > lim.memoryPages) {
       return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
     }
     if (this.closed) return fail('trap', 'worker pool closed');
-    const timeoutMs = Math.max(1, Math.round(lim.timeoutMs - (performance.now() - started)));
+    const timeoutMs = Math.max(1, Math.round(lim.timeoutMs - counted));
+    const ready = prepared.prepared;
     return new Promise<RunOutcome>((resolve) => {
-      this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, timeoutMs, resolve });
+      this.queue.push({ module: ready, input: compact(input), limits: lim, timeoutMs, resolve });
       this.pump();
     });
   }
 
   /**
-   * prepare(), or 'timeout' when the deadline passes first. The preparation goes on past it
-   * (bounded by the static limits and INSTRUMENT_TIMEOUT_MS) and is cached for the next run.
+   * prepare(), or 'timeout' when the deadline passes first, with the time that counted
+   * against the deadline: from when this module's instrumentation started (or this caller
+   * joined it), not while binaryen loaded or other modules were instrumented. The
+   * preparation goes on past the deadline (at most INSTRUMENT_TIMEOUT_MS) and is cached.
    */
-  private async prepareWithin(bytes: Uint8Array, hex: string, timeoutMs: number): Promise<PrepareResult> {
+  private async prepareWithin(bytes: Uint8Array, hex: string, timeoutMs: number): Promise<{ result: PrepareResult; countedMs: number }> {
+    const p = this.prepare(bytes, hex);
     let timer: NodeJS.Timeout | undefined;
+    let from = -1;
+    let settled = false;
     const late = new Promise<PrepareResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${timeoutMs} ms passed while the module was prepared` }), timeoutMs);
+      void p.started.then(() => {
+        if (settled) return;
+        from = performance.now();
+        timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${timeoutMs} ms passed while the module was instrumented` }), timeoutMs);
+      });
     });
     try {
-      return await Promise.race([this.prepare(bytes, hex), late]);
+      const result = await Promise.race([p.done, late]);
+      return { result, countedMs: from < 0 ? 0 : performance.now() - from };
     } finally {
+      settled = true;
       clearTimeout(timer);
     }
   }
 
-  /** Instrumented, compiled module for a hash: from the cache, or made once (concurrent callers share). */
-  private prepare(bytes: Uint8Array, hex: string): Promise<PrepareResult> {
-    const hit = this.cache.get(hex);
-    if (hit) return Promise.resolve(hit);
+  /** Instrumented, compiled module for a hash, made once (concurrent callers share). */
+  private prepare(bytes: Uint8Array, hex: string): Preparing {
     let p = this.inflight.get(hex);
     if (!p) {
-      p = this.doPrepare(bytes, hex).then((r) => {
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => { start = resolve; });
+      const done = this.doPrepare(bytes, hex, start).then((r) => {
         this.inflight.delete(hex);
         // Only successes are cached: a failure may be transient (a crashed or slow worker).
         if (r.ok) this.cache.set(hex, r);
         return r;
       });
+      p = { done, started };
       this.inflight.set(hex, p);
     }
     return p;
   }
 
-  private async doPrepare(bytes: Uint8Array, key: string): Promise<PrepareResult> {
+  private async doPrepare(bytes: Uint8Array, key: string, onStart: () => void): Promise<PrepareResult> {
     const check = checkAbi(bytes);
     if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
-    const reply = await this.instrumenter.instrument(bytes);
+    const reply = await this.instrumenter.instrument(bytes, onStart);
     if (!reply.ok) return reply;
     try {
       const module = await WebAssembly.compile(reply.wasm);
@@ -160,7 +178,7 @@ export class WorkerPool implements TaskRunner {
     const worker = new Worker(WORKER_URL, { resourceLimits: RESOURCE_LIMITS });
     const slot: Slot = { worker, jobs: [], done: 0, timer: null, started: 0, id: 0, known: new Lru(WORKER_MODULE_CACHE) };
     worker.on('message', (r: WorkerReply) => {
-      if (r.type === 'instrumented' || r.id !== slot.id || r.index !== slot.done || slot.done >= slot.jobs.length) return;
+      if (r.type === 'instrumented' || r.type === 'ready' || r.id !== slot.id || r.index !== slot.done || slot.done >= slot.jobs.length) return;
       if (r.type === 'ran') this.finishOne(index, slot, r.outcome);
       else this.post(slot, true); // 'missing': the mirror slipped; send the rest with their modules
     });

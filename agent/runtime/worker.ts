@@ -10,6 +10,8 @@ import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 
 export type WorkerRequest =
   | { type: 'instrument'; id: number; wasm: Uint8Array }
+  /** Load binaryen and instrument a small module once (compiling binaryen's own code), then answer 'ready'. */
+  | { type: 'warm' }
   /**
    * Jobs run in order; each is answered as it ends, with its index (`first` + position).
    * `module` is null when this worker was sent it before (under `key`, the module's hash).
@@ -23,7 +25,12 @@ export type WorkerReply =
   | { type: 'instrumented'; id: number; ok: false; kind: 'invalid-module' | 'timeout'; message: string }
   | { type: 'ran'; id: number; index: number; outcome: import('./types.js').RunOutcome }
   /** The module of job `index` is not here (never expected: the pool mirrors this cache); the rest of the batch is not run. */
-  | { type: 'missing'; id: number; index: number };
+  | { type: 'missing'; id: number; index: number }
+  | { type: 'ready'; ok: true }
+  | { type: 'ready'; ok: false; message: string };
+
+/** A small ABI module (a loop, a call, memory.fill and memory.grow) instrumented once to warm binaryen up. */
+const WARM_UP = Buffer.from('AGFzbQEAAAABFgRgBH9/f38AYAF/AX9gAn9/AX5gAAACDQEDZW52BWFib3J0AAADBAMBAgMFAwEAAQcYAwZtZW1vcnkCAAVhbGxvYwABA3J1bgACCjsDBQBBgAgLLwEBfwNAIAJBAWohAhADIAJBAkkNAAtBAEEAQQj8CwBBAEAAGiABBEBCAQ8LQgALAwABCw==', 'base64');
 
 const port = parentPort;
 if (!port) throw new Error('agent/runtime/worker.js must run in a worker thread');
@@ -43,6 +50,15 @@ port.on('message', (msg: WorkerRequest) => {
       const transfer = outcome.ok ? [outcome.output.buffer as ArrayBuffer] : [];
       port.postMessage({ type: 'ran', id: msg.id, index, outcome } satisfies WorkerReply, transfer);
     }
+    return;
+  }
+  if (msg.type === 'warm') {
+    loadBinaryen().then((b) => {
+      instrument(b, new Uint8Array(WARM_UP));
+      port.postMessage({ type: 'ready', ok: true } satisfies WorkerReply);
+    }).catch((e: unknown) => {
+      port.postMessage({ type: 'ready', ok: false, message: `cannot load binaryen: ${errorText(e)}` } satisfies WorkerReply);
+    });
     return;
   }
   loadBinaryen().then((b) => {
