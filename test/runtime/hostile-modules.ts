@@ -1,6 +1,6 @@
 /**
  * The hostile modules of issue 12's classes, generated here (binaryen text or hand-assembled
- * bytes), shared by the tests (hostile-classes.test.ts, the fuel probe run with Liftoff on
+ * bytes), shared by the tests (hostile.test.ts, the fuel probe run with Liftoff on
  * and off) and bench/sandbox (time and peak memory per case).
  */
 import { STATIC_LIMITS } from '../../agent/runtime/static-limits.js';
