@@ -8,8 +8,8 @@
  * a few percent of the original; branches not taken are still paid for, which is fine: the
  * number only has to be the same everywhere, and it is, because it depends only on the code
  * and the path through loops and calls. memory.copy, memory.fill and memory.init also cost
- * one unit per byte of their length, charged after their operands and
- * before they move anything (so a copy past the budget is 'fuel-exhausted' before it runs).
+ * one unit per byte of their length, charged after their operands and before they move
+ * anything (so a copy past the budget is 'fuel-exhausted' before it runs).
  *
  * Call depth is metered too, so that running out of stack is the same trap at the same fuel
  * on every machine and compiler tier (V8's own stack overflow comes at a depth that depends on
@@ -18,8 +18,8 @@
  * operand stack); a function that calls takes its frame from a private budget at entry and
  * gives it back on every exit, and traps when the budget would go below zero. Functions that
  * call nothing are only ever the top frame: the budget starts lower by the largest of them.
- * STACK_SLOTS at 16 bytes a slot (twice what a 64-bit V8 frame spends on a value) is 1 MiB,
- * well inside a pool worker's stack (STACK_MB in pool.ts).
+ * At STACK_SLOTS, V8 used at most about 0.7 MiB of real stack (the largest frames the static
+ * limits allow, TurboFan and Liftoff, x64), well inside a pool worker's 4 MiB (pool.ts).
  *
  * The rewritten module:
  * - keeps fuel in a private mutable i64 global, cached in a local of each function so loops

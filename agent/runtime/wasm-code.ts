@@ -98,7 +98,9 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
     for (let i = 0; i < pops; i++) h = Math.max(h, pop());
     h += 1;
     if (h > frame.inner) frame.inner = h;
-    if (h > deepest) deepest = h;
+    // Each enclosing block adds 2 to the function's height (see 'end'): a lower bound, to stop early.
+    const total = h + 2 * (frames.length - 1) + 1;
+    if (total > deepest) deepest = total;
     return h;
   };
   const push = (h: number): string | null => {
@@ -181,7 +183,6 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
           const done = frames.pop()!;
           // binaryen may wrap a loop body or an if arm in a block of its own: count one level more.
           const h = Math.max(done.inner, done.arms) + (frames.length > 0 ? 2 : 1);
-          if (h > deepest) deepest = h;
           if (frames.length === 0) {
             if (h > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
             if (r.pos !== r.end) throw new WasmFormatError('code after the end of a function body');
@@ -230,7 +231,7 @@ function scanBody(bytes: Uint8Array, info: ModuleInfo, range: { start: number; e
       }
       if (err) return err;
     }
-    if (deepest + frames.length > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
+    if (deepest > limits.nesting) return `expressions nested deeper than ${limits.nesting}`;
   }
   throw new WasmFormatError('function body without an end');
 }

@@ -53,6 +53,14 @@ describe('static limits', () => {
     assert.match(!over.ok ? over.message : '', /nested deeper/);
   });
 
+  it('nesting is the height of one tree, not a deep expression plus deep blocks elsewhere', () => {
+    // A 900-high sum, then 40 nested blocks holding a small expression: the tree is ~900 high.
+    const run = [0x41, 1, ...times(900, () => [0x41, 1, 0x6a]).flat(), 0x1a, ...times(40, () => [0x02, 0x40]).flat(), 0x41, 1, 0x1a, ...times(40, () => 0x0b), ...RET0];
+    const r = checkAbi(abiBytes({ run }));
+    assert.ok(r.ok, !r.ok ? r.message : '');
+    assert.ok(r.ok && r.functions[1]!.height < L.nesting);
+  });
+
   it('the module size is the protocol limit', () => {
     const r = checkAbi(abiBytes({ run: RET0, extraSections: [[0, ...leb(L.moduleBytes), ...str('x'), ...times(L.moduleBytes - 2, () => 0)]] }));
     assert.match(!r.ok ? r.message : '', /over the .*-byte limit/);
