@@ -61,7 +61,7 @@ const run = defineCommand({
     fuel: 'fuel limit (default 2000000000)',
     'memory-pages': 'memory cap in 64 KiB pages (default 256)',
     'timeout-ms': 'wall-clock deadline (default 10000)',
-    json: 'print one JSON line: {"ok":true,"outputHex","outputSha256","fuel","wallMs"} or {"ok":false,"error":{kind,message}}',
+    json: 'print one JSON line: {"ok":true,"outputHex","outputSha256","fuel","wallMs"} or {"ok":false,"error":{kind,message},"fuel","wallMs"}',
   },
   allowPositionals: true,
   details: 'Exit status: 0 on success, 2 when the task fails or the arguments are bad.',
@@ -92,14 +92,15 @@ const run = defineCommand({
     const { runOnce } = await import('../../agent/runtime/run-once.js');
     const { sha256Hex, toHex } = await import('../../protocol/hash.js');
     const o = await runOnce(module, input, limits);
+    const wallMs = Math.round(o.wallMs * 1000) / 1000;
     if (values.json) {
       process.stdout.write(JSON.stringify(o.ok
-        ? { ok: true, outputHex: toHex(o.output), outputSha256: sha256Hex(o.output), fuel: o.fuel, wallMs: Math.round(o.wallMs * 1000) / 1000 }
-        : { ok: false, error: o.error }) + '\n');
+        ? { ok: true, outputHex: toHex(o.output), outputSha256: sha256Hex(o.output), fuel: o.fuel, wallMs }
+        : { ok: false, error: o.error, fuel: o.fuel, wallMs }) + '\n');
     } else if (o.ok) {
       process.stdout.write(`ok: ${o.output.length} bytes, fuel ${o.fuel}, ${o.wallMs.toFixed(2)} ms\noutput sha256 ${sha256Hex(o.output)}\n${toHex(o.output.subarray(0, 256))}${o.output.length > 256 ? '...' : ''}\n`);
     } else {
-      process.stdout.write(`failed: ${o.error.kind}: ${o.error.message}\n`);
+      process.stdout.write(`failed: ${o.error.kind}: ${o.error.message} (fuel ${o.fuel}, ${o.wallMs.toFixed(2)} ms)\n`);
     }
     return o.ok ? 0 : 2;
   },
