@@ -15,6 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex } from '../protocol/hash.js';
 import type { Logger } from '../util/log.js';
+import { MALLOC_TUNABLES } from './malloc-tunables.js';
 import { exposedGc, GarbageBudget } from './runtime/gc-budget.js';
 import { Lru } from './runtime/lru.js';
 import { resolveLimits } from './runtime/limits.js';
@@ -100,10 +101,8 @@ export class ProcessRunner implements TaskRunner {
     const { execPath, execArgv } = launcher();
     const child = fork(HOST, [JSON.stringify({ size: this.size, ...(this.opts.meteredDir ? { meteredDir: this.opts.meteredDir } : {}) })], {
       execPath, execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // glibc: task inputs and outputs (tens of KB each) get pages of their own, given back
-      // when freed, not carved from a heap that only grows under a burst (~5 MB, measured).
-      // musl (OpenWrt) ignores it.
-      env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.mmap_threshold=32768' },
+      // Task inputs and outputs get pages of their own, given back when freed (malloc-tunables.ts).
+      env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES },
     });
     this.starts++;
     const host: Host = { child, pending: new Map(), sent: new Lru(16), gone: false };

@@ -3,15 +3,19 @@
  * included, tasks in the runner process that ends after runnerIdleMs), beside a bare Node
  * process, all measured in the same run:
  *   - idle: 60 s after start; under load (peak, 2 slots); idle again 60 s after the load ends.
- *   - the agent as the full package starts it (dist/cli/main.js) and as the device package
- *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it).
+ *   - the agent as the full package starts it (dist/cli/main.js), as the device package
+ *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it), and as the systemd
+ *     unit of `swarmlet service install` starts it (its GLIBC_TUNABLES, agent/malloc-tunables.ts).
  *   - memory of the agent plus its runner process: the agent's RSS + the runner's private
  *     memory (USS: pages only it uses; the node binary's pages both map count once, as on a
  *     device). The plain RSS sum, which counts them twice, is printed too.
  *   - time from publishing an assignment to receiving its signed result (sha256 of 1 KiB,
  *     one at a time): p50/p99, and throughput with 64 KiB inputs, 4 in flight.
- * Goals (issue 14): idle <= bare node + 10 MB; under load with 2 slots <= bare node + 60 MB.
- * Run: npm run bench -- agent   (about 6 minutes: the waits are part of the definition)
+ * Goals (issue 14): idle <= bare node + 10 MB; under load with 2 slots <= bare node + 60 MB;
+ * the table puts each sample beside bare node and its goal, and a second one splits the
+ * agent's resident memory by kind (node binary pages, anonymous, malloc heap, libraries).
+ * Run: npm run bench -- agent   (about 10 minutes: the waits are part of the definition;
+ * BENCH_QUICK=1 skips the full-JIT run, BENCH_ONLY=full,device,service,fulljit picks runs)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
+import { MALLOC_TUNABLES } from '../agent/malloc-tunables.js';
 import { loadCatalogue } from '../agent/runtime/catalogue.js';
 import { open, seal } from '../protocol/envelope.js';
 import { sha256, toHex } from '../protocol/hash.js';
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
       return { name, startMs, idle, idleParts, peak, after, afterParts, bareNow, coldMs, lat, tasks: TASKS, loadSec };
     };
 
-    // BENCH_ONLY=full,device,fulljit picks runs (default: all; BENCH_QUICK=1 skips fulljit).
+    // BENCH_ONLY=full,device,service,fulljit picks runs (default: all; BENCH_QUICK=1 skips fulljit).
     const only = process.env.BENCH_ONLY?.split(',');
     const want = (slug: string) => !only || only.includes(slug);
     const runs = [];
@@ -209,6 +214,8 @@ async function main(): Promise<void> {
       if (existsSync(BUNDLE)) runs.push(await runAgent('device package (dist-agent/swarmlet.mjs)', 'device', BUNDLE));
       else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
     }
+    // As `swarmlet service install`'s unit starts it: with its malloc setting (agent/malloc-tunables.ts).
+    if (want('service')) runs.push(await runAgent('full package, service environment (GLIBC_TUNABLES)', 'service', CLI, { GLIBC_TUNABLES: MALLOC_TUNABLES }));
     // The agent process's JIT limit off: what it costs in speed and saves in memory.
     if (want('fulljit') && !process.env.BENCH_QUICK) runs.push(await runAgent('full package, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', CLI, { SWARMLET_AGENT_FULL_JIT: '1' }));
     bareRss = Math.max(...runs.map((r) => r.bareNow));
