@@ -30,7 +30,7 @@ export type HostReply =
 const HOST = fileURLToPath(new URL('./runner-host.js', import.meta.url));
 /** Beyond a task's own deadline: instrumenting a new module (up to 30 s) and compiling it. */
 const WATCHDOG_SLACK_MS = 60_000;
-const GC_EVERY_BYTES = 4 << 20;
+const GC_EVERY_BYTES = 2 << 20;
 
 interface Pending { req: HostRequest; module: Uint8Array; resolve: (o: RunOutcome) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 interface Host { child: ChildProcess; pending: Map<number, Pending>; sent: Lru<string, true>; gone: boolean }

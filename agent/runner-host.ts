@@ -30,7 +30,7 @@ const modules = new Lru<string, Uint8Array>(16);
  * copy, the message to a worker). Incremental (async) marking: this thread dispatches the
  * tasks, so it should not stop for a whole collection.
  */
-const garbage = new GarbageBudget(4 << 20, 'async');
+const garbage = new GarbageBudget(2 << 20, 'async');
 
 const reply = (r: HostReply) => { try { send(r); } catch { /* the agent is gone; disconnect ends us */ } };
 

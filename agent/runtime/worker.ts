@@ -34,7 +34,7 @@ export type WorkerReply =
 const WARM_UP = Buffer.from('AGFzbQEAAAABFgRgBH9/f38AYAF/AX9gAn9/AX5gAAACDQEDZW52BWFib3J0AAADBAMBAgMFAwEAAQcYAwZtZW1vcnkCAAVhbGxvYwABA3J1bgACCjsDBQBBgAgLLwEBfwNAIAJBAWohAhADIAJBAkkNAAtBAEEAQQj8CwBBAEAAGiABBEBCAQ8LQgALAwABCw==', 'base64');
 
 /** Collect after this much garbage per task thread (a full GC of a worker's small heap: a few ms). */
-const GC_EVERY_BYTES = 4 << 20;
+const GC_EVERY_BYTES = 2 << 20;
 
 const port = parentPort;
 if (!port) throw new Error('agent/runtime/worker.js must run in a worker thread');
