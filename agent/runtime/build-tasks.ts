@@ -15,6 +15,7 @@ import * as v from 'valibot';
 import { check } from '../../util/valid.js';
 import { sha256Hex } from '../../protocol/hash.js';
 import { projectRoot } from '../../util/paths.js';
+import { parseTaskLayout } from '../../protocol/layout.js';
 import { checkAbi } from './abi-check.js';
 import { MANIFEST_VERSION, type Manifest } from './catalogue.js';
 
@@ -26,6 +27,8 @@ const CatalogueSource = v.strictObject({
     description: str(1024),
     input: str(512),
     output: str(512),
+    /** Typed input and output (protocol/layout.ts), checked by parseTaskLayout. */
+    layout: v.unknown(),
   })), v.minLength(1)),
 });
 
@@ -98,6 +101,7 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   if (current) return { built: [], skipped: true, manifest: current, ms: performance.now() - t0 };
 
   const source = parseFile(CatalogueSource, JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')), 'tasks/catalogue.json');
+  const layouts = source.tasks.map((t, i) => parseTaskLayout(t.layout, `tasks/catalogue.json: tasks.${i}.layout`));
   mkdirSync(join(buildDir, 'gen'), { recursive: true });
   // Concurrent builds (parallel test files) must never see half-written files: everything is
   // written under a private name and renamed into place.
@@ -108,10 +112,13 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   mkdirSync(join(buildDir, tmp));
   try {
     const manifest: Manifest = { version: MANIFEST_VERSION, fingerprint: fp, tasks: [] };
-    for (const t of source.tasks) {
+    for (const [i, t] of source.tasks.entries()) {
       const wasm = await compileTask(root, t.name, tmp);
       renameSync(join(buildDir, tmp, `${t.name}.wasm`), join(buildDir, `${t.name}.wasm`));
-      manifest.tasks.push({ name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output });
+      manifest.tasks.push({
+        name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output,
+        layout: layouts[i]!,
+      });
       opts.log?.(`built tasks/build/${t.name}.wasm (${wasm.length} bytes)`);
     }
     writeFileSync(join(buildDir, tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
