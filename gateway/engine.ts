@@ -96,7 +96,7 @@ export class Engine {
     if (!parsed.ok) throw new BadJob(`${parsed.path || 'job'}: ${parsed.message}`);
     const spec = parsed.value;
     const mod = this.d.resolveModule(spec.task);
-    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not in the catalogue by name or hash)`);
+    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not a catalogue task, a published name@version or a module hash)`);
     const region = spec.region ?? this.d.defaultRegion;
     if (!this.d.regions.includes(region)) throw new BadJob(`region ${JSON.stringify(region)} is not served here (serving ${this.d.regions.join(', ')})`);
     const id = newJobId();
