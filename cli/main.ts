@@ -18,7 +18,7 @@ const REGISTRY: Record<string, [string, string]> = {
   gateway: ['run a regional gateway: scheduler, verifier, ledger, HTTP API, dashboard', 'gateway'],
   sim: ['run a fleet of simulated devices (real agents, simulated sensors)', 'sim'],
   job: ['submit jobs to a gateway and follow them', 'job'],
-  task: ['build and run wasm tasks locally', 'task'],
+  task: ['write, build, run and publish wasm tasks (new, build, run, list, publish)', 'task'],
   proof: ['check receipt inclusion proofs offline', 'proof'],
   keys: ['create and inspect Ed25519 device keys', 'keys'],
   token: ['operator API tokens of a gateway: create, list, revoke', 'token'],

@@ -191,7 +191,7 @@ export class Engine {
       if (task.results.has(r.nodeId)) continue;
       task.results.set(r.nodeId, {
         nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind,
-        receiptId: r.receiptId, fuel: r.fuel, price: r.price,
+        errorMessage: r.errorMessage ?? null, receiptId: r.receiptId, fuel: r.fuel, price: r.price,
       });
       // Calibrate each job's fuel on its first result, then re-execute any claim far above it.
       if (!task.spot && r.errorKind !== 'timeout' && this.d.checker && (job.fuelRef === 0 ? !job.fuelRefPending : r.fuel > FUEL_OUTLIER_FACTOR * job.fuelRef)) {
@@ -278,7 +278,8 @@ export class Engine {
         if (!(t.verified && t.final?.compareHash === r.compareHash)) dropped.push(r.receiptId);
         t.results.delete(nodeId);
         t.extra = 0; // a tie it caused is no tie any more
-        if (t.state === 'done' && !t.verified) {
+        // A task finished on its result (done, or failed by an accepted failure) is done again unless re-execution confirmed it.
+        if ((t.state === 'done' || (t.state === 'failed' && t.final)) && !t.verified) {
           this.d.store.reopenTask(t.id);
           t.state = 'open';
           t.final = null;
@@ -301,9 +302,14 @@ export class Engine {
    * are stored as receipts but not billed: the job owner pays each task exactly once.
    */
   private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean, agreeing: readonly string[]): void {
-    task.state = 'done';
+    // An accepted result that is a failure (a trap, fuel or memory exhausted, ...) fails the
+    // task, as one given up does: the job fails, the API, dashboard, CLI and metrics say so.
+    // The work was done, so it is billed all the same.
+    const state = r.ok ? 'done' : 'failed';
+    task.state = state;
     task.final = r;
     task.verified = verified;
+    task.error = r.ok ? null : `${r.errorKind ?? 'failed'}${r.errorMessage ? `: ${r.errorMessage}` : ''}`.slice(0, 300);
     const bills: Bill[] = [];
     for (const nodeId of agreeing) {
       const res = task.results.get(nodeId);
@@ -312,14 +318,14 @@ export class Engine {
     }
     this.d.store.tx(() => {
       this.d.store.setTaskFinal(task.id, {
-        state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
+        state, output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: task.error, nodeId: r.nodeId,
         receiptId: r.receiptId, verified,
       });
       this.d.store.bill(bills);
     });
     // Leases still out for this task are not needed any more; their results are stored, not billed.
     job.remaining--;
-    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'error' });
+    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'failed' });
     if (job.remaining === 0) this.finishJob(job);
   }
 

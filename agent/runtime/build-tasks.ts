@@ -16,8 +16,8 @@ import { check } from '../../util/valid.js';
 import { sha256Hex } from '../../protocol/hash.js';
 import { projectRoot } from '../../util/paths.js';
 import { parseTaskLayout } from '../../protocol/layout.js';
-import { checkAbi } from './abi-check.js';
 import { MANIFEST_VERSION, type Manifest } from './catalogue.js';
+import { compileAssemblyScript } from './compile.js';
 
 const str = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const CatalogueSource = v.strictObject({
@@ -74,7 +74,9 @@ export function mlpWeightsSource(weightsJson: string): string {
 function fingerprint(root: string): string {
   const parts: string[] = [];
   const add = (rel: string) => parts.push(rel, sha256Hex(readFileSync(join(root, rel))));
-  for (const f of readdirSync(join(root, 'tasks', 'assembly')).filter((f) => f.endsWith('.ts')).sort()) add(`tasks/assembly/${f}`);
+  for (const dir of ['tasks/assembly', 'tasks/lib/swarmlet']) {
+    for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).sort()) add(`${dir}/${f}`);
+  }
   for (const f of ['asconfig.json', 'tasks/catalogue.json', 'tasks/mlp/weights.json']) add(f);
   const require = createRequire(import.meta.url);
   parts.push((require('assemblyscript/package.json') as { version: string }).version);
@@ -129,19 +131,9 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   }
 }
 
-/** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm and check it against ABI v1. */
+/** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm (checked against ABI v1). */
 async function compileTask(root: string, name: string, tmp: string): Promise<Uint8Array> {
   const entry = join('tasks', 'assembly', `${name}.ts`);
   if (!existsSync(join(root, entry))) throw new Error(`tasks/catalogue.json names ${name} but ${entry} does not exist`);
-  const { default: asc } = await import('assemblyscript/asc');
-  let errText = '';
-  const res = await asc.main(
-    [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', 'release', '--outFile', `tasks/build/${tmp}/${name}.wasm`],
-    { stdout: { write: () => true } as never, stderr: { write: (s: string | Uint8Array) => { errText += String(s); return true; } } as never },
-  );
-  if (res.error) throw new Error(`asc failed on ${entry}: ${res.error.message}\n${errText}`);
-  const wasm = new Uint8Array(readFileSync(join(root, 'tasks', 'build', tmp, `${name}.wasm`)));
-  const abi = checkAbi(wasm);
-  if (!abi.ok) throw new Error(`${entry} compiled to a module outside ABI v1: ${abi.message}`);
-  return wasm;
+  return compileAssemblyScript({ baseDir: root, entry, outFile: `tasks/build/${tmp}/${name}.wasm` });
 }

@@ -8,6 +8,7 @@
  */
 import { fromHex } from '../../protocol/hash.js';
 import { LayoutError, parseTaskLayout, type TaskLayout } from '../../protocol/layout.js';
+import { MODULE_NAME, MODULE_NAME_RULE, MODULE_VERSION, MODULE_VERSION_RULE } from '../../protocol/module-ref.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Db } from '../sqlite.js';
@@ -16,8 +17,6 @@ import type { CatalogueEntryLike } from '../runtime.js';
 import { admitForRegistry } from './admission.js';
 import { RegistryTables, type VersionRow } from './registry.js';
 
-export const MODULE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-export const MODULE_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,23}$/;
 const HASH = /^[0-9a-f]{64}$/i;
 
 export interface ModuleView {
@@ -134,8 +133,8 @@ export class Modules {
    * publish of the very same bytes under the same name and version changes nothing).
    */
   async publish(req: PublishRequest, now = Date.now()): Promise<{ created: boolean; view: ModuleView }> {
-    if (!MODULE_NAME.test(req.name)) throw new ModuleRefused(400, 'bad-name', 'name must be 1-32 of a-z 0-9 _ -, starting with a letter or digit');
-    if (!MODULE_VERSION.test(req.version)) throw new ModuleRefused(400, 'bad-version', 'version must be 1-24 of A-Z a-z 0-9 . + _ -, starting with a letter or digit (e.g. 1.0.0)');
+    if (!MODULE_NAME.test(req.name)) throw new ModuleRefused(400, 'bad-name', MODULE_NAME_RULE);
+    if (!MODULE_VERSION.test(req.version)) throw new ModuleRefused(400, 'bad-version', MODULE_VERSION_RULE);
     if (this.byName.has(req.name)) throw new ModuleRefused(409, 'name-taken', `${req.name} is a built-in catalogue task; publish under another name`);
     const description = req.description ?? '';
     if (description.length > 1024) throw new ModuleRefused(400, 'bad-description', 'description is over 1024 characters');

@@ -2,8 +2,8 @@
 // the 3x3 kernel [1 2 1; 2 4 2; 1 2 1] / 16 (edges clamped, rounded half up). Integer only.
 // Limits: each side <= 8192 and width*height <= 524280, so the input (8 + w*h bytes) and the
 // output fit the 512 KiB a task input or output may have.
-import { input, output, u32At, fail } from './abi';
-export { alloc } from './abi';
+import { input, output, u32At, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 @inline function px(img: usize, w: i32, h: i32, x: i32, y: i32): u32 {
   x = x < 0 ? 0 : (x >= w ? w - 1 : x);

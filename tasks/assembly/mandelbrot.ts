@@ -3,8 +3,8 @@
 // Limits: width*height <= 262144 (the output, 2 bytes a pixel, at most 512 KiB), maxIter
 // <= 65535, and width*height*maxIter <= 2^25, so even a tile inside the set (every pixel
 // runs maxIter iterations) fits the default fuel budget. Deeper zooms: smaller tiles.
-import { input, output, u32At, f64At, fail } from './abi';
-export { alloc } from './abi';
+import { input, output, u32At, f64At, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 export function run(ptr: i32, len: i32): i64 {
   const a = input(ptr, len);

@@ -3,8 +3,8 @@
 // Limits: each side <= 1024 and the output at most 512 KiB (m*n <= 131072), the most a
 // task may return; the input is at most 512 KiB like every task input, so m*k*n stays
 // under 24 M multiply-adds, well inside the default fuel budget.
-import { input, output, u32At, fail } from './abi';
-export { alloc } from './abi';
+import { input, output, u32At, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 const MAX_DIM: u32 = 1024;
 const MAX_OUT: u64 = 131072; // floats: 512 KiB

@@ -1,8 +1,8 @@
 // primes: [lo u32][hi u32] -> u32 count of primes p with lo <= p < hi (segmented sieve;
 // hi - lo at most 16 Mi). The range is sieved in windows of 128 KiB, so memory stays the
 // same whatever the range (a 16 Mi flag array would not fit the default 16 MiB cap).
-import { input, output, u32At, putU32, fail } from './abi';
-export { alloc } from './abi';
+import { input, output, u32At, putU32, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 const MAX_SPAN: u32 = 16777216;
 const WINDOW: u32 = 131072;
