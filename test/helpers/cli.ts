@@ -7,16 +7,19 @@ import { projectRoot } from '../../util/paths.js';
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /** `node SCRIPT ...cmd` in `cwd` (default script: the swarmlet CLI; null: node's own options). */
-export function run(cmd: string[], cwd: string, script: string | null = CLI): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(cmd: string[], cwd: string, script: string | null = CLI): Promise<{ code: number; stdout: string; stderr: string; bytes: Buffer }> {
   // Not NODE_TEST_CONTEXT: a `node --test` child would take itself for a nested run and skip its files.
   const { NODE_TEST_CONTEXT: _, SWARMLET_TOKEN: __, ...env } = process.env;
   return new Promise((resolve) => {
     const c = spawn(process.execPath, script ? [script, ...cmd] : cmd, { cwd, env: { ...env, SWARMLET_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    c.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    c.stdout!.on('data', (d: Buffer) => { out.push(d); });
     c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    c.on('close', (code) => {
+      const bytes = Buffer.concat(out);
+      resolve({ code: code ?? -1, stdout: bytes.toString(), stderr, bytes });
+    });
   });
 }
 
