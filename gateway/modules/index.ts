@@ -7,7 +7,7 @@
  * when a module is published).
  */
 import { fromHex } from '../../protocol/hash.js';
-import { LayoutError, parseTaskLayout, type TaskLayout } from '../../protocol/layout.js';
+import { describeLayout, LayoutError, parseTaskLayout, type TaskLayout } from '../../protocol/layout.js';
 import { MODULE_NAME, MODULE_NAME_RULE, MODULE_VERSION, MODULE_VERSION_RULE } from '../../protocol/module-ref.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import type { Logger } from '../../util/log.js';
@@ -32,6 +32,8 @@ export interface ModuleView {
   publishedBy: string | null;
   /** Typed input and output (protocol/layout.ts); null when the module declares none. */
   layout: TaskLayout | null;
+  /** The layout in one line each ("m u32, a f32[m*k]"), for listings. */
+  summary: { input: string; output: string } | null;
 }
 
 /** A publish that is refused: `status` is the HTTP answer, `kind` the reason's class. */
@@ -168,17 +170,20 @@ export class Modules {
   }
 }
 
+const summary = (l: TaskLayout | null): ModuleView['summary'] => (l ? { input: describeLayout(l.input), output: describeLayout(l.output) } : null);
+
 function catalogueView(e: CatalogueEntryLike & { layout?: TaskLayout }): ModuleView {
   return {
     ref: e.name, name: e.name, version: null, hash: e.hashHex, size: e.wasm.length, description: e.description ?? '', source: 'catalogue',
-    publishedAt: null, publishedBy: null, layout: e.layout ?? null,
+    publishedAt: null, publishedBy: null, layout: e.layout ?? null, summary: summary(e.layout ?? null),
   };
 }
 
 function registryView(r: VersionRow): ModuleView {
+  const layout = r.layout ? (JSON.parse(r.layout) as TaskLayout) : null;
   return {
     ref: `${r.name}@${r.version}`, name: r.name, version: r.version, hash: r.hash, size: r.size, description: r.description, source: 'registry',
-    publishedAt: r.published_at, publishedBy: r.published_by, layout: r.layout ? (JSON.parse(r.layout) as TaskLayout) : null,
+    publishedAt: r.published_at, publishedBy: r.published_by, layout, summary: summary(layout),
   };
 }
 
