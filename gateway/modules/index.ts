@@ -62,6 +62,8 @@ export interface RegistryLimits {
 }
 
 export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = { maxModules: 100, maxBytes: 64 * 1024 * 1024 };
+/** Publishes admitted at once; more are refused (429) rather than queued in memory. */
+const MAX_ADMITTING = 4;
 
 export interface Announcement { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }
 
@@ -70,6 +72,8 @@ export class Modules {
   private readonly byName: Map<string, CatalogueEntryLike & { layout?: TaskLayout }>;
   private readonly byHash: Map<string, CatalogueEntryLike & { layout?: TaskLayout }>;
   private readonly limits: RegistryLimits;
+  /** Publishes being admitted now: each holds a module and costs an instrumentation. */
+  private admitting = 0;
   /** Called with each newly stored module once its commit is on disk (publish it on MQTT). */
   onPublished: (a: Announcement) => void = () => {};
 
@@ -145,7 +149,14 @@ export class Modules {
       try { layout = parseTaskLayout(req.layout); } catch (e) { throw new ModuleRefused(400, 'bad-layout', (e as LayoutError).message); }
     }
     if (!this.o.runner) throw new ModuleRefused(503, 'no-runtime', 'this gateway has no task runtime, so it cannot admit modules');
-    const admitted = await admitForRegistry(req.wasm, this.o.runner, this.o.caps);
+    if (this.admitting >= MAX_ADMITTING) throw new ModuleRefused(429, 'busy', `${MAX_ADMITTING} modules are being admitted; try again shortly`);
+    this.admitting++;
+    let admitted;
+    try {
+      admitted = await admitForRegistry(req.wasm, this.o.runner, this.o.caps);
+    } finally {
+      this.admitting--;
+    }
     if (!admitted.ok) throw new ModuleRefused(422, admitted.kind, `module refused (${admitted.kind}): ${admitted.message}`);
     const hash = Buffer.from(admitted.hash).toString('hex');
     // Checked again after the await: another publish may have landed meanwhile.

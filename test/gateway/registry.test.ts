@@ -73,6 +73,18 @@ describe('module registry', () => {
     }
   });
 
+  it('a module close to the 1 MiB limit is admitted, carried to the devices and run', async () => {
+    // 900 KB of data: the signed module envelope, the retained message and the agents' fetch all carry it.
+    const big = abiModule('(i64.or (i64.shl (i64.const 100) (i64.const 32)) (i64.const 4))', `(data (i32.const 100) "${'ab'.repeat(450_000)}")`, '(memory (export "memory") 16)');
+    assert.ok(big.length > 900_000 && big.length <= MAX_MODULE_BYTES, `${big.length} bytes`);
+    const r = await publishModule(mesh.url, operator, { name: 'big', version: '1', wasm: big });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const { id } = await mesh.gateway.submitJob({ task: 'big@1', inputs: [Uint8Array.of(1), Uint8Array.of(2)], spotCheck: 0 });
+    const job = await mesh.gateway.waitForJob(id, 60_000);
+    assert.equal(job.state, 'done', job.error ?? '');
+    assert.deepEqual(job.results!.map((x) => x.outputHex), ['61626162', '61626162']);
+  });
+
   it('versions are immutable; the same bytes again change nothing; a bare name means the newest version', async () => {
     const again = await publishModule(mesh.url, operator, { name: 'bytesum', version: '1.0.0', wasm: BYTESUM_WAT });
     assert.equal(again.status, 200);
@@ -155,6 +167,9 @@ describe('module registry limits', () => {
       assert.equal(modules.view('c@1'), undefined);
       assert.deepEqual([...modules.announcements()].map((a) => a.name).sort(), ['a@1', 'b@1']);
       assert.equal(modules.resolve('a')?.name, 'a@2');
+      // at most 4 admissions at once: a fifth is refused, not queued
+      const five = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => modules.publish({ name: 'a', version: `3.${i}`, wasm: BYTESUM_WAT, by: 't' })));
+      assert.deepEqual(five.map((x) => (x.status === 'rejected' ? (x.reason as ModuleRefused).kind : 'ok')), ['ok', 'ok', 'ok', 'ok', 'busy']);
     } finally {
       await runner.close();
       store.close();
