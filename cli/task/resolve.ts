@@ -1,7 +1,8 @@
 /**
- * Which module and layout a `task run` or `task publish` means: the task project in the
- * current folder, a catalogue task by name, or a .wasm file (its layout from --layout, the
- * project it was built in, or the catalogue entry with the same hash).
+ * Which module and layout a `task run` or `task publish` means: a task project (a folder
+ * holding task.json, or the current folder), a catalogue task by name, or a .wasm file
+ * (its layout from --layout, the project it was built in, or the catalogue entry with the
+ * same hash).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,9 +40,10 @@ export function projectIn(dir: string): TaskProject | null {
 }
 
 export async function resolveModule(target: string | undefined, layoutFile: string | undefined, cwd = process.cwd()): Promise<Resolved> {
-  const project = projectIn(cwd);
+  const named = target !== undefined && !target.endsWith('.wasm') ? projectIn(resolve(cwd, target)) : null;
+  const project = named ?? projectIn(cwd);
   const explicit = layoutFile ? readLayoutFile(layoutFile) : null;
-  if (target === undefined) {
+  if (target === undefined || named) {
     if (!project) throw new CliError('give a MODULE.wasm or a catalogue task name, or run this in a task project (swarmlet task new NAME)');
     const file = resolve(project.dir, project.output);
     const wasm = readModuleFile(file, 'the project\'s module (build it first: swarmlet task build)');

@@ -5,8 +5,8 @@ import { readModuleFile, resolveModule } from './resolve.js';
 
 export const run = defineCommand({
   name: 'task run',
-  summary: 'Run a wasm task module (ABI v1) here, metered and sandboxed: a .wasm file, a catalogue task, or the task project in this folder.',
-  usage: 'swarmlet task run [MODULE.wasm | NAME] [--input FILE | --input-hex HEX | --input-json FILE|DIR] [--layout FILE] [--output json|hex|raw] [--fuel N] [--memory-pages N] [--timeout-ms N] [--json]',
+  summary: 'Run a wasm task module (ABI v1) here, metered and sandboxed: a .wasm file, a catalogue task, or a task project (DIR, or this folder).',
+  usage: 'swarmlet task run [MODULE.wasm | NAME | DIR] [--input FILE | --input-hex HEX | --input-json FILE|DIR] [--layout FILE] [--output json|hex|raw] [--fuel N] [--memory-pages N] [--timeout-ms N] [--json]',
   options: {
     input: { type: 'string' },
     'input-hex': { type: 'string' },
@@ -33,7 +33,7 @@ export const run = defineCommand({
   details: 'Exit status: 0 when every run succeeds, 2 when one fails or the arguments are bad.',
   async run({ values, positionals }) {
     const { DEFAULT_RUN_LIMITS } = await import('../../agent/runtime/types.js');
-    if (positionals.length > 1) throw new CliError('task run: give at most one MODULE.wasm or task name (see: swarmlet task run --help)');
+    if (positionals.length > 1) throw new CliError('task run: give at most one MODULE.wasm, task name or project folder (see: swarmlet task run --help)');
     const given = ['input', 'input-hex', 'input-json'].filter((k) => values[k] !== undefined);
     if (given.length > 1) throw new CliError(`task run: use one of --input, --input-hex, --input-json, not ${given.map((k) => `--${k}`).join(' and ')}`);
     const limits = {
