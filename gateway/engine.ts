@@ -283,6 +283,7 @@ export class Engine {
           this.d.store.reopenTask(t.id);
           t.state = 'open';
           t.final = null;
+          t.error = null;
           job.remaining++;
           reopened++;
         }
