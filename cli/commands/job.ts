@@ -154,6 +154,9 @@ const submit = defineCommand({
     const layout = mod?.layout ?? null;
     const format = values.wait ? outputFormat(values.output, layout) : 'hex';
     const inputs: NamedInput[] = json !== undefined ? readJsonInputs(String(json), layout?.input ?? null, task) : readInputDir(String(dir));
+    if (format === 'raw' && values['out-dir'] === undefined && (values.json || inputs.length > 1)) {
+      throw new CliError('--output raw writes bytes: give --out-dir for a job of more than one task (and not with --json)');
+    }
     const body: Record<string, unknown> = { task, inputs: inputs.map((f) => Buffer.from(f.bytes).toString('base64')) };
     if (values.redundancy !== undefined) body.redundancy = numberOption(values, 'redundancy', 1, { min: 1, max: 16 });
     if (values['spot-check'] !== undefined) body.spotCheck = numberOption(values, 'spot-check', 0, { min: 0, max: 1, integer: false });

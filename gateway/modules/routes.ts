@@ -10,6 +10,7 @@ import { check } from '../../util/valid.js';
 import { MAX_MODULE_BYTES } from '../../protocol/messages.js';
 import { ModuleRefused, type Modules } from './index.js';
 
+const REF = /^[A-Za-z0-9._+@-]{1,64}$/;
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const B64_MAX = Math.ceil(MAX_MODULE_BYTES / 3) * 4;
 /** A module as base64 plus its name, version, description and layout. */
@@ -30,8 +31,8 @@ export async function moduleRoutes(app: FastifyInstance, o: { modules: ModulesAp
 
   app.get('/api/modules/:ref', { config: { access: 'viewer' } }, async (req, reply) => {
     const { ref } = req.params as { ref: string };
-    const view = ref.length <= 64 ? o.modules.view(ref) : undefined;
-    return view ?? reply.code(404).send({ error: `no module ${ref.slice(0, 64)} (a catalogue name, name@version, or sha256)` });
+    if (!REF.test(ref)) return reply.code(400).send({ error: 'a module ref is a catalogue name, name@version, or a sha256' });
+    return o.modules.view(ref) ?? reply.code(404).send({ error: `no module ${ref}` });
   });
 
   app.post('/api/modules', { config: { access: 'operator' }, bodyLimit: MODULE_BODY_LIMIT }, async (req, reply) => {

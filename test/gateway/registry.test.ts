@@ -62,6 +62,7 @@ describe('module registry', () => {
       assert.equal(((await one.json()) as { ref: string }).ref, 'bytesum@1.0.0', ref);
     }
     assert.equal((await api(`${mesh.url}/api/modules/nothing@1`)).status, 404);
+    assert.equal((await api(`${mesh.url}/api/modules/${encodeURIComponent('bad\nref')}`)).status, 400);
 
     for (const task of ['bytesum@1.0.0', 'bytesum', sha256Hex(BYTESUM_WAT)]) {
       const ins = inputs(task === 'bytesum@1.0.0' ? 20 : 3);
