@@ -20,6 +20,7 @@ import { guardPacketSize, maxPacketFor, maxSessionsFor, rateLimited, resolveLimi
 import { IdentityBudgets, type Budget } from './budgets.js';
 import { Bridge, type BridgeOptions } from './bridge.js';
 import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
+import { IndexedMemoryPersistence } from './retained.js';
 
 export interface BrokerOptions {
   host?: string;
@@ -212,6 +213,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   if (cluster) {
     hooks.mq = cluster.mq;
     hooks.persistence = cluster.persistence;
+  } else {
+    // Retained messages indexed by topic: a device's exact subscriptions cost a lookup each,
+    // not a test of every retained advert and status (retained.ts).
+    hooks.persistence = new IndexedMemoryPersistence();
   }
   if (opts.brokerId) hooks.id = opts.brokerId;
   let aedes: Aedes;
