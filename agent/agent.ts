@@ -48,7 +48,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   if (trusted.size === 0) log.warn('no trusted publisher keys configured: every offer, assignment, ack and module will be refused');
 
   const { sensors, ownSensors } = await setupSensors(config, deps.sensors);
-  const { runner, ownRunner } = setupRunner(config, deps.runner);
+  const { runner, ownRunner } = setupRunner(config, deps.runner, log);
   let capacity;
   let outbox: Outbox;
   try {

@@ -36,7 +36,7 @@ export default defineCommand({
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
     ...ACCESS_HELP,
   },
-  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs are JSON lines on stdout (level from\nSWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
+  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs go to stdout, human lines on a terminal,\nelse JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');

@@ -123,6 +123,9 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     const killedWhile: string[] = [];
     const stillRunning = async (what: string) => { const v = await view(); if (v?.state === 'running') killedWhile.push(what); };
 
+    // Each kill waits for the job to make progress since the last restart, so every part
+    // dies while work is in flight (under load a restart can take a while).
+    const progressed = async (by: number) => doneAtLeast(((await view())?.totals.done ?? 0) + by);
     // 1. A fleet of devices dies hard (journals on disk, leases held) and comes back.
     await doneAtLeast(25);
     await stillRunning('devices');
@@ -130,20 +133,20 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     await new Promise((r) => setTimeout(r, 500));
     sims[0] = await startSim(fleets[0]!);
     procs.push(sims[0]);
-    // 2. The gateway dies hard mid-intake and restarts on its SQLite file.
-    await doneAtLeast(75);
-    await stillRunning('gateway');
-    await kill(gw, 'SIGKILL');
-    gw = await startGw();
-    procs.push(gw);
-    url = gw.match[1]!;
-    // 3. The broker dies hard: sessions, retained messages and queued results are gone.
-    await doneAtLeast(125);
+    // 2. The broker dies hard: sessions, retained messages and queued results are gone.
+    await progressed(20);
     await stillRunning('broker');
     await kill(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     broker = await startBroker();
     procs.push(broker);
+    // 3. The gateway dies hard mid-intake and restarts on its SQLite file.
+    await progressed(20);
+    await stillRunning('gateway');
+    await kill(gw, 'SIGKILL');
+    gw = await startGw();
+    procs.push(gw);
+    url = gw.match[1]!;
 
     const final = await until('job finished', async () => {
       const v = await view();
@@ -152,7 +155,7 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
       const v = await view();
       throw new Error(`${e.message} (${JSON.stringify(v?.totals)})\n--- gateway:\n${gw.out().slice(-4000)}\n--- broker:\n${broker.out().slice(-3000)}\n--- sims:\n${sims.map((p) => p.out().slice(-3000)).join('\n')}`);
     });
-    assert.deepEqual(killedWhile, ['devices', 'gateway', 'broker'], 'each kill landed while the job was running');
+    assert.deepEqual(killedWhile, ['devices', 'broker', 'gateway'], 'each kill landed while the job was running');
     assert.equal(final.state, 'done');
     const ref = REFERENCES.mandelbrot!;
     final.results!.forEach((r, i) => {
