@@ -71,6 +71,19 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /**
+   * The agent's thermal governor (absent from agents that predate it): the clock it runs at
+   * now, the tasks it runs at once now (its budget), and its forecast: the clock a slot holds
+   * indefinitely at that budget, seconds it can run the budget at full clock before reaching its
+   * ceiling, and the temperature trend. Claims like any other: a gateway bounds them.
+   */
+  thermal: v.optional(v.strictObject({
+    clock: num(0, 1),
+    budget: uint(0, 1024),
+    sustain: v.nullable(num(0, 1)),
+    sprintS: v.nullable(num(0, 86_400)),
+    trendCPerMin: v.nullable(num(-1000, 1000)),
+  })),
 });
 
 export const Status = v.strictObject({
