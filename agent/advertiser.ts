@@ -9,7 +9,7 @@
  */
 import { seal } from '../protocol/envelope.js';
 import type { Identity } from '../protocol/identity.js';
-import type { CapacityAdvert } from '../protocol/messages.js';
+import { MAX_FORECAST, type CapacityAdvert } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import { lean } from './signer.js';
 import type { Logger } from '../util/log.js';
@@ -184,8 +184,8 @@ export class Advertiser {
       thermal: {
         clock: finiteIn(r.cpuFreqRatio, 0, 1) ?? 1,
         budget: Math.max(0, Math.min(c.slots, c.budget ?? c.slots)),
-        sustain: finiteIn(c.sustain, 0, 1),
-        sprintS: finiteIn(c.sprintS, 0, 86_400),
+        sustain: c.sustain ? c.sustain.slice(0, MAX_FORECAST).map((x) => finiteIn(x, 0, 1) ?? 0) : null,
+        sprintS: c.sprintS ? c.sprintS.slice(0, MAX_FORECAST).map((x) => finiteIn(x, 0, 86_400) ?? 0) : null,
         trendCPerMin: finiteIn(c.trendCPerMin, -1000, 1000),
       },
     };

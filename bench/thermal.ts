@@ -16,7 +16,7 @@
  * Workload (the same for both arms): an operator keeps its default quota of 16 jobs open;
  * each job is one frame of a zoom into the Mandelbrot set's seahorse valley, 4 x 4 tiles of
  * 16 x 16 pixels at 256 iterations; when a job finishes the next frame is submitted. Each job
- * has a deadline of 10 simulated minutes. Modelled speed: a Pi 4 core renders the mean tile
+ * has a deadline of 10 simulated minutes, and each task that long a time limit. Modelled speed: a Pi 4 core renders the mean tile
  * in 60 simulated seconds at full clock (the host does it in well under a millisecond, so the
  * host is never what sets the pace).
  *
@@ -138,10 +138,16 @@ async function fetchNodes(mesh: LocalMesh): Promise<number> {
 
 async function runArm(fleet: 'a' | 'b', policy: 'naive' | 'aware', fuelRate: number): Promise<Arm> {
   const profiles = fleet === 'a' ? 'pi4-bare' : 'pi4-bare,pi4-heatsink,pi5-active,router,appliance-hub';
+  // Task time limit: the job's deadline in device time (the default 10 s of wall clock is far
+  // less than a modelled tile takes here: every run would be killed).
+  const timeoutMs = Math.round((DEADLINE_S * 1000) / TIME_SCALE);
   const mesh = await startLocalMesh({
     dataDir: join(dir, `${fleet}-${policy}`), devices: DEVICES,
-    fleet: { profiles, timeScale: TIME_SCALE, fuelRate, ...(policy === 'naive' ? { agent: { thresholds: NAIVE_THRESHOLDS } } : {}) },
-    gateway: policy === 'naive' ? { placement: 'fill' } : {},
+    fleet: {
+      profiles, timeScale: TIME_SCALE, fuelRate,
+      agent: { limits: { timeoutMs }, ...(policy === 'naive' ? { thresholds: NAIVE_THRESHOLDS } : {}) },
+    },
+    gateway: { limits: { timeoutMs }, ...(policy === 'naive' ? { placement: 'fill' as const } : {}) },
   });
   try {
     await waitOnline(mesh, DEVICES);
@@ -164,17 +170,18 @@ async function runArm(fleet: 'a' | 'b', policy: 'naive' | 'aware', fuelRate: num
         try { await gw.waitForJob(id, Math.max(1, endAt - Date.now())); } catch { /* still open at the end */ }
       }
     };
+    // The devices' records at the end of the window exactly (the lanes may return a little later).
+    const atEnd = new Promise<DeviceThermals[]>((r) => setTimeout(() => r(mesh.fleet!.thermals()), endAt - Date.now()));
     await Promise.all(Array.from({ length: OPEN_JOBS }, lane));
-    const after = await mesh.fleet!.thermals();
+    const after = await atEnd;
     const stats = measure(mesh, t0, endAt, submitted);
     const byIndex = new Map(before.map((d) => [d.index, d]));
     const delta = (f: (d: DeviceThermals) => number) => after.reduce((s, d) => s + f(d) - f(byIndex.get(d.index) ?? d), 0);
-    const simS = ((endAt - t0) / 1000) * TIME_SCALE;
     return {
       fleet, policy, ...stats,
       throttledS: delta((d) => d.throttledS), cappedS: delta((d) => d.cappedS),
       peakC: Math.max(...after.map((d) => d.peakC)), energyWh: delta((d) => d.energyJ) / 3600,
-      meanClock: delta((d) => d.clockS) / (simS * after.length),
+      meanClock: delta((d) => d.clockS) / Math.max(1e-9, delta((d) => d.timeS)),
     };
   } finally {
     await mesh.stop();
@@ -236,6 +243,21 @@ function debugTimes(mesh: LocalMesh, jobs: string[]): void {
     if (r.at) per.get(p)!.push(((r.at - (r.until - leaseMs)) / 1000) * TIME_SCALE);
   }
   for (const [p, xs] of per) console.log(`  ${p}: ${xs.length} results, lease to result ${q(xs)}`);
+  const jrows = db.prepare(`SELECT id, created_at, finished_at, state FROM jobs WHERE id IN (${jobs.map(() => '?').join(',')})`).all(...jobs) as Array<{ id: string; created_at: number; finished_at: number | null; state: string }>;
+  const dur = jrows.filter((j) => j.finished_at).map((j) => ((j.finished_at! - j.created_at) / 1000) * TIME_SCALE);
+  console.log(`  job durations (sim s): ${q(dur)}`);
+  const slow = jrows.filter((j) => j.finished_at).sort((a, b) => (b.finished_at! - b.created_at) - (a.finished_at! - a.created_at))[0];
+  if (slow) {
+    const t0 = slow.created_at;
+    const rs = rows.filter((r) => r.task.startsWith(slow.id + '.'));
+    const last = new Map<string, number>();
+    for (const r of rs) last.set(r.task, Math.max(last.get(r.task) ?? 0, r.at ?? 0));
+    console.log(`  slowest job: ${rs.length} attempts; per attempt (task, lease at, result at, node, state):`);
+    for (const r of rs.sort((a, b) => (a.at ?? 1e15) - (b.at ?? 1e15)).slice(-6)) {
+      console.log(`    ${r.task.split('.')[1]} ${fmt(((r.until - leaseMs - t0) / 1000) * TIME_SCALE, 1)} ${r.at ? fmt(((r.at - t0) / 1000) * TIME_SCALE, 1) : '-'} ${r.node.slice(0, 6)} ${r.state}`);
+    }
+    console.log(`    job finished at ${fmt(((slow.finished_at! - t0) / 1000) * TIME_SCALE, 1)}`);
+  }
   console.log(`  queue wait (first lease - submit, sim s): ${q(wait)}`);
   console.log(`  lease to result (sim s): ${q(run)}`);
   console.log(`  tasks with more than one attempt: ${multi} of ${attempts.size}; attempt states ${JSON.stringify(Object.fromEntries(states))}`);

@@ -55,7 +55,7 @@ export interface NodeView {
   throttled: { now: ThrottleFlags; sinceBoot: ThrottleFlags } | null;
   /** Tasks it runs at once now (the governor's budget); null from agents without one. */
   budget: number | null;
-  /** Clock share a slot sustains at that budget under its ceiling (0..1), and seconds it can sprint at full clock. */
+  /** Its forecast at its budget: clock share a slot sustains under its ceiling (0..1), and seconds it can sprint at full clock. */
   sustain: number | null;
   sprintS: number | null;
   /** Temperature trend, deg C per minute. */
@@ -298,7 +298,7 @@ export class Fleet {
         lastSeen: n?.lastSeen || r.last_seen,
         clock: a?.thermal?.clock ?? null,
         throttled: a?.throttled ? { now: flags(a.throttled.now), sinceBoot: flags(a.throttled.sinceBoot) } : null,
-        budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain ?? null, sprintS: a?.thermal?.sprintS ?? null,
+        budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain?.at(-1) ?? null, sprintS: a?.thermal?.sprintS?.at(-1) ?? null,
         trendCPerMin: a?.thermal?.trendCPerMin ?? null,
       };
     });

@@ -9,12 +9,14 @@
  * for (a virtual lease for the rest of the round), so the tasks behind it see that queue and
  * go to the next best node once waiting is no longer worth it (earliest finish time first).
  *
- * Finish time of a task of W fuel on a node (real seconds): at full clock r while its sprint
- * lasts, then at the sustained clock s·r; if all of its budget b is taken by our L leases,
+ * Finish time of a task of W fuel on a node (real seconds), with k = the tasks it would then
+ * run (our leases + 1, at most its budget b): at full clock r while its sprint at k tasks
+ * lasts, then at its sustained clock s_k·r; if all of its budget is taken by our L leases,
  * after the (L − b + 1)-th of them ends, about T·(L − b + 1)/(b + 1) from now (b tasks in
  * flight, started at random times). So a cool Pi 5 beats a hot bare Pi 4, a Pi 4 with a
- * heatsink beats a bare one for long work, and a router gets work only when the fast nodes'
- * queues are long.
+ * heatsink beats a bare one for long work, a lightly loaded node beats one that another task
+ * would push to its ceiling (heat spreads over the fleet), and a router gets work only when
+ * the fast nodes' queues are long.
  */
 import type { CapacityAdvert } from '../protocol/messages.js';
 
@@ -29,10 +31,10 @@ export interface FastNode {
   leases: number;
   /** Fuel per second of one slot at full clock (as claimed; bounded by the caller). */
   fullRate: number;
-  /** Share of the full clock it sustains at its budget (0..1). */
-  sustain: number;
-  /** Seconds it can run its budget at full clock before reaching its ceiling. */
-  sprintS: number;
+  /** Share of the full clock a slot sustains with k tasks running (entry k-1; 0..1). */
+  sustain: readonly number[];
+  /** Seconds it can run k tasks at full clock before reaching its ceiling (entry k-1). */
+  sprintS: readonly number[];
   price: number;
   reputation: number;
   tempC: number | null;
@@ -42,6 +44,10 @@ export interface FastNode {
 
 /** Lowest clock ratio taken at its word (DVFS floors are 0.4 on a Pi 4, 0.6 on a Pi 5). */
 const MIN_CLOCK = 0.2;
+/** Finish estimates this close (relative) are a tie. */
+const SAME_FINISH = 0.05;
+/** A task waits for a busy node only if that finishes it in under this share of the best free node's time. */
+const WAIT_GAIN = 0.8;
 /** Most queued leases per running one a node may hold. */
 export const QUEUE_PER_SLOT = 1;
 /** Fuel assumed for a task of a job before the gateway has measured one (one second of a fast core). */
@@ -59,18 +65,25 @@ export function fastNode(a: CapacityAdvert, leases: number, earnedSlots: number,
   return {
     // Queued work only on what it has earned beyond one slot: a node yet to deliver holds no queue.
     nodeId: a.nodeId, region: a.region, budget, window: budget + Math.min(budget * QUEUE_PER_SLOT, Math.max(0, earnedSlots - 1)), leases,
-    fullRate: a.fuelRate / clock, sustain: th?.sustain ?? 1, sprintS: th?.sprintS ?? 0,
+    fullRate: a.fuelRate / clock, sustain: th?.sustain?.length ? th.sustain : [1], sprintS: th?.sprintS?.length ? th.sprintS : [0],
     price: a.priceFloor, reputation, tempC: a.tempC, proven: false,
   };
 }
 
-/** Seconds to run `fuel` on one slot of the node: full clock while the sprint lasts, then the sustained clock. */
-export function runSeconds(n: FastNode, fuel: number): number {
+/** The forecast entry for k tasks running (the last one for more than it lists). */
+const at = (list: readonly number[], k: number): number => list[Math.min(list.length, Math.max(1, k)) - 1] ?? 0;
+
+/** Tasks the node would run with one more of ours: our leases + 1, at most its budget. */
+const loadWithOne = (n: FastNode): number => Math.min(n.budget, n.leases + 1);
+
+/** Seconds to run `fuel` on one slot of the node at load k: full clock while the sprint lasts, then the sustained clock. */
+export function runSeconds(n: FastNode, fuel: number, k = loadWithOne(n)): number {
   if (!(n.fullRate > 0)) return Infinity;
-  const sprintFuel = n.fullRate * n.sprintS;
+  const sprintS = at(n.sprintS, k);
+  const sprintFuel = n.fullRate * sprintS;
   if (fuel <= sprintFuel) return fuel / n.fullRate;
-  const slow = n.fullRate * n.sustain;
-  return slow > 0 ? n.sprintS + (fuel - sprintFuel) / slow : Infinity;
+  const slow = n.fullRate * at(n.sustain, k);
+  return slow > 0 ? sprintS + (fuel - sprintFuel) / slow : Infinity;
 }
 
 /** Seconds until a task of `fuel` given now would be finished there (queue included). */
@@ -97,21 +110,25 @@ export interface Placement {
 
 /**
  * Where `need` copies of a task should go: the nodes that finish it first, excluding
- * `exclude`; only those with room take it now. If a full node would finish sooner than every
- * free one the task waits for it, unless it would miss the deadline that a free node makes.
- * One pass over the nodes (this runs for every queued task on every pump).
+ * `exclude` and nodes too slow to run it within its time limit (`timeoutS`: it would be
+ * killed; unless no node is fast enough); only those with room take it now. If a full node
+ * would finish sooner than every free one the task waits for it, unless it would miss the
+ * deadline that a free node makes. One pass over the nodes per copy (this runs for every
+ * queued task on every pump).
  */
-export function place(nodes: readonly FastNode[], need: number, fuel: number, deadlineS: number, exclude: ReadonlySet<string>): Placement {
+export function place(nodes: readonly FastNode[], need: number, fuel: number, deadlineS: number, exclude: ReadonlySet<string>, timeoutS = Infinity): Placement {
   const now: FastNode[] = [];
   let waitFor: FastNode | null = null;
   const taken = new Set<string>();
+  const inTime = (n: FastNode) => runSeconds(n, fuel) <= timeoutS;
+  const limitTime = Number.isFinite(timeoutS) && nodes.some((n) => !exclude.has(n.nodeId) && inTime(n));
   while (now.length < need) {
     let best: FastNode | null = null;
     let bestS = Infinity;
     let free: FastNode | null = null;
     let freeS = Infinity;
     for (const n of nodes) {
-      if (exclude.has(n.nodeId) || taken.has(n.nodeId)) continue;
+      if (exclude.has(n.nodeId) || taken.has(n.nodeId) || (limitTime && !inTime(n))) continue;
       const s = finishSeconds(n, fuel);
       if (!Number.isFinite(s)) continue;
       const room = n.leases < n.window;
@@ -120,8 +137,8 @@ export function place(nodes: readonly FastNode[], need: number, fuel: number, de
       if (room && better(n, s, free, freeS)) { free = n; freeS = s; }
     }
     if (!best) break;
-    // The best is full (it finishes sooner even after its queue, and makes the deadline): wait for it.
-    if (best !== free && bestS < freeS) { waitFor = best; break; }
+    // The best is full but finishes clearly sooner even after its queue, and makes the deadline: wait for it.
+    if (best !== free && bestS < WAIT_GAIN * freeS) { waitFor = best; break; }
     const n = free ?? best;
     now.push(n);
     taken.add(n.nodeId);
@@ -129,10 +146,20 @@ export function place(nodes: readonly FastNode[], need: number, fuel: number, de
   return { now, waitFor };
 }
 
-/** Sooner first; ties to the better reputation, the lower price, then the node id (deterministic). */
+/**
+ * Sooner first (within SAME_FINISH of each other counts as a tie: estimates are rough); ties
+ * to the less loaded node (spreads heat over the fleet: each runs cooler, nearer full clock),
+ * then the longer sprint (the cooler one), the better reputation, the lower price, the node id.
+ */
 function better(n: FastNode, s: number, best: FastNode | null, bestS: number): boolean {
   if (!best) return true;
-  if (s !== bestS) return s < bestS;
+  if (Math.abs(s - bestS) > SAME_FINISH * Math.min(s, bestS)) return s < bestS;
+  const load = n.leases / n.budget;
+  const bestLoad = best.leases / best.budget;
+  if (load !== bestLoad) return load < bestLoad;
+  const sprint = at(n.sprintS, loadWithOne(n));
+  const bestSprint = at(best.sprintS, loadWithOne(best));
+  if (sprint !== bestSprint) return sprint > bestSprint;
   if (n.reputation !== best.reputation) return n.reputation > best.reputation;
   if (n.price !== best.price) return n.price < best.price;
   return n.nodeId < best.nodeId;

@@ -288,7 +288,7 @@ export class Scheduler {
       const fast = this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes;
       if (fast && thermal) {
         const nodes = viewOf(job.region);
-        const p = place(nodes, need, taskFuel(job.fuelRef, nodes), (job.deadline - now) / 1000, task.tried);
+        const p = place(nodes, need, taskFuel(job.fuelRef, nodes), (job.deadline - now) / 1000, task.tried, this.d.timeoutMs / 1000);
         for (const n of p.now) {
           const { lease, region } = this.lease(task, job, n.nodeId, n.price, newOfferId('fp'), now);
           out.push({ task, job, lease, region });
@@ -367,9 +367,9 @@ export class Scheduler {
     const out = winners.map((w) => ({ task, job, ...this.lease(task, job, w.candidate.nodeId, w.candidate.price, offerId, now) }));
     this.commit(out);
     if (winners.length < need) {
-      // Nobody (eligible) bid: try again later, twice as late each time it stays so (a fleet
-      // that is all hot or full gets a trickle of offers, not a storm).
-      const silent = (this.silentOffers.get(task) ?? 0) + (winners.length === 0 ? 1 : 0);
+      // Nobody (eligible) bid: try again later; twice as late each time nobody bid at all (a
+      // fleet that is all hot or busy elsewhere gets a trickle of offers, not a storm).
+      const silent = o.bids.size === 0 ? (this.silentOffers.get(task) ?? 0) + 1 : 0;
       this.silentOffers.set(task, silent);
       const base = Math.max(2 * this.d.bidWindowMs, 100);
       task.notBefore = now + Math.min(MAX_OFFER_BACKOFF_MS, base * 2 ** Math.max(0, Math.min(silent - 1, 16)));

@@ -20,9 +20,9 @@
  *     temperature the device's clock governor holds (governor.ts: the fastest step that stays
  *     under it): the device runs at its knee and the firmware never has to throttle it.
  * Headroom = (softLimit − predicted at full clock with one more task) / (softLimit − ambient), 0..1.
- * The forecast for placement: `sustain` (clock a slot holds indefinitely at the budget under the
- * ceiling), `sprintS` (how long the budget runs at full clock before the ceiling) and the
- * temperature trend. Durations are real seconds (device seconds / timeScale).
+ * The forecast for placement, for 1..budget tasks running: `sustain` (clock a slot holds
+ * indefinitely under the ceiling), `sprintS` (how long that load runs at full clock before the
+ * ceiling); and the temperature trend. Durations are real seconds (device seconds / timeScale).
  * Without a temperature sensor: state `cool`, free slots limited by CPU load
  * (round(slots × (1 − load))), headroom = 1 − load, and `reason` says so.
  * fuelRate = calibratedFuelRate × speedFactor × throttling factor: the cpufreq ratio while the
@@ -34,6 +34,7 @@ import type { CapacitySnapshot, SensorReading, ThermalParams, Thresholds } from 
 import { ThermalStateMachine, validateThresholds } from './hysteresis.js';
 import { predictC } from './thermal-math.js';
 import { sprintSeconds, sustainedClock } from './governor.js';
+import { MAX_FORECAST } from '../../protocol/messages.js';
 import { THROTTLED_BITS } from './throttled.js';
 
 export interface CapacityOptions {
@@ -227,9 +228,13 @@ export class CapacityTracker {
     };
     if (thermal) {
       const target = soft - this.margin;
-      const atBudget = Math.min(1, background + Math.max(1, budget) / slots);
-      snap.sustain = round3(sustainedClock(thermal, atBudget, governed ? this.steps : null, target, this.ambient));
-      snap.sprintS = round1(sprintSeconds(thermal, temp, atBudget, target, this.ambient) / this.timeScale);
+      snap.sustain = [];
+      snap.sprintS = [];
+      for (let k = 1; k <= Math.min(MAX_FORECAST, budget > 0 ? budget : slots); k++) {
+        const u = Math.min(1, background + k / slots);
+        snap.sustain.push(round3(sustainedClock(thermal, u, governed ? this.steps : null, target, this.ambient)));
+        snap.sprintS.push(round1(sprintSeconds(thermal, temp, u, target, this.ambient) / this.timeScale));
+      }
     }
     return snap;
   }

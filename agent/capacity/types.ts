@@ -70,10 +70,13 @@ export interface CapacitySnapshot {
   budget?: number;
   /** Temperature the device's clock governor should hold the CPU under (soft limit − margin), or null when the clock is not ours to govern. */
   ceilingC?: number | null;
-  /** Clock ratio a slot can hold indefinitely at `budget` tasks under the ceiling (0..1): the forecast for long work. */
-  sustain?: number;
-  /** Simulated/real seconds the device can run `budget` tasks at full clock before it reaches its ceiling (capped at 3600). */
-  sprintS?: number;
+  /**
+   * The forecast by load, entry k-1 for k tasks running (k = 1..budget, or 1..slots while the
+   * budget is 0): the clock ratio a slot holds indefinitely under the ceiling (0..1) ...
+   */
+  sustain?: number[];
+  /** ... and the real seconds it can run k tasks at full clock before reaching the ceiling (capped at 3600). */
+  sprintS?: number[];
   /** Temperature trend, deg C per minute (smoothed), or null before two readings. */
   trendCPerMin?: number | null;
 }

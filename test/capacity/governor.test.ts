@@ -80,12 +80,16 @@ test('tracker, governed: no hot duty cycle, budget 0 when critical, a ceiling un
   const cool = t.update(reading({ tempC: 45, at: 0 }), 0, 0);
   assert.equal(cool.budget, 4);
   assert.equal(cool.ceilingC, 79.5);
-  assert.equal(cool.sustain! < 1 && cool.sustain! > 0.7, true, `a bare Pi 4 sustains ${cool.sustain}`);
-  assert.ok(cool.sprintS! > 4 && cool.sprintS! < 9, `sprint in real seconds at time scale 10: ${cool.sprintS}`);
+  // The forecast by load: one task never heats a bare Pi 4 to its ceiling, four do within a minute.
+  assert.equal(cool.sustain!.length, 4);
+  assert.deepEqual([cool.sustain![0], cool.sustain![1]], [1, 1]);
+  assert.ok(cool.sustain![3]! < 1 && cool.sustain![3]! > 0.7, `a bare Pi 4 at four tasks sustains ${cool.sustain![3]}`);
+  assert.equal(cool.sprintS![0], 360, 'one task: practically forever (3600 device s at time scale 10)');
+  assert.ok(cool.sprintS![3]! > 4 && cool.sprintS![3]! < 9, `four tasks: a sprint in real seconds at time scale 10: ${cool.sprintS![3]}`);
   const hot = t.update(reading({ tempC: 78, at: 1000, load: 1 }), 4, 4);
   assert.equal(hot.state, 'hot');
   assert.equal(hot.budget, 4, 'all four slots while hot: the clock holds it, not a duty cycle');
-  assert.ok(hot.sprintS! < cool.sprintS!);
+  assert.ok(hot.sprintS![3]! < cool.sprintS![3]!);
   assert.ok(hot.trendCPerMin! > 0, 'heating');
   const crit = t.update(reading({ tempC: 81, at: 2000, load: 1 }), 4, 4);
   assert.equal(crit.budget, 0);
