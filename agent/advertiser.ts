@@ -32,6 +32,8 @@ export interface AdvertiserOptions {
   priceFloor: number;
   location: { lat: number; lon: number } | null;
   profile: string;
+  /** Largest fuel and memory this device gives one task (advertised; see CapacityAdvert.limits). */
+  limits: { fuel: number; memoryPages: number };
   sampleIntervalMs: number;
   advertIntervalMs: number;
   /** Free-slot-only changes are coalesced to at most one advert per this many ms (default 1000). */
@@ -188,6 +190,7 @@ export class Advertiser {
         sprintS: c.sprintS ? c.sprintS.slice(0, MAX_FORECAST).map((x) => finiteIn(x, 0, 86_400) ?? 0) : null,
         trendCPerMin: finiteIn(c.trendCPerMin, -1000, 1000),
       },
+      limits: { fuel: this.o.limits.fuel, memoryPages: this.o.limits.memoryPages },
     };
   }
 

@@ -40,6 +40,8 @@ export interface FastNode {
   tempC: number | null;
   /** It has delivered results on our leases (its speed is seen, not only claimed): only such a node is worth waiting for. */
   proven: boolean;
+  /** The most fuel and memory it gives one task, as advertised (absent: no stated limit); jobs needing more go elsewhere. */
+  limits?: { fuel: number; memoryPages: number };
 }
 
 /** Lowest clock ratio taken at its word (DVFS floors are 0.4 on a Pi 4, 0.6 on a Pi 5). */
@@ -67,6 +69,7 @@ export function fastNode(a: CapacityAdvert, leases: number, earnedSlots: number,
     nodeId: a.nodeId, region: a.region, budget, window: budget + Math.min(budget * QUEUE_PER_SLOT, Math.max(0, earnedSlots - 1)), leases,
     fullRate: a.fuelRate / clock, sustain: th?.sustain?.length ? th.sustain : [1], sprintS: th?.sprintS?.length ? th.sprintS : [0],
     price: a.priceFloor, reputation, tempC: a.tempC, proven: false,
+    ...(a.limits ? { limits: a.limits } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import * as v from 'valibot';
 import { check } from '../util/valid.js';
 import type { GatewayApi } from './http.js';
-import { MAX_INPUTS } from './jobs.js';
+import { DELIVERIES, MAX_INPUTS } from './jobs.js';
 import { QuotaError } from './access/index.js';
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -24,7 +24,14 @@ const JobBody = v.strictObject({
   maxPrice: v.optional(num(0)),
   region: v.optional(v.pipe(v.string(), v.maxLength(64))),
   deadlineMs: v.optional(whole(100)),
+  delivery: v.optional(v.picklist(DELIVERIES)),
 });
+
+/** What a delivery mode costs, said when the job is accepted. */
+const DELIVERY_COST = {
+  fast: 'results released as accepted; a result of a device later caught cheating is revised (re-run, job shows revised)',
+  verified: 'every task is re-executed by the gateway before its result is released: about twice the compute, slower',
+} as const;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const NODE_ID = /^[0-9a-f]{32}$/;
@@ -65,6 +72,14 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     return { id, revoked: true };
   });
 
+  app.post('/api/nodes/:id/readmit', { config: { access: 'admin' }, bodyLimit: 1024 }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!NODE_ID.test(id)) return bad(reply, 400, 'node id must be 32 lowercase hex digits');
+    if (!api.readmit(id)) return bad(reply, 409, `node ${id} is not quarantined`);
+    api.log.warn({ readmitted: id, by: req.principal?.name }, 'node readmitted from quarantine: every result checked again until it earns trust');
+    return { id, readmitted: true };
+  });
+
   app.post('/api/jobs', { config: { access: 'operator' }, bodyLimit: o.jobBodyLimit }, async (req, reply) => {
     const body = req.body as { inputs?: unknown } | null;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(reply, 400, 'body must be a JSON object {task, inputs, ...}');
@@ -78,7 +93,8 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     const b = parsed.value;
     try {
       const { id } = await api.submitJob({ ...b, inputs: b.inputs.map((s) => new Uint8Array(Buffer.from(s, 'base64'))) }, req.principal?.id ?? 'anonymous');
-      return reply.code(201).send({ id });
+      const delivery = b.delivery ?? 'fast';
+      return reply.code(201).send({ id, delivery, cost: DELIVERY_COST[delivery] });
     } catch (e) {
       if (e instanceof QuotaError) {
         api.metrics.httpRefused.inc({ reason: 'quota' });

@@ -267,11 +267,18 @@ export class Scheduler {
       return v;
     };
     // Thermal placement: one view of each region per round, kept current as leases go out.
+    // The same node objects in every job's view of a region (a lease counts in all of them);
+    // each job sees only the nodes whose advertised limits fit it.
     const views = new Map<string, FastNode[]>();
-    const viewOf = (r: string) => {
+    const fitting = new Map<string, FastNode[]>();
+    const viewOf = (r: string, needs: { fuel: number; memoryPages: number }) => {
+      const key = `${r}|${needs.fuel}|${needs.memoryPages}`;
+      let f = fitting.get(key);
+      if (f) return f;
       let v = views.get(r);
       if (!v) views.set(r, (v = this.d.fleet.fastNodes(r, now)));
-      return v;
+      fitting.set(key, (f = v.filter((n) => !n.limits || (n.limits.fuel >= needs.fuel && n.limits.memoryPages >= needs.memoryPages))));
+      return f;
     };
     const maxOffers = Math.min(MAX_OPEN_OFFERS, Math.max(MIN_OPEN_OFFERS, OFFERS_PER_NODE * this.d.fleet.onlineCount()));
     for (const task of this.queue) {
@@ -286,8 +293,9 @@ export class Scheduler {
         continue;
       }
       const fast = this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes;
+      const needs = { fuel: job.fuelLimit, memoryPages: this.d.memoryPages };
       if (fast && thermal) {
-        const nodes = viewOf(job.region);
+        const nodes = viewOf(job.region, needs);
         const p = place(nodes, need, taskFuel(job.fuelRef, nodes), (job.deadline - now) / 1000, task.tried, this.d.timeoutMs / 1000);
         for (const n of p.now) {
           const { lease, region } = this.lease(task, job, n.nodeId, n.price, newOfferId('fp'), now);
@@ -303,9 +311,9 @@ export class Scheduler {
           if (++waiting >= MAX_WAITING_SCAN) break;
           continue;
         }
-      } else if (fast && !fullRegions.has(job.region)) {
-        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling);
-        if (cands.length === 0) fullRegions.add(job.region);
+      } else if (fast && !fullRegions.has(`${job.region}|${job.fuelLimit}`)) {
+        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling, now, needs);
+        if (cands.length === 0) fullRegions.add(`${job.region}|${job.fuelLimit}`);
         const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
         for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);

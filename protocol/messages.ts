@@ -87,6 +87,12 @@ export const CapacityAdvert = v.strictObject({
     sprintS: v.nullable(v.pipe(v.array(num(0, 86_400)), v.maxLength(MAX_FORECAST))),
     trendCPerMin: v.nullable(num(-1000, 1000)),
   })),
+  /**
+   * The most fuel and memory this device gives one task. A device never runs a task under
+   * smaller limits than the gateway asked for (its result would differ from a re-execution
+   * under the asked limits), so the gateway sends it nothing that needs more.
+   */
+  limits: v.optional(v.strictObject({ fuel: fuel(), memoryPages: uint(1, 65536) })),
 });
 
 export const Status = v.strictObject({

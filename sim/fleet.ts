@@ -59,6 +59,8 @@ export interface FleetOptions {
   threads?: number;
   /** Run only these device indices here (the rest run elsewhere); used by fleet-worker. */
   only?: number[];
+  /** Device indices not to start at all (e.g. their keys are revoked); they keep their place and key. */
+  skip?: number[];
 }
 
 export interface SimDevice {
@@ -177,10 +179,11 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const cpus = new Map<number, ModelledRunner>();
   const here = o.only ? new Set(o.only) : null;
   const timeScale = o.timeScale ?? 1;
+  const skip = new Set(o.skip ?? []);
   try {
     const pi4Rate = await fleetFuelRate(o, runner);
     for (const d of devices) {
-      if (here && !here.has(d.index)) continue;
+      if ((here && !here.has(d.index)) || skip.has(d.index)) continue;
       const dir = join(o.dataDir, `dev-${String(d.index).padStart(3, '0')}`);
       const profile = getProfile(d.profile);
       const cfg: AgentConfigInput = {
@@ -210,7 +213,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (ownRunner) await runner.close();
     throw e;
   }
-  log.info({ devices: here ? here.size : n, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
+  log.info({ devices: started.length, skipped: skip.size || undefined, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
   return {
     devices,
     kill(index) {

@@ -105,12 +105,12 @@ export default defineCommand({
       process.stderr.write(`swarmlet gateway: warning: key ${identity.nodeId} is not enrolled as a gateway in ${enrollmentFile}; an authenticating broker will refuse it\n`);
     }
     const { createLogger } = await import('../../util/log.js');
-    const log = createLogger('gateway', { nodeId: identity.nodeId });
+    const log = createLogger('gateway', { gatewayId: identity.nodeId });
     const unwatch = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
-    // Revocations through the HTTP API reach brokers in other processes through the file.
-    enrollment.on('revoked', () => {
-      try { enrollment.saveTo(enrollmentFile); } catch (e) { log.warn({ err: (e as Error).message }, 'could not write the enrollment file'); }
-    });
+    // Revocations through the HTTP API reach brokers in other processes through the file,
+    // and outlive restarts there (recorded under "revoked", written under the file's lock).
+    const { persistRevocations } = await import('../../protocol/enrollment.js');
+    const unpersist = persistRevocations(enrollment, enrollmentFile, (e) => log.error({ err: e.message }, 'could not record a revocation in the enrollment file'));
 
     const { startGateway } = await import('../../gateway/index.js');
     let gw;
@@ -123,6 +123,7 @@ export default defineCommand({
       });
     } catch (e) {
       unwatch();
+      unpersist();
       throw new CliError(`gateway: ${(e as Error).message}`, 1);
     }
     process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
@@ -136,6 +137,7 @@ export default defineCommand({
       process.once('SIGTERM', stop);
     });
     unwatch();
+    unpersist();
     await gw.stop();
     return 0;
   },

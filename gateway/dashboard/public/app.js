@@ -105,6 +105,19 @@ function renderBatches(batches) {
     el('td', { class: 'mono', title: b.merkleRoot }, short(b.merkleRoot)), el('td', {}, ago(b.createdAt)))));
 }
 
+/** The catalogue and the registry (GET /api/modules); their refs are what the form's task field offers. */
+function renderModules(modules) {
+  $('#tasks').replaceChildren(...modules.map((m) => el('option', {}, m.ref)));
+  $('#modules tbody').replaceChildren(...modules.map((m) => el('tr', { 'data-module': m.ref },
+    el('td', { title: m.description }, m.ref),
+    el('td', {}, m.source),
+    el('td', { class: 'mono', title: m.hash }, short(m.hash)),
+    el('td', { class: 'num' }, si(m.size)),
+    el('td', { class: 'mono' }, m.summary ? m.summary.input : '–'),
+    el('td', { class: 'mono' }, m.summary ? m.summary.output : '–'),
+    el('td', {}, m.publishedAt ? `${ago(m.publishedAt)} by ${m.publishedBy}` : 'built in'))));
+}
+
 async function selectJob(id) {
   if (id !== selectedJob) shownState = null;
   selectedJob = id;
@@ -170,9 +183,9 @@ $('#submit').addEventListener('submit', async (ev) => {
 async function refresh() {
   if (!session || !(session.authenticated || session.publicRead)) return;
   try {
-    const [h, n, j, b, l] = await Promise.all([health(), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger')]);
+    const [h, n, j, b, l, m] = await Promise.all([health(), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger'), api('/api/modules')]);
     credits = new Map((l.nodes || []).map((x) => [x.nodeId, x.credits]));
-    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []);
+    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []); renderModules(m.modules || []);
     // Re-render the selected job only when its state changes (keeps a proof check on screen).
     const sel = j.jobs.find((x) => x.id === selectedJob);
     if (sel && sel.state !== shownState) { shownState = sel.state; selectJob(sel.id); }
