@@ -69,14 +69,16 @@ test('no offer storm: a fleet that bids on nothing sees a bounded number of open
     const big = (i: number) => { const x = new Uint8Array(70 * 1024); x[0] = i & 0xff; x[1] = i >> 8; return x; };
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: Array.from({ length: 100 }, (_, i) => big(i)) });
     await new Promise((r) => setTimeout(r, 2000));
-    // Offers open at once: at most max(16, 4 per online node), not the 512 of old.
-    const open = maxOverlap(a!.offers, 80);
+    // Offers open at once: at most max(16, 4 per online node), not the 512 of old. (Each offer
+    // once: a client that reconnects under load may be handed a QoS 1 message again.)
+    const offers = [...new Map(a!.offers.map((o) => [o.offerId, o])).values()];
+    const open = maxOverlap(offers, 80);
     assert.ok(open <= 16, `${open} offers open at once`);
-    assert.ok(a!.offers.length > 0);
+    assert.ok(offers.length > 0);
     // Each silent offer doubles the task's wait (160, 320, 640 ms...): at most 5 offers of one task in
     // 2 s, where a fixed retry after two bid windows would make 8.
     const perTask = new Map<string, number>();
-    for (const o of a!.offers) perTask.set(o.taskId, (perTask.get(o.taskId) ?? 0) + 1);
+    for (const o of offers) perTask.set(o.taskId, (perTask.get(o.taskId) ?? 0) + 1);
     assert.ok(Math.max(...perTask.values()) <= 5, `up to ${Math.max(...perTask.values())} offers of one task in 2 s`);
     // A device that bids gets the work done.
     b!.setBidding(true);
@@ -86,9 +88,14 @@ test('no offer storm: a fleet that bids on nothing sees a bounded number of open
   } finally { await m.close(); }
 });
 
-/** Most offers whose bid windows overlap at one moment. */
+/**
+ * Most offers whose bid windows overlap at one moment, from their bidUntil. A timer may fire up
+ * to a millisecond before Date.now() says its delay has passed (libuv rounds its loop time), so
+ * an offer made as soon as one closes can start a moment before the other windows' nominal end:
+ * windows count from 2 ms after their nominal start.
+ */
 function maxOverlap(offers: readonly Offer[], windowMs: number): number {
-  const ev = offers.flatMap((o) => [[o.bidUntil - windowMs, 1], [o.bidUntil, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const ev = offers.flatMap((o) => [[o.bidUntil - windowMs + 2, 1], [o.bidUntil, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let cur = 0;
   let max = 0;
   for (const [, d] of ev) { cur += d; max = Math.max(max, cur); }
