@@ -26,7 +26,7 @@ import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type PlacementPolicy } from './scheduler.js';
 import { Store } from './store.js';
 import { LocalChecker } from './verifier.js';
 import { Reputation } from './trust.js';
@@ -36,6 +36,7 @@ export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { PlacementPolicy } from './scheduler.js';
 export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
@@ -57,8 +58,14 @@ export interface GatewayOptions {
   /** Assign small tasks straight from standing capacity adverts (default true). */
   fastPath?: boolean;
   fastPathMaxBytes?: number;
-  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued). */
+  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued); `fill` placement only. */
   fastPathDepth?: number;
+  /**
+   * Fast-path placement: `thermal` (default: each task to the node that finishes it first, by
+   * its advertised speed, thermal budget and forecast; gateway/placement.ts) or `fill` (the
+   * naive baseline: fill every node's window of depth x slots, best auction score first).
+   */
+  placement?: PlacementPolicy;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
   /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
@@ -120,6 +127,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  if (opts.placement !== undefined && opts.placement !== 'thermal' && opts.placement !== 'fill') throw new Error(`placement must be 'thermal' or 'fill', got ${String(opts.placement)}`);
   checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
@@ -154,7 +162,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const scheduler = new Scheduler({
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
-    fastPathDepth,
+    fastPathDepth, placement: opts.placement ?? 'thermal',
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
