@@ -37,6 +37,8 @@ export interface SchedulerDeps {
   fastPathDepth: number;
   /** Fast-path policy: `thermal` (default) or `fill` (the naive baseline). */
   placement?: PlacementPolicy;
+  /** Regions of up to this many nodes are placed by forecast (thermal), larger ones by the index (default THERMAL_SCAN_MAX). */
+  thermalScanMax?: number;
   gatewayLocation: LatLon | null;
   memoryPages: number;
   timeoutMs: number;
@@ -270,7 +272,7 @@ export class Scheduler {
     // task. Past THERMAL_SCAN_MAX nodes in a region the index places instead (its rank
     // weighs headroom and leaves hot nodes out), so a task costs the same at 10,000 devices.
     const thermal = (this.d.placement ?? 'thermal') === 'thermal';
-    const thermalIn = (r: string) => thermal && this.cands.regionSize(r) <= THERMAL_SCAN_MAX;
+    const thermalIn = (r: string) => thermal && this.cands.regionSize(r) <= (this.d.thermalScanMax ?? THERMAL_SCAN_MAX);
     const hasFast = (r: string) => {
       let v = waitRegions.get(r);
       if (v === undefined) waitRegions.set(r, (v = thermalIn(r) ? this.d.fleet.hasFastNodes(r, now, true) : this.cands.hasFast(r, now)));

@@ -101,3 +101,22 @@ function maxOverlap(offers: readonly Offer[], windowMs: number): number {
   for (const [, d] of ev) { cur += d; max = Math.max(max, cur); }
   return max;
 }
+
+test('a region larger than thermalScanMax is placed by the candidate index (bid score), not by forecast', async () => {
+  // Two nodes: one far faster, one cheaper with more headroom. By forecast the fast one wins;
+  // by the index's bid score (price and headroom weigh, speed does not) the cheap one does.
+  const devs = [{ slots: 2, priceFloor: 9, headroom: 0.1 }, { slots: 2, priceFloor: 1, headroom: 0.9 }];
+  for (const [scanMax, winner] of [[256, 0], [1, 1]] as const) {
+    const m = await mesh(devs, { thermalScanMax: scanMax });
+    try {
+      const [fast, cheap] = m.ds;
+      fast!.advertise({ fuelRate: 1e10, priceFloor: 9, headroom: 0.1, thermal: governed() });
+      cheap!.advertise({ fuelRate: 1e6, priceFloor: 1, headroom: 0.9, thermal: governed() });
+      await waitFor('adverts in', () => m.gw.store.getNode(fast!.nodeId)?.fuel_rate === 1e10 && m.gw.store.getNode(cheap!.nodeId)?.fuel_rate === 1e6);
+      const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc(`scan-${scanMax}`)], maxPrice: 10 });
+      const v = await m.gw.waitForJob(id, 20_000);
+      assert.equal(v.state, 'done');
+      assert.equal(v.results![0]!.nodeId, m.ds[winner]!.nodeId, `thermalScanMax ${scanMax}`);
+    } finally { await m.close(); }
+  }
+});
