@@ -102,7 +102,7 @@ export class Engine {
     if (!parsed.ok) throw new BadJob(`${parsed.path || 'job'}: ${parsed.message}`);
     const spec = parsed.value;
     const mod = this.d.resolveModule(spec.task);
-    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not in the catalogue by name or hash)`);
+    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not a catalogue task, a published name@version or a module hash)`);
     const region = spec.region ?? this.d.defaultRegion;
     if (!this.d.regions.includes(region)) throw new BadJob(`region ${JSON.stringify(region)} is not served here (serving ${this.d.regions.join(', ')})`);
     const id = newJobId();
@@ -187,7 +187,7 @@ export class Engine {
       if (task.results.has(r.nodeId)) continue;
       task.results.set(r.nodeId, {
         nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind,
-        receiptId: r.receiptId, fuel: r.fuel, price: r.price,
+        errorMessage: r.errorMessage ?? null, receiptId: r.receiptId, fuel: r.fuel, price: r.price,
       });
       this.considerCheck(task, job, task.results.get(r.nodeId)!);
       this.evaluate(task);
@@ -280,7 +280,8 @@ export class Engine {
     if (rows.length === 0) return;
     this.d.store.voidBilling(rows.map((r) => r.receipt_id));
     const byJob = new Map<string, typeof rows>();
-    for (const r of rows) if (r.task_state === 'done') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r]);
+    // A task finished on the node's result: done, or failed by an accepted (billed) failure.
+    for (const r of rows) if (r.task_state === 'done' || r.task_state === 'failed') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r]);
     let reopened = 0;
     for (const [jobId, list] of byJob) {
       let job = this.jobs.get(jobId);
@@ -294,10 +295,11 @@ export class Engine {
         job.deadline = Math.max(job.deadline, now + REVISION_DEADLINE_MS);
         for (const r of list) {
           const t = this.tasks.get(r.task_id);
-          if (!t || t.state !== 'done') continue;
+          if (!t || !(t.state === 'done' || (t.state === 'failed' && t.final))) continue;
           this.d.store.reopenTask(t.id);
           t.state = 'open';
           t.final = null;
+          t.error = null;
           t.verified = false;
           job.remaining++;
         }
@@ -325,9 +327,14 @@ export class Engine {
    * are stored as receipts but not billed: the job owner pays each task exactly once.
    */
   private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean, agreeing: readonly string[]): void {
-    task.state = 'done';
+    // An accepted result that is a failure (a trap, fuel or memory exhausted, ...) fails the
+    // task, as one given up does: the job fails, the API, dashboard, CLI and metrics say so.
+    // The work was done, so it is billed all the same.
+    const state = r.ok ? 'done' : 'failed';
+    task.state = state;
     task.final = r;
     task.verified = verified;
+    task.error = r.ok ? null : `${r.errorKind ?? 'failed'}${r.errorMessage ? `: ${r.errorMessage}` : ''}`.slice(0, 300);
     const bills: Bill[] = [];
     for (const nodeId of agreeing) {
       const res = task.results.get(nodeId);
@@ -336,14 +343,14 @@ export class Engine {
     }
     this.d.store.tx(() => {
       this.d.store.setTaskFinal(task.id, {
-        state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
+        state, output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: task.error, nodeId: r.nodeId,
         receiptId: r.receiptId, verified,
       });
       this.d.store.bill(bills);
     });
     // Leases still out for this task are not needed any more; their results are stored, not billed.
     job.remaining--;
-    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'error' });
+    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'failed' });
     if (job.remaining === 0) this.finishJob(job);
   }
 

@@ -18,6 +18,7 @@ import type { NodeView } from './fleet.js';
 import type { JobSpec, JobView } from './jobs.js';
 import type { GatewayMetrics } from './metrics.js';
 import { apiRoutes, jobBodyLimit } from './routes.js';
+import { moduleRoutes, type ModulesApi } from './modules/routes.js';
 
 export type RevokeAnswer = 'revoked' | 'unknown' | 'self' | 'gateway';
 
@@ -39,6 +40,8 @@ export interface GatewayApi {
   proof(receiptId: string): ProofAnswer;
   batches(limit: number): unknown[];
   ledger(): unknown;
+  /** The catalogue and the module registry (gateway/modules/). */
+  modules: ModulesApi;
 }
 
 export interface HttpOptions {
@@ -79,6 +82,7 @@ export async function startHttp(api: GatewayApi, access: Access, o: HttpOptions 
   await app.register(accessPlugin, { access, log: api.log, onRefused: (reason) => api.metrics.httpRefused.inc({ reason }) });
   await app.register(sessionRoutes, { access });
   await app.register(apiRoutes, { api, jobBodyLimit: jobBodyLimit(api.quota.tasksPerJob, api.quota.bytesPerJob) });
+  await app.register(moduleRoutes, { modules: api.modules });
   await app.register(dashboardRoutes, { dir: o.dashboardDir ?? join(projectRoot(), 'gateway', 'dashboard', 'public') });
 
   const bound = o.host ?? '127.0.0.1';

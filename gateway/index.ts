@@ -15,7 +15,7 @@ import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
 import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
-import { Engine, BadJob, type ModuleRef } from './engine.js';
+import { Engine, BadJob } from './engine.js';
 import { Fleet } from './fleet.js';
 import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
 import { startHttp, type RevokeAnswer } from './http.js';
@@ -26,15 +26,17 @@ import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, THERMAL_SCAN_MAX, type PlacementPolicy } from './scheduler.js';
 import { Store } from './store.js';
 import { LocalChecker } from './verifier.js';
 import { Reputation } from './trust.js';
+import { Modules, type RegistryLimits } from './modules/index.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { PlacementPolicy } from './scheduler.js';
 export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
@@ -56,8 +58,16 @@ export interface GatewayOptions {
   /** Assign small tasks straight from standing capacity adverts (default true). */
   fastPath?: boolean;
   fastPathMaxBytes?: number;
-  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued). */
+  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued); `fill` placement only. */
   fastPathDepth?: number;
+  /**
+   * Fast-path placement: `thermal` (default: each task to the node that finishes it first, by
+   * its advertised speed, thermal budget and forecast; gateway/placement.ts) or `fill` (the
+   * naive baseline: fill every node's window of depth x slots, best auction score first).
+   */
+  placement?: PlacementPolicy;
+  /** Regions of up to this many nodes are placed by thermal forecast, larger ones by the candidate index (default 256). */
+  thermalScanMax?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
   /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
@@ -67,6 +77,8 @@ export interface GatewayOptions {
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
+  /** How much the module registry keeps (gateway/modules/; default 100 modules, 64 MiB). */
+  registry?: Partial<RegistryLimits>;
   /** SQLite durability: 'full' (default): nothing leaves the gateway before the commit behind it is fsynced (group commit, off the main thread). */
   durability?: 'full' | 'normal';
   /** How long a receipt ack may wait to share a message with others to the same node (default 500 ms; 0 = none). */
@@ -92,6 +104,8 @@ export interface GatewayHandle {
   metrics: GatewayMetrics;
   /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
   access: Access;
+  /** The catalogue and the registry of published modules. */
+  modules: Modules;
   stop(): Promise<void>;
 }
 
@@ -115,6 +129,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  if (opts.placement !== undefined && opts.placement !== 'thermal' && opts.placement !== 'fill') throw new Error(`placement must be 'thermal' or 'fill', got ${String(opts.placement)}`);
+  if (opts.thermalScanMax !== undefined && !(Number.isInteger(opts.thermalScanMax) && opts.thermalScanMax >= 0)) throw new Error(`thermalScanMax must be an integer >= 0, got ${String(opts.thermalScanMax)}`);
   checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
@@ -132,15 +148,15 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const metrics = createMetrics({ defaultMetrics: true });
   const rep = new Reputation(store);
   const fleet = new Fleet(store, rep);
-  const byHash = new Map(runtime.catalogue.entries.map((e) => [e.hashHex, e]));
-  const resolveModule = (x: string): ModuleRef | undefined => {
-    const e = runtime.catalogue.entries.find((c) => c.name === x) ?? byHash.get(x.toLowerCase());
-    return e ? { name: e.name, hash: e.hash, hashHex: e.hashHex } : undefined;
-  };
   const runner: TaskRunner | null = runtime.runner;
+  // The catalogue and the registry of published modules: what a job may name, and the bytes behind a hash.
+  const modules = new Modules({
+    db: store.db, catalogue: runtime.catalogue.entries, runner, caps: { memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs },
+    synced: () => store.synced(), log: log.child({ component: 'gateway.modules' }), ...(opts.registry ? { limits: opts.registry } : {}),
+  });
   const engine = new Engine({
-    store, rep, grants: fleet.grants, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
-    checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
+    store, rep, grants: fleet.grants, log, metrics, resolveModule: modules.resolve, defaultRegion: regions[0]!, regions, spotCheck,
+    checker: runner ? new LocalChecker(runner, modules.wasm) : null,
     fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs, checking: opts.checking ?? 'trust',
   });
 
@@ -149,7 +165,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const scheduler = new Scheduler({
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
-    fastPathDepth,
+    fastPathDepth, placement: opts.placement ?? 'thermal', thermalScanMax: opts.thermalScanMax ?? THERMAL_SCAN_MAX,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
@@ -233,6 +249,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   link = new GatewayLink({
     brokerUrl: opts.brokerUrl, meshId, identity, regions, log,
     isEnrolledNode: (id) => enrollment.has(id, 'node'),
+    // Adverts and statuses are verified in the verifier workers, off the event loop.
+    parseSoft: (items) => verifyPool.parseSoft(items),
     handlers: {
       advert: (a) => { if (fleet.onAdvert(a)) scheduler.schedulePump(); },
       status: (s) => {
@@ -257,9 +275,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   enrollment.on('revoked', onRevoked);
 
-  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it;
-  // again on every reconnect, since a broker restarted without persistence has lost them.
-  link.onConnect(() => { for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true); });
+  // Every module (catalogue and registry), retained and signed by us as publisher, so agents
+  // can fetch it; again on every reconnect, since a broker restarted without persistence has
+  // lost them. A newly published module goes out at once.
+  const announce = (m: { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }) =>
+    publish(topics.module(m.hashHex), runtime.moduleEnvelope(m, identity), 1, true);
+  link.onConnect(() => { for (const m of modules.announcements()) announce(m); });
+  modules.onPublished = announce;
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched
@@ -320,6 +342,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         batchNo: b.batch_no, count: b.count, fuelTotal: b.fuel_total, merkleRoot: b.merkle_root, headerId: b.header_id,
         createdAt: b.created_at, header: b.header.toString('hex'),
       })),
+      modules,
       ledger: () => ({
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
@@ -347,6 +370,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store,
     metrics,
     access: access!,
+    modules,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out

@@ -45,6 +45,8 @@ export interface ResultRec {
   /** Hash that results are compared by: the output hash, or a hash naming the failure kind. */
   compareHash: string;
   errorKind: string | null;
+  /** A failure's message as the node reported it: unsigned and advisory (shown to people, never compared). */
+  errorMessage?: string | null;
   receiptId: string;
   /** Fuel the receipt claims (checked against re-execution, part of compareHash). */
   fuel: number;

@@ -302,7 +302,7 @@ export class Store {
   finishRevisions(jobId: string, now = Date.now()): void {
     const pending = this.s.pendingRevisions!.all(jobId) as Array<{ id: number; tasks: string }>;
     if (pending.length === 0) return;
-    const finalHash = new Map((this.s.jobTasks!.all(jobId) as TaskRow[]).map((t) => [t.idx, t.state === 'done' ? t.output_hash : `failed:${t.error}`]));
+    const finalHash = new Map((this.s.jobTasks!.all(jobId) as TaskRow[]).map((t) => [t.idx, t.output_hash ?? `failed:${t.error}`]));
     for (const r of pending) {
       const tasks = JSON.parse(r.tasks) as Array<{ index: number; hash: string | null }>;
       const changed = tasks.filter((t) => finalHash.get(t.index) !== t.hash).map((t) => t.index);

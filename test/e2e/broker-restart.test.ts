@@ -1,7 +1,8 @@
 /**
  * A broker restarted without persistence loses every retained message, the gateway's
- * signed modules among them. The gateway publishes them again on every reconnect, so a
- * device that never had a module can still fetch it and run the task.
+ * signed modules among them. The gateway publishes them again on every reconnect, the
+ * catalogue's and the registry's alike, so a device that never had a module can still
+ * fetch it and run the task.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { startBroker } from '../../broker/index.js';
 import { loadIdentity } from '../../protocol/identity.js';
 import { toHex } from '../../protocol/hash.js';
 import { assertAllMatchReference, inputs, waitFor, withMesh } from './helpers.js';
+import { BYTESUM_WAT, bytesumReference, publishModule } from '../helpers/modules.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -20,6 +22,8 @@ test('after a broker restart (same port, nothing persisted) a fresh device fetch
     const before = inputs('stats', 4);
     const j1 = await mesh.gateway.submitJob({ task: 'stats', inputs: before, spotCheck: 0 });
     assertAllMatchReference(await mesh.gateway.waitForJob(j1.id, 60_000), 'stats', before);
+    const published = await publishModule(mesh.url, mesh.token, { name: 'bytesum', version: '1', wasm: BYTESUM_WAT });
+    assert.equal(published.status, 201, JSON.stringify(published.body));
 
     const port = mesh.broker.port;
     await mesh.broker.close();
@@ -52,6 +56,13 @@ test('after a broker restart (same port, nothing persisted) a fresh device fetch
         const job = await mesh.gateway.waitForJob(id, 90_000).catch((e) => { throw new Error(`${(e as Error).message}\n${out}`); });
         assertAllMatchReference(job, 'stats', after);
         assert.ok(job.results!.every((r) => r.nodeId === freshId.nodeId), 'run by the fresh device');
+        // ...and a module published to the registry before the restart
+        const bytes = [Uint8Array.of(1, 2, 3), Uint8Array.of(250, 250)];
+        const j3 = await mesh.gateway.submitJob({ task: 'bytesum@1', inputs: bytes, spotCheck: 0 });
+        const registry = await mesh.gateway.waitForJob(j3.id, 90_000).catch((e) => { throw new Error(`${(e as Error).message}\n${out}`); });
+        assert.equal(registry.state, 'done', registry.error ?? '');
+        assert.deepEqual(registry.results!.map((r) => r.outputHex), bytes.map((b) => Buffer.from(bytesumReference(b)).toString('hex')));
+        assert.ok(registry.results!.every((r) => r.nodeId === freshId.nodeId), 'run by the fresh device');
       } finally {
         sim.kill('SIGTERM');
         assert.equal(await exited, 0, out);

@@ -4,12 +4,15 @@
  * first start, prints a one-time login link that works once, and the README's
  * `swarmlet job submit ... --wait --json`, run unchanged from the same folder, finds the
  * token and gets the right digests. A restart keeps the same token; SIGTERM stops it.
+ * Then the README's JSON job and its "Bring your own task" commands, read from README.md
+ * and run as written: scaffold, build, run, publish, and a job on the published task.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { projectRoot } from '../../util/paths.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/common.js';
@@ -88,6 +91,46 @@ test('swarmlet up with auth: token on first start, login link, the README job su
     mesh = await up(dir.path);
     assert.equal(readFileSync(tokenFile, 'utf8').trim(), token, 'a restart keeps the token');
     assert.equal((await fetch(`${mesh.url}/api/nodes`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    await stop(mesh.child);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+/** The commands of a README code block: `npx swarmlet ...` lines (comments cut) and `echo '...' > FILE` lines. */
+function readmeCommands(block: string): Array<{ args: string[] } | { file: string; text: string }> {
+  const out: Array<{ args: string[] } | { file: string; text: string }> = [];
+  for (const line of block.split('\n')) {
+    const echo = /^echo '(.*)' > (\S+)$/.exec(line.trim());
+    if (echo) out.push({ file: echo[2]!, text: `${echo[1]!}\n` });
+    else if (line.startsWith('npx swarmlet ')) out.push({ args: line.replace(/\s+#.*$/, '').split(/\s+/).slice(2) });
+  }
+  return out;
+}
+
+test('the README\'s JSON job and its bring-your-own-task path, as written', async () => {
+  const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
+  const quick = /```sh\n(mkdir -p \/tmp\/in[\s\S]*?)```/.exec(readme)![1]!;
+  const byo = /<!-- byo-task -->\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+  const dir = tempDir('swarmlet-byo-');
+  try {
+    const mesh = await up(dir.path);
+    const adapt = (a: string) => a.replace('http://127.0.0.1:8080', mesh.url).replace(/^\/tmp\//, `${dir.path}/`);
+    const outputs: string[] = [];
+    for (const c of [...readmeCommands(quick).filter((c) => 'file' in c || !c.args.includes('--input-dir')), ...readmeCommands(byo)]) {
+      if ('file' in c) { writeFileSync(adapt(c.file), c.text); continue; }
+      const r = await run(c.args.map(adapt), dir.path);
+      assert.equal(r.code, 0, `swarmlet ${c.args.join(' ')}:\n${r.stdout}${r.stderr}\n${mesh.out().slice(-2000)}`);
+      outputs.push(r.stdout);
+    }
+    const [matmul, made, built, ran, published, job] = outputs;
+    assert.match(matmul!, /^#0\tok\t\{"c":\[19,22,43,50\]\}/m, 'the README\'s matmul line');
+    assert.match(made!, /made task rollmean/);
+    assert.match(built!, /built build\/rollmean\.wasm/);
+    assert.match(ran!, /\{"means":\[2,3,4,5\]\}/, 'the output the README shows');
+    assert.match(published!, /published rollmean@0\.1\.0/);
+    assert.match(job!, /\(rollmean@0\.1\.0\): done; 1 done, 0 failed/);
+    assert.match(job!, /example\.json\tok\t\{"means":\[2,3,4,5\]\}/);
     await stop(mesh.child);
   } finally {
     dir.cleanup();

@@ -53,6 +53,13 @@ function renderHealth(h) {
   $('#s-open').textContent = num(h.openTasks);
 }
 
+/** The firmware flags, spelled out (Raspberry Pi get_throttled). */
+function throttleTitle(n) {
+  if (!n.throttled) return 'no firmware throttle flags on this board';
+  const say = (f) => Object.entries(f).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none';
+  return `now: ${say(n.throttled.now)}; since boot: ${say(n.throttled.sinceBoot)}`;
+}
+
 function renderNodes(nodes) {
   const online = nodes.filter((n) => n.online);
   $('#s-online').textContent = `${online.length} / ${nodes.length}`;
@@ -65,6 +72,7 @@ function renderNodes(nodes) {
     el('td', { class: n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline' }, n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline'),
     el('td', {}, el('span', { class: `badge ${n.thermalState}` }, n.thermalState || '–')),
     el('td', { class: 'num' }, n.temperatureC == null ? '–' : `${num(n.temperatureC, 1)} °C`),
+    el('td', { class: 'num', title: throttleTitle(n) }, n.clock == null ? '–' : `${num(n.clock * 100)}%${n.throttled?.now.throttled ? ' throttled' : ''}`),
     el('td', { class: 'num' }, `${num(n.freeSlots)} / ${num(n.slots)}`),
     el('td', { class: 'num' }, `${si(n.fuelRate)}/s`),
     el('td', { class: 'num' }, num(n.reputation, 2)),
@@ -95,6 +103,19 @@ function renderBatches(batches) {
   $('#batches tbody').replaceChildren(...batches.slice(0, 10).map((b) => el('tr', {},
     el('td', { class: 'num' }, b.batchNo), el('td', { class: 'num' }, b.count), el('td', { class: 'num' }, si(b.fuelTotal)),
     el('td', { class: 'mono', title: b.merkleRoot }, short(b.merkleRoot)), el('td', {}, ago(b.createdAt)))));
+}
+
+/** The catalogue and the registry (GET /api/modules); their refs are what the form's task field offers. */
+function renderModules(modules) {
+  $('#tasks').replaceChildren(...modules.map((m) => el('option', {}, m.ref)));
+  $('#modules tbody').replaceChildren(...modules.map((m) => el('tr', { 'data-module': m.ref },
+    el('td', { title: m.description }, m.ref),
+    el('td', {}, m.source),
+    el('td', { class: 'mono', title: m.hash }, short(m.hash)),
+    el('td', { class: 'num' }, si(m.size)),
+    el('td', { class: 'mono' }, m.summary ? m.summary.input : '–'),
+    el('td', { class: 'mono' }, m.summary ? m.summary.output : '–'),
+    el('td', {}, m.publishedAt ? `${ago(m.publishedAt)} by ${m.publishedBy}` : 'built in'))));
 }
 
 async function selectJob(id) {
@@ -162,9 +183,9 @@ $('#submit').addEventListener('submit', async (ev) => {
 async function refresh() {
   if (!session || !(session.authenticated || session.publicRead)) return;
   try {
-    const [h, n, j, b, l] = await Promise.all([health(), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger')]);
+    const [h, n, j, b, l, m] = await Promise.all([health(), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger'), api('/api/modules')]);
     credits = new Map((l.nodes || []).map((x) => [x.nodeId, x.credits]));
-    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []);
+    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []); renderModules(m.modules || []);
     // Re-render the selected job only when its state changes (keeps a proof check on screen).
     const sel = j.jobs.find((x) => x.id === selectedJob);
     if (sel && sel.state !== shownState) { shownState = sel.state; selectJob(sel.id); }
