@@ -167,7 +167,8 @@ export class Scheduler {
   }
 
   /** A lease restored from the store on start. */
-  restoreLease(task: TaskState, lease: Lease): void {
+  restoreLease(task: TaskState, lease: Lease, now = Date.now()): void {
+    lease.watchedFrom = Math.max(lease.grantedAt, now);
     task.leases.set(lease.nodeId, lease);
     this.track(task, lease.nodeId);
     this.d.fleet.leaseTaken(lease.nodeId);
@@ -424,11 +425,12 @@ export class Scheduler {
         const job = this.d.job(t.jobId);
         if (!job) continue;
         const stall = this.stallAfter(job);
-        if (now - Math.max(l.grantedAt, lastResult) > stall || now - l.grantedAt > HARD_STALL_FACTOR * stall) {
+        const from = l.watchedFrom ?? l.grantedAt;
+        if (now - Math.max(from, lastResult) > stall || now - from > HARD_STALL_FACTOR * stall) {
           l.stalled = true;
           this.queue.add(t);
           wake = true;
-          this.d.log.debug({ taskId: t.id, nodeId, silentMs: now - Math.max(l.grantedAt, lastResult) }, 'lease stalled; task offered to another node too');
+          this.d.log.debug({ taskId: t.id, nodeId, silentMs: now - Math.max(from, lastResult) }, 'lease stalled; task offered to another node too');
         }
       }
     }
