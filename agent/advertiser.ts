@@ -29,6 +29,8 @@ export interface AdvertiserOptions {
   priceFloor: number;
   location: { lat: number; lon: number } | null;
   profile: string;
+  /** The agent's version, sent in every advert. */
+  version?: string;
   sampleIntervalMs: number;
   advertIntervalMs: number;
   /** Free-slot-only changes are coalesced to at most one advert per this many ms (default 1000). */
@@ -171,6 +173,7 @@ export class Advertiser {
       location: this.o.location,
       profile: this.o.profile.slice(0, 64),
       sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
+      ...(this.o.version ? { version: this.o.version.slice(0, 32) } : {}),
     };
   }
 

@@ -4,6 +4,9 @@
  * nonce. We check the proof, that the key is enrolled (and is the key the node id names),
  * that the client id belongs to the node, and that the last will is allowed.
  *
+ * A valid proof from a key that is not enrolled (and was not refused before) is recorded as
+ * a join request (protocol/pending.ts) for an operator to approve; it is refused all the same.
+ *
  * Refusals use the MQTT 3.1.1 CONNACK codes: 4 (bad username or password) for anything
  * wrong with the credentials themselves, 5 (not authorized) for a valid key that may not
  * connect like this (not enrolled, foreign client id, forbidden will).
@@ -52,7 +55,7 @@ export class Authenticator {
     this.nonces = o.nonces ?? new NonceCache(2 * (o.maxSkewMs ?? DEFAULT_MAX_SKEW_MS));
   }
 
-  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined): AuthResult {
+  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined, address: string | null = null): AuthResult {
     if (username === undefined && password === undefined) {
       if (!this.o.allowAnonymous) return { ok: false, code: 4, reason: 'no credentials' };
       if (willTopic !== undefined && !canWill('anonymous', clientId, willTopic)) return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed` };
@@ -78,7 +81,13 @@ export class Authenticator {
       return { ok: false, code: 4, reason: `bad proof: ${(e as Error).message}` };
     }
     const enrolled = this.o.enrollment.get(username);
-    if (!enrolled || !bytesEqual(enrolled.publicKey, publicKey)) return { ok: false, code: 5, reason: 'key is not enrolled' };
+    if (!enrolled) {
+      const e = this.o.enrollment;
+      // The proof showed the key is held; an operator may let it in (not one refused or revoked before).
+      if (!e.isRevoked(username) && clientIdAllowed(username, clientId)) e.pending.record(publicKey, clientId, address);
+      return { ok: false, code: 5, reason: e.isRevoked(username) ? 'key is revoked' : 'key is not enrolled (recorded as a join request for an operator to approve)' };
+    }
+    if (!bytesEqual(enrolled.publicKey, publicKey)) return { ok: false, code: 5, reason: 'key is not enrolled' };
     if (!clientIdAllowed(username, clientId)) return { ok: false, code: 5, reason: `client id ${JSON.stringify(clientId)} does not belong to ${username}` };
     if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
       return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}` };

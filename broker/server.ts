@@ -101,7 +101,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         return done(authError(3, 'server full'), false);
       }
       const will = (client as unknown as { _will?: { topic?: string } })._will;
-      const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic);
+      const address = (client as unknown as { conn?: { remoteAddress?: string } }).conn?.remoteAddress ?? null;
+      const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic, address);
       if (!r.ok) {
         log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
         return done(authError(r.code, r.reason), false);

@@ -22,6 +22,7 @@ const REGISTRY: Record<string, [string, string]> = {
   proof: ['check receipt inclusion proofs offline', 'proof'],
   keys: ['create and inspect Ed25519 device keys', 'keys'],
   token: ['operator API tokens of a gateway: create, list, revoke', 'token'],
+  enroll: ['which device keys may join: add, list, revoke, readmit, deny (the enrollment file)', 'enroll'],
 };
 
 function topHelp(): string {

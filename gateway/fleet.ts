@@ -12,7 +12,7 @@
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
 import type { Candidate } from './auction.js';
 import { Grants } from './grants.js';
-import type { Store } from './store.js';
+import type { NodeRow, Store } from './store.js';
 import type { Reputation } from './verifier.js';
 
 export interface NodeInfo {
@@ -31,6 +31,16 @@ export interface NodeView {
   online: boolean;
   thermalState: ThermalState | null;
   temperatureC: number | null;
+  /** Raspberry Pi firmware throttled bits now and since boot (null: not a Pi, or no advert). */
+  throttled: { now: number; sinceBoot: number } | null;
+  load: number | null;
+  memFreeMb: number | null;
+  power: CapacityAdvert['power'] | null;
+  location: CapacityAdvert['location'];
+  /** The agent's version, when its advert says. */
+  version: string | null;
+  /** When the node signed its latest advert (its clock). */
+  advertAt: number | null;
   slots: number | null;
   freeSlots: number | null;
   fuelRate: number | null;
@@ -44,6 +54,8 @@ export interface NodeView {
   grantedSlots: number;
   /** Benched (no work) until this time after letting leases expire; null when not. */
   benchedUntil: number | null;
+  /** An operator drained it: no new work, its leases run out. */
+  drained: boolean;
   lastSeen: number | null;
 }
 
@@ -58,6 +70,10 @@ export class Fleet {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly dirty = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
+  private readonly drained = new Set<string>();
+  /** Stored rows, for views of nodes not in memory without a query each time (liveViews). */
+  private rows = new Map<string, NodeRow>();
+  private rowsAt = 0;
 
   /** Observed capacity: how much of each node's advertised slots it has earned. */
   readonly grants = new Grants();
@@ -132,6 +148,23 @@ export class Fleet {
     return k;
   }
 
+  /** Drain a node (no new work; leases it holds run out) or take it back. Returns whether that changed anything. */
+  setDrained(nodeId: string, on: boolean): boolean {
+    const had = this.drained.has(nodeId);
+    if (on) this.drained.add(nodeId);
+    else this.drained.delete(nodeId);
+    return had !== on;
+  }
+
+  isDrained(nodeId: string): boolean {
+    return this.drained.has(nodeId);
+  }
+
+  /** Every node known in memory (advertised or reported since start). */
+  known(): IterableIterator<NodeInfo> {
+    return this.nodes.values();
+  }
+
   leaseTaken(nodeId: string): void {
     this.info(nodeId, null).leases++;
   }
@@ -154,7 +187,7 @@ export class Fleet {
     for (const n of this.nodes.values()) {
       const a = n.advert;
       if (!n.online || !a || a.region !== region) continue;
-      if (a.state === 'hot' || a.state === 'critical') continue;
+      if (a.state === 'hot' || a.state === 'critical' || this.drained.has(n.nodeId)) continue;
       const s = this.rep.get(n.nodeId);
       if (s.quarantined) continue;
       const slots = this.grants.slots(n.nodeId, a.slots, now);
@@ -174,7 +207,7 @@ export class Fleet {
     for (const n of this.nodes.values()) {
       const a = n.advert;
       if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)
-        && !this.grants.benched(n.nodeId, now)) return true;
+        && !this.grants.benched(n.nodeId, now) && !this.drained.has(n.nodeId)) return true;
     }
     return false;
   }
@@ -186,6 +219,7 @@ export class Fleet {
    * would win more than it can run.
    */
   hasRoom(nodeId: string, bidFreeSlots: number, now = Date.now()): boolean {
+    if (this.drained.has(nodeId)) return false;
     const n = this.nodes.get(nodeId);
     const claimed = n?.advert ? n.advert.slots : bidFreeSlots;
     return (n?.leases ?? 0) < this.grants.slots(nodeId, claimed, now);
@@ -206,19 +240,59 @@ export class Fleet {
 
   views(now = Date.now()): NodeView[] {
     this.flush();
-    return this.store.listNodes().map((r) => {
-      const n = this.nodes.get(r.node_id);
-      const a = n?.advert ?? null;
-      const s = this.rep.get(r.node_id);
-      return {
-        id: r.node_id, region: n?.region ?? r.region, online: n ? n.online : false,
-        thermalState: (a?.state ?? (r.state as ThermalState | null)) ?? null, temperatureC: a ? a.tempC : r.temp_c,
-        slots: a ? a.slots : r.slots, freeSlots: a ? a.freeSlots : r.free_slots, fuelRate: a ? a.fuelRate : r.fuel_rate,
-        headroom: a ? a.headroom : r.headroom, priceFloor: a ? a.priceFloor : r.price_floor, profile: a ? a.profile : r.profile,
-        reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
-        grantedSlots: this.grants.slots(r.node_id, a ? a.slots : (r.slots ?? 0), now), benchedUntil: this.grants.view(r.node_id, now).benchedUntil,
-        lastSeen: n?.lastSeen || r.last_seen,
-      };
-    });
+    const rows = this.store.listNodes();
+    this.rows = new Map(rows.map((r) => [r.node_id, r]));
+    this.rowsAt = now;
+    return rows.map((r) => this.viewOf(r.node_id, r, now));
+  }
+
+  /**
+   * Views of every node without writing or reading the store each time (for the console's
+   * live push, several times a second): nodes in memory, and stored rows read again at most
+   * every `rowsMaxAgeMs` for the rest.
+   */
+  liveViews(now = Date.now(), rowsMaxAgeMs = 10_000): NodeView[] {
+    if (now - this.rowsAt > rowsMaxAgeMs) {
+      this.rows = new Map(this.store.listNodes().map((r) => [r.node_id, r]));
+      this.rowsAt = now;
+    }
+    const out: NodeView[] = [];
+    for (const [id, r] of this.rows) out.push(this.viewOf(id, r, now));
+    for (const id of this.nodes.keys()) if (!this.rows.has(id)) out.push(this.viewOf(id, undefined, now));
+    return out;
+  }
+
+  view(nodeId: string, now = Date.now()): NodeView | undefined {
+    const r = this.store.getNode(nodeId);
+    if (!r && !this.nodes.has(nodeId)) return undefined;
+    return this.viewOf(nodeId, r, now);
+  }
+
+  private viewOf(id: string, r: NodeRow | undefined, now: number): NodeView {
+    const n = this.nodes.get(id);
+    const a = n?.advert ?? null;
+    const s = this.rep.get(id);
+    const slots = a ? a.slots : (r?.slots ?? null);
+    return {
+      id, region: n?.region ?? r?.region ?? null, online: n ? n.online : false,
+      thermalState: (a?.state ?? (r?.state as ThermalState | null | undefined)) ?? null, temperatureC: a ? a.tempC : (r?.temp_c ?? null),
+      throttled: a?.throttled ?? null, load: a ? a.load : null, memFreeMb: a ? a.memFreeMb : null, power: a?.power ?? null,
+      location: a ? a.location : (r?.location ? parseLocation(r.location) : null), version: a?.version ?? null, advertAt: a?.at ?? null,
+      slots, freeSlots: a ? a.freeSlots : (r?.free_slots ?? null), fuelRate: a ? a.fuelRate : (r?.fuel_rate ?? null),
+      headroom: a ? a.headroom : (r?.headroom ?? null), priceFloor: a ? a.priceFloor : (r?.price_floor ?? null), profile: a ? a.profile : (r?.profile ?? null),
+      reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
+      grantedSlots: this.grants.slots(id, slots ?? 0, now), benchedUntil: this.grants.view(id, now).benchedUntil,
+      drained: this.drained.has(id),
+      lastSeen: n?.lastSeen || r?.last_seen || null,
+    };
+  }
+}
+
+function parseLocation(raw: string): CapacityAdvert['location'] {
+  try {
+    const l = JSON.parse(raw) as { lat?: unknown; lon?: unknown };
+    return typeof l.lat === 'number' && typeof l.lon === 'number' ? { lat: l.lat, lon: l.lon } : null;
+  } catch {
+    return null;
   }
 }

@@ -169,7 +169,7 @@ export interface JobView {
   id: string;
   task: string;
   moduleHash: string;
-  state: 'running' | 'done' | 'failed';
+  state: 'running' | 'done' | 'failed' | 'cancelled';
   error: string | null;
   region: string;
   redundancy: number;
@@ -177,7 +177,8 @@ export interface JobView {
   maxPrice: number;
   createdAt: number;
   finishedAt: number | null;
-  totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number };
+  /** done: tasks with an accepted result, of which `errors` are failures (trap, fuel, ...); failed: no result (attempts used up, deadline, cancelled). */
+  totals: { tasks: number; done: number; errors: number; failed: number; open: number; receipts: number; fuel: number; credits: number };
   results?: JobResultView[];
 }
 
@@ -203,7 +204,7 @@ export function jobView(store: Store, row: JobRow, withResults = row.state !== '
     region: row.region, redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price,
     createdAt: row.created_at, finishedAt: row.finished_at,
     totals: {
-      tasks: row.n_tasks, done: counts.done ?? 0, failed: counts.failed ?? 0, open: row.n_tasks - (counts.done ?? 0) - (counts.failed ?? 0),
+      tasks: row.n_tasks, done: counts.done ?? 0, errors: counts.done ? store.jobErrors(row.id) : 0, failed: counts.failed ?? 0, open: row.n_tasks - (counts.done ?? 0) - (counts.failed ?? 0),
       receipts: bill.receipts, fuel: bill.fuel, credits: Math.round(bill.credits * 1e6) / 1e6,
     },
   };

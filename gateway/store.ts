@@ -96,6 +96,7 @@ export class Store {
       finishJob: p('UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?'),
       jobTasks: p('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx'),
       jobCounts: p('SELECT state, COUNT(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
+      jobErrors: p("SELECT COUNT(*) AS n FROM tasks WHERE job_id = ? AND state = 'done' AND ok = 0"),
       taskFinal: p('UPDATE tasks SET state = ?, output = ?, output_hash = ?, ok = ?, error = ?, node_id = ?, receipt_id = ?, verified = ? WHERE id = ?'),
       taskReopen: p("UPDATE tasks SET state = 'open', output = NULL, output_hash = NULL, ok = NULL, error = NULL, node_id = NULL, receipt_id = NULL, verified = 0 WHERE id = ?"),
       taskAttempts: p('UPDATE tasks SET attempts = ? WHERE id = ?'),
@@ -264,7 +265,11 @@ export class Store {
     for (const r of this.s.jobCounts!.all(jobId) as Array<{ state: string; n: number }>) out[r.state] = r.n;
     return out;
   }
-  finishJob(id: string, state: 'done' | 'failed', error: string | null, now = Date.now()): void {
+  /** Tasks of a job whose accepted result is a failure (a trap, fuel exhausted, ...): done, but not ok. */
+  jobErrors(jobId: string): number {
+    return (this.s.jobErrors!.get(jobId) as { n: number }).n;
+  }
+  finishJob(id: string, state: 'done' | 'failed' | 'cancelled', error: string | null, now = Date.now()): void {
     this.s.finishJob!.run(state, error, now, id);
   }
   setTaskFinal(taskId: string, f: { state: 'done' | 'failed'; output: Uint8Array | null; outputHash: string | null; ok: boolean; error: string | null; nodeId: string | null; receiptId: string | null; verified: boolean }): void {

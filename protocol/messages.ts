@@ -71,6 +71,8 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /** The agent's software version (optional: agents before it do not send it). */
+  version: v.optional(str(32)),
 });
 
 export const Status = v.strictObject({

@@ -72,9 +72,15 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
   if (!enrollment.has(gw.nodeId, 'gateway')) enrollment.add(gw.publicKey, 'gateway', 'local-gateway');
   const fleetDir = join(o.dataDir, 'fleet');
   for (const id of fleetIdentities(fleetDir, devices)) {
-    if (!enrollment.has(id.nodeId)) enrollment.add(id.publicKey, 'node', `sim-${id.nodeId.slice(0, 6)}`);
+    // A device an operator revoked stays revoked across restarts.
+    if (!enrollment.has(id.nodeId) && !enrollment.isRevoked(id.nodeId)) enrollment.add(id.publicKey, 'node', `sim-${id.nodeId.slice(0, 6)}`);
   }
   enrollment.saveTo(enrollFile);
+  // Changes made through the console (revoke, readmit, approve, refuse) are kept in the file.
+  const save = () => {
+    try { enrollment.saveTo(enrollFile); } catch (e) { o.onEnrollmentError?.(e as Error); }
+  };
+  enrollment.on('changed', save);
   // The admin token: reused while its file holds a live one, else made anew.
   const gatewayData = join(o.dataDir, 'gateway');
   const tokenFile = o.tokenFile ?? join(o.dataDir, 'operator.token');
@@ -88,7 +94,7 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
 
   const unwatch = enrollment.watch(enrollFile, o.onEnrollmentError);
 
-  const cleanups: Array<() => Promise<void> | void> = [unwatch];
+  const cleanups: Array<() => Promise<void> | void> = [unwatch, () => { enrollment.off('changed', save); }];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c();
   };
