@@ -37,7 +37,8 @@ export interface GatewayApi {
   /** Submit for `owner` (a token id) under its quota; throws QuotaError or BadJob. */
   submitJob(spec: JobSpec, owner: string): Promise<{ id: string }>;
   listJobs(p: Page<(typeof JOB_SORTS)[number]>): { total: number; items: JobView[] };
-  getJob(id: string): JobView | undefined;
+  /** A job, with its results when finished (unless withResults is false). */
+  getJob(id: string, withResults?: boolean): JobView | undefined;
   proof(receiptId: string): ProofAnswer;
   batches(p: Page<(typeof BATCH_SORTS)[number]>): { total: number; items: unknown[] };
   batchTotals(): { batches: number; receipts: number; fuel: number };

@@ -329,7 +329,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         return { id };
       },
       listJobs: (p) => consoleState.queries.jobs(p),
-      getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
+      getJob: (id, withResults) => { const r = store.getJob(id); return r ? jobView(store, r, withResults ?? r.state !== 'running') : undefined; },
       proof: (id) => batcher.proveInclusion(id),
       batches: (p) => consoleState.queries.batches(p),
       batchTotals: () => consoleState.batchTotals(),

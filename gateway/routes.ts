@@ -136,7 +136,10 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
   app.get('/api/jobs/:id', { config: { access: 'viewer' } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!JOB_ID.test(id)) return bad(reply, 400, 'bad job id');
-    return api.getJob(id) ?? bad(reply, 404, `no job ${id}`);
+    // ?results=false: totals only (a large job's results are paged at /api/jobs/:id/tasks).
+    const results = (req.query as { results?: string }).results;
+    if (results !== undefined && results !== 'true' && results !== 'false') return bad(reply, 400, 'results must be true or false');
+    return api.getJob(id, results === 'false' ? false : undefined) ?? bad(reply, 404, `no job ${id}`);
   });
 
   app.get('/api/receipts/:id/proof', { config: { access: 'viewer' } }, async (req, reply) => {

@@ -106,6 +106,8 @@ export class History {
   private lastHour = 0;
   /** Last rollup's cost, for the benchmark and /metrics. */
   lastRollup = { rows: 0, ms: 0 };
+  /** Called after each bucket closes (the console pushes the new points live). */
+  onTick: (() => void) | null = null;
 
   constructor(private readonly db: Db, private readonly source: HistorySource, o: HistoryOptions = {}, private readonly log?: Logger) {
     this.stepMs = o.stepMs ?? 5000;
@@ -210,6 +212,7 @@ export class History {
       this.rollupHour(end);
       this.prune(end);
     }
+    this.onTick?.();
   }
 
   private write(idx: number, id: string, online: boolean, advert: CapacityAdvert | null, x: Acc | undefined): void {
@@ -342,8 +345,6 @@ export class History {
       for (const c of SERIES_COLUMNS) out[c].push(v[c]);
     };
     const ring = this.rings.get(nodeId);
-    const P = this.points;
-    const perMin = MINUTE / this.stepMs;
     for (const part of plan.parts) {
       if (part.res !== 'ring') {
         const res = part.res;
@@ -356,16 +357,57 @@ export class History {
         continue;
       }
       if (!ring) continue;
-      for (const i of this.indices(part.a, part.b)) {
-        const tc = round(nn(ring[F_TEMP * P + i]!));
-        push(this.times[i]!, {
-          temp: tc, tempMax: tc, load: round(nn(ring[F_LOAD * P + i]!)), mem: nn(ring[F_MEM * P + i]!), battery: round(nn(ring[F_BATT * P + i]!)),
-          throttled: nn(ring[F_THR * P + i]!), state: nn(ring[F_STATE * P + i]!), tasksPerMin: ring[F_TASKS * P + i]! * perMin,
-          online: ring[F_ONLINE * P + i]!, fuelRate: round(nn(ring[F_FUEL * P + i]!), 0), reputation: round(nn(ring[F_REP * P + i]!), 4),
-        });
-      }
+      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, this.nodePoint(ring, i));
     }
     return out;
+  }
+
+  private nodePoint(ring: Float32Array, i: number): Record<SeriesColumn, number | null> {
+    const P = this.points;
+    const tc = round(nn(ring[F_TEMP * P + i]!));
+    return {
+      temp: tc, tempMax: tc, load: round(nn(ring[F_LOAD * P + i]!)), mem: nn(ring[F_MEM * P + i]!), battery: round(nn(ring[F_BATT * P + i]!)),
+      throttled: nn(ring[F_THR * P + i]!), state: nn(ring[F_STATE * P + i]!), tasksPerMin: ring[F_TASKS * P + i]! * (MINUTE / this.stepMs),
+      online: ring[F_ONLINE * P + i]!, fuelRate: round(nn(ring[F_FUEL * P + i]!), 0), reputation: round(nn(ring[F_REP * P + i]!), 4),
+    };
+  }
+
+  private fleetPoint(i: number): Record<FleetColumn, number | null> {
+    const P = this.points;
+    let nodes = 0, online = 0, tSum = 0, tN = 0, tMax = NaN, tasks = 0, hot = 0, critical = 0, thr = 0;
+    for (const ring of this.rings.values()) {
+      const on = ring[F_ONLINE * P + i]!;
+      const tk = ring[F_TASKS * P + i]!;
+      const tc = ring[F_TEMP * P + i]!;
+      if (on === 0 && tk === 0 && Number.isNaN(tc)) continue;
+      nodes++;
+      online += on;
+      tasks += tk;
+      if (!Number.isNaN(tc)) { tSum += tc; tN++; tMax = Number.isNaN(tMax) ? tc : Math.max(tMax, tc); }
+      const st = ring[F_STATE * P + i]!;
+      if (st >= 2) hot++;
+      if (st >= 3) critical++;
+      if (ring[F_THR * P + i]! > 0) thr++;
+    }
+    return { nodes, online, tempAvg: round(tN ? tSum / tN : null), tempMax: round(nn(tMax)), tasksPerMin: tasks * (MINUTE / this.stepMs), hot, critical, throttled: thr };
+  }
+
+  /**
+   * The bucket closed last: the fleet's point and each node's (columns in SERIES_COLUMNS
+   * order), for the live push. Nodes with nothing in it are left out.
+   */
+  latest(): { t: number; stepMs: number; fleet: Record<FleetColumn, number | null>; nodes: Record<string, Array<number | null>> } | null {
+    const i = (this.head + this.points - 1) % this.points;
+    const t = this.times[i]!;
+    if (Number.isNaN(t)) return null;
+    const nodes: Record<string, Array<number | null>> = {};
+    const P = this.points;
+    for (const [id, ring] of this.rings) {
+      if (ring[F_ONLINE * P + i] === 0 && ring[F_TASKS * P + i] === 0 && Number.isNaN(ring[F_TEMP * P + i]!)) continue;
+      const v = this.nodePoint(ring, i);
+      nodes[id] = SERIES_COLUMNS.map((c) => v[c]);
+    }
+    return { t, stepMs: this.stepMs, fleet: this.fleetPoint(i), nodes };
   }
 
   fleetSeries(from: number, to: number): FleetSeries {
@@ -375,8 +417,6 @@ export class History {
       out.t.push(t);
       for (const c of FLEET_COLUMNS) out[c].push(v[c]);
     };
-    const P = this.points;
-    const perMin = MINUTE / this.stepMs;
     for (const part of plan.parts) {
       if (part.res !== 'ring') {
         const res = part.res;
@@ -385,24 +425,7 @@ export class History {
         }
         continue;
       }
-      for (const i of this.indices(part.a, part.b)) {
-        let nodes = 0, online = 0, tSum = 0, tN = 0, tMax = NaN, tasks = 0, hot = 0, critical = 0, thr = 0;
-        for (const ring of this.rings.values()) {
-          const on = ring[F_ONLINE * P + i]!;
-          const tk = ring[F_TASKS * P + i]!;
-          const tc = ring[F_TEMP * P + i]!;
-          if (on === 0 && tk === 0 && Number.isNaN(tc)) continue;
-          nodes++;
-          online += on;
-          tasks += tk;
-          if (!Number.isNaN(tc)) { tSum += tc; tN++; tMax = Number.isNaN(tMax) ? tc : Math.max(tMax, tc); }
-          const st = ring[F_STATE * P + i]!;
-          if (st >= 2) hot++;
-          if (st >= 3) critical++;
-          if (ring[F_THR * P + i]! > 0) thr++;
-        }
-        push(this.times[i]!, { nodes, online, tempAvg: round(tN ? tSum / tN : null), tempMax: round(nn(tMax)), tasksPerMin: tasks * perMin, hot, critical, throttled: thr });
-      }
+      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, this.fleetPoint(i));
     }
     return out;
   }

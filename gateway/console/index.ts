@@ -101,6 +101,12 @@ export class Console {
   }
 
   start(): void {
+    // Every closed history bucket goes out live: charts on screen grow without polling.
+    this.history.onTick = () => {
+      if (this.hub.size === 0) return;
+      const p = this.history.latest();
+      if (p) this.hub.send('history', p);
+    };
     this.history.start();
     const tick = () => {
       try {

@@ -195,6 +195,11 @@ export class LiveHub<N extends { id: string }> {
     if (now - this.lastBeat >= this.o.heartbeatMs) { this.lastBeat = now; this.broadcast('hb', { t: now }); }
   }
 
+  /** Send an event to every client now (e.g. the history bucket that just closed). */
+  send(event: string, data: unknown): void {
+    if (this.clients.size) this.broadcast(event, data);
+  }
+
   /** End every stream (the server is closing). */
   closeAll(): void {
     for (const c of [...this.clients]) this.end(c);
