@@ -184,6 +184,7 @@ export class Enrollment extends EventEmitter {
     this.revokedById.delete(r.nodeId);
     while (this.revokedById.size >= MAX_REVOKED) this.revokedById.delete(this.revokedById.keys().next().value!);
     this.revokedById.set(r.nodeId, r);
+    this.pending.remove(r.nodeId); // refused or revoked: not waiting to join any more
     return r;
   }
 
