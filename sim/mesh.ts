@@ -45,7 +45,7 @@ export interface LocalMesh {
   /** The admin operator token (also in tokenFile). */
   token: string;
   tokenFile: string;
-  /** A one-time dashboard login link (valid 15 minutes). */
+  /** A one-time dashboard login link (valid 15 minutes); it pins the gateway's key for proof checks. */
   loginUrl(): string;
   stop(): Promise<void>;
 }
@@ -115,7 +115,8 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     let stopped = false;
     return {
       broker, brokerUrl, gateway, gatewayIdentity: gw, fleet, enrollment, url: gateway.url, token: admin.token, tokenFile,
-      loginUrl: () => `${gateway.url}/#login=${gateway.access.loginCode(admin.id)}`,
+      // The link also pins the gateway's key in the browser: proofs are checked against it.
+      loginUrl: () => `${gateway.url}/#login=${gateway.access.loginCode(admin.id)}&gw=${toHex(gw.publicKey)}`,
       async stop() {
         if (stopped) return;
         stopped = true;

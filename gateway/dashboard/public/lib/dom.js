@@ -89,3 +89,9 @@ export function throttle(ms, fn) {
     if (!timer) timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, Math.max(0, wait));
   };
 }
+
+/** replaceChildren without the DOM's habit of writing null and undefined as text. */
+export function fill(parent, ...children) {
+  parent.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return parent;
+}

@@ -2,7 +2,7 @@
 // for an admin to approve (enroll) or refuse them; enrolled keys can be revoked (the
 // broker disconnects them at once) and revoked ones readmitted; a key can be enrolled by
 // hand. The same as `swarmlet enroll` on the enrollment file.
-import { el, ago, setText, throttle } from '../lib/dom.js';
+import { el, fill, ago, setText, throttle } from '../lib/dom.js';
 import { api, post, query } from '../lib/api.js';
 import { createTable } from '../lib/table.js';
 
@@ -71,7 +71,7 @@ export function mount(ctx, box) {
     await act('enroll', '/api/enrollment', { publicKey: String(f.get('publicKey')).trim(), ...(f.get('name') ? { name: String(f.get('name')) } : {}) });
     add.reset();
   });
-  box.append(el('h2', {}, 'Enrollment'), counts,
+  fill(box, el('h2', {}, 'Enrollment'), counts,
     el('p', { class: 'muted' }, 'Devices whose key is not enrolled are refused by the broker and listed here as waiting to join. The CLI does the same on the enrollment file: ', el('code', {}, 'swarmlet enroll list --pending'), ', ', el('code', {}, 'add NODE_ID'), ', ', el('code', {}, 'revoke'), ', ', el('code', {}, 'readmit'), '.'),
     ctx.can('admin') ? add : null, msg, t.root);
   const reload = throttle(1000, () => t.refresh());

@@ -1,7 +1,7 @@
 // One job: state and totals, its tasks paged by the gateway (filter ok / errors / failed /
 // open, search by index, node or receipt, sort), cancel, and each receipt's inclusion
 // proof verified in this browser against the gateway key the operator pinned.
-import { el, num, si, ago, when, setText, throttle } from '../lib/dom.js';
+import { el, fill, num, si, ago, when, setText, throttle } from '../lib/dom.js';
 import { api, post, query } from '../lib/api.js';
 import { createTable } from '../lib/table.js';
 import { pinnedKey } from '../session.js';
@@ -24,7 +24,7 @@ export async function mount(ctx, box, { id }) {
       await loadJob();
       tasks.refresh();
     });
-    head.replaceChildren(
+    fill(head,
       el('h2', {}, 'Job ', el('span', { class: 'mono' }, job.id), ' ', el('span', { class: stateClass(job), id: 'job-state' }, stateText(job)), ' ', cancel),
       job.error ? el('p', { class: job.state === 'cancelled' ? 'muted' : 'no' }, job.error) : null,
       el('div', { class: 'facts' },
@@ -53,7 +53,7 @@ export async function mount(ctx, box, { id }) {
       } },
       { key: 'output', label: 'output (hex)', cls: 'mono output', cell: (td, r) => {
         setText(td, r.outputHex ? (r.outputHex.length > 32 ? `${r.outputHex.slice(0, 32)}…` : r.outputHex) : '–');
-        const title = r.outputSha256 ?? '';
+        const title = r.outputHex ?? '';
         if (td.getAttribute('title') !== title) td.setAttribute('title', title);
       } },
       { key: 'bytes', label: 'bytes', num: true, text: (r) => num(r.outputBytes), wide: true },
