@@ -97,7 +97,7 @@ export class Console {
       stillAllowed,
       hello: () => ({ gatewayId: d.gatewayId, regions: d.regions, now: Date.now(), historyStepMs: this.history.stepMs }),
     }, o.live);
-    registerNodeMetrics(d.metrics.registry, () => d.fleet.liveViews(), this.alerts, o.maxNodeSeries);
+    registerNodeMetrics(d.metrics.registry, () => d.fleet.liveViews(), this.alerts, this.history, o.maxNodeSeries);
   }
 
   start(): void {

@@ -10,8 +10,9 @@ import { Gauge, type Registry } from 'prom-client';
 import { THERMAL_STATES } from '../../protocol/messages.js';
 import type { NodeView } from '../fleet.js';
 import { ALERT_KINDS, type Alerts } from './alerts.js';
+import type { History } from './history.js';
 
-export function registerNodeMetrics(registry: Registry, views: () => NodeView[], alerts: Alerts, maxNodes = 1000): void {
+export function registerNodeMetrics(registry: Registry, views: () => NodeView[], alerts: Alerts, history: History, maxNodes = 1000): void {
   const registers = [registry];
   let cache: { at: number; views: NodeView[] } | null = null;
   // One scrape reads every gauge's collect; compute the views once per scrape.
@@ -89,6 +90,17 @@ export function registerNodeMetrics(registry: Registry, views: () => NodeView[],
         if (n.benchedUntil !== null) c.benched!++;
       }
       for (const [k, v] of Object.entries(c)) this.set({ condition: k }, v);
+    },
+  });
+  new Gauge({
+    name: 'swarmlet_history_ring_bytes', help: 'Memory the console history ring holds (bounded: nodes x 10 fields x points x 4 bytes)', registers,
+    collect() { this.set(history.memory().bytes); },
+  });
+  new Gauge({
+    name: 'swarmlet_history_rollup', help: 'The last minute rollup of the console history: rows written, and milliseconds it took (one transaction)', labelNames: ['what'], registers,
+    collect() {
+      this.set({ what: 'rows' }, history.lastRollup.rows);
+      this.set({ what: 'ms' }, Math.round(history.lastRollup.ms * 1000) / 1000);
     },
   });
   new Gauge({

@@ -6,7 +6,8 @@
  * completes with the right digests, a trapping input shows as an error; a 240-task job is
  * paged; proofs verify against the pinned key and not against another; a job is cancelled
  * from the list; a revoke from the drill-down cuts the device off at the broker and a
- * readmit lets it back; a device that dies raises an alert; a 390 px phone screen needs no
+ * readmit lets it back; a device with an unenrolled key waits under Enrollment and is
+ * approved there; a device that dies raises an alert; a 390 px phone screen needs no
  * sideways scrolling; nothing is refused by the CSP or answered 404; and when the gateway
  * stops, no row stays "online". Screenshots are kept as artefacts (SWARMLET_SHOTS, else a
  * temp folder, printed).
@@ -21,6 +22,7 @@ import { CHROMIUM, launchChromium, needProgram } from '../helpers/external.js';
 import { tempDir, waitFor } from '../helpers/common.js';
 import { authedFetch } from '../helpers/operator.js';
 import { startLocalMesh, type LocalMesh } from '../../sim/mesh.js';
+import { startFleet } from '../../sim/fleet.js';
 import type { BrowserContext, Page } from 'playwright-core';
 
 const skip = needProgram(CHROMIUM, 'chromium');
@@ -227,6 +229,33 @@ test('revoke from the drill-down cuts the device off at the broker; readmit lets
   await page.click('#dev-actions button[data-action=readmit]');
   await waitFor('it is back on the broker', () => atBroker(), 15_000);
   await page.waitForFunction(() => document.querySelector('#dev-status')?.textContent === 'online', null, { timeout: 15_000 });
+});
+
+test('a device with an unenrolled key waits under Enrollment; approving it there lets it in', opts, async () => {
+  const extra = await startFleet({
+    brokers: [mesh.brokerUrl], devices: 1, dataDir: join(dir.path, 'newcomer'), trustedPublishers: [Buffer.from(mesh.gatewayIdentity.publicKey).toString('hex')],
+    profiles: 'pi5-bare', advertIntervalMs: 400, agent: { reconnect: { minMs: 50, maxMs: 300 } }, threads: 0,
+  });
+  try {
+    const id = extra.devices[0]!.nodeId;
+    await waitFor('a join request', () => mesh.enrollment.pending.get(id), 15_000);
+    await page.waitForFunction(() => document.querySelector('#badge-pending')?.textContent === '1', null, { timeout: 10_000 });
+    await go('#/enrollment', '#enrollment');
+    await page.selectOption('select[data-filter=status]', 'pending');
+    await page.waitForSelector(`#enrollment button[data-approve="${id}"]`, { timeout: 10_000 });
+    await shot('enrollment-pending');
+    await page.fill(`#enrollment tr[data-key="pending:${id}"] input.name-input`, 'shed-pi');
+    await page.click(`#enrollment button[data-approve="${id}"]`);
+    await page.waitForFunction(() => /approve .*: done/.test(document.querySelector('#enroll-msg')?.textContent ?? ''));
+    await waitFor('the newcomer is online', () => mesh.gateway.console.node(id)?.online, 20_000);
+    assert.equal(mesh.enrollment.get(id)?.name, 'shed-pi');
+    await go('#/devices', '#nodes tbody tr');
+    await page.waitForFunction((nid) => document.querySelector(`#nodes tr[data-key="${nid}"] td.status`)?.textContent === 'online', id, { timeout: 15_000 });
+    assert.equal(await page.textContent(`#nodes tr[data-key="${id}"] td:first-child`), 'shed-pi');
+  } finally {
+    await extra.stop();
+  }
+  await page.selectOption('select[data-filter=status]', '').catch(() => undefined);
 });
 
 test('a device that dies raises an offline alert, shown in Alerts and on the map', opts, async () => {

@@ -89,12 +89,12 @@ export async function mount(ctx, box) {
     }
     for (const c of [cOnline, cTemp, cTasks]) c.setData(h);
   }
-  await load();
-
   const paint = perFrame(() => { renderCards(); renderTiles(); });
   renderCards();
   renderTiles();
   renderAlerts();
+  // Charts after the map: they load uPlot and the fleet's history first.
+  await load();
   const offs = [
     live.on('nodes', paint), live.on('summary', paint), live.on('status', paint), live.on('alerts', renderAlerts),
     live.on('history', (p) => {
