@@ -262,7 +262,7 @@ test('a device that dies raises an offline alert, shown in Alerts and on the map
   const dead = mesh.fleet!.devices[3]!;
   mesh.fleet!.kill(3);
   await go('#/alerts', '#alerts-active');
-  await page.waitForSelector(`#alerts-active tr[data-alert="node-offline:${dead.nodeId}"]`, { timeout: 20_000 });
+  await page.waitForSelector(`#alerts-active tr[data-key^="node-offline:${dead.nodeId}@"]`, { timeout: 20_000 });
   await shot('alerts-offline');
   await go('#/overview', '#tiles');
   await page.waitForSelector(`#tiles .tile.offline[data-node="${dead.nodeId}"]`);
