@@ -261,6 +261,8 @@ export class History {
       for (const [id, ring] of this.rings) {
         let online = 0, tasks = 0, tempSum = 0, tempN = 0, tempMax = NaN, loadSum = 0, loadN = 0, mem = NaN, batt = NaN, thr = NaN, state = NaN, fuelSum = 0, fuelN = 0, rep = NaN;
         for (const i of idx) {
+          // NaN: the ring did not exist yet at that bucket (the node appeared later).
+          if (Number.isNaN(ring[F_ONLINE * P + i]!)) continue;
           online += ring[F_ONLINE * P + i]!;
           tasks += ring[F_TASKS * P + i]!;
           const tc = ring[F_TEMP * P + i]!;
@@ -379,7 +381,8 @@ export class History {
       const on = ring[F_ONLINE * P + i]!;
       const tk = ring[F_TASKS * P + i]!;
       const tc = ring[F_TEMP * P + i]!;
-      if (on === 0 && tk === 0 && Number.isNaN(tc)) continue;
+      // NaN: this node's ring began after that bucket; 0s and no temperature: nothing to count.
+      if (Number.isNaN(on) || (on === 0 && tk === 0 && Number.isNaN(tc))) continue;
       nodes++;
       online += on;
       tasks += tk;
@@ -403,7 +406,8 @@ export class History {
     const nodes: Record<string, Array<number | null>> = {};
     const P = this.points;
     for (const [id, ring] of this.rings) {
-      if (ring[F_ONLINE * P + i] === 0 && ring[F_TASKS * P + i] === 0 && Number.isNaN(ring[F_TEMP * P + i]!)) continue;
+      const on = ring[F_ONLINE * P + i]!;
+      if (Number.isNaN(on) || (on === 0 && ring[F_TASKS * P + i] === 0 && Number.isNaN(ring[F_TEMP * P + i]!))) continue;
       const v = this.nodePoint(ring, i);
       nodes[id] = SERIES_COLUMNS.map((c) => v[c]);
     }

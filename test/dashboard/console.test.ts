@@ -266,6 +266,8 @@ test('a device that dies raises an offline alert, shown in Alerts and on the map
   await shot('alerts-offline');
   await go('#/overview', '#tiles');
   await page.waitForSelector(`#tiles .tile.offline[data-node="${dead.nodeId}"]`);
+  await page.waitForSelector('[data-chart="fleet-tasks"] canvas');
+  await shot('overview-after-work');
   assert.match((await page.textContent('#nav a[data-view=alerts] .count')) ?? '', /^[1-9]/);
 });
 

@@ -71,6 +71,7 @@ test('the temperature chart fills as the device heats under load', { skip: skip 
   assert.ok(Math.max(...temps) - Math.min(...temps) >= 10, `history holds the climb: ${Math.min(...temps)} -> ${Math.max(...temps)} °C`);
   assert.ok(series.tasksPerMin.some((x) => x > 0), 'tasks per minute recorded');
   assert.ok(Math.abs(points - series.t.length) <= 3, `the chart holds what the API has (${points} vs ${series.t.length})`);
-  await page.screenshot({ path: join(shots, 'device-heating.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 1250 });
+  await page.screenshot({ path: join(shots, 'device-heating.png') });
   process.stdout.write(`# heating screenshot: ${join(shots, 'device-heating.png')}\n`);
 });

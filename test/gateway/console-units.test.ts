@@ -112,6 +112,31 @@ test('history: each minute rolls up into one row per node seen; each hour into h
   }
 });
 
+test('history: a node that appears later leaves no gap in the fleet series, and its first minute still rolls up', () => {
+  const f = fixture();
+  try {
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(32);
+    f.nodes.set(a, { nodeId: a, online: true, advert: advert(a, 40) });
+    for (let k = 1; k <= 24; k++) {
+      if (k === 6) f.nodes.set(b, { nodeId: b, online: true, advert: advert(b, 60) });
+      if (k === 8) f.h.onTasks(b, 2);
+      f.h.tick(T0 + k * 5000);
+    }
+    const fleet = f.h.fleetSeries(T0, T0 + 2 * MIN);
+    assert.equal(fleet.t.length, 24);
+    assert.ok(fleet.online.every((v) => typeof v === 'number'), `online is a count in every bucket: ${fleet.online}`);
+    assert.deepEqual(fleet.online.slice(0, 7), [1, 1, 1, 1, 1, 2, 2]);
+    assert.ok(fleet.tasksPerMin.every((v) => typeof v === 'number'));
+    assert.equal(fleet.tasksPerMin[7], 24);
+    const rows = f.store.db.prepare('SELECT node_id, online, tasks FROM node_history WHERE res = ? ORDER BY node_id, t').all(MIN) as Array<{ node_id: string; online: number; tasks: number }>;
+    // b was first seen in the 6th of the first minute's 12 buckets: online 7/12 of it (rounded to 3 places).
+    assert.deepEqual(rows.map((r) => [r.node_id, r.online, r.tasks]), [[a, 1, 0], [a, 1, 0], [b, 0.583, 2], [b, 1, 0]]);
+  } finally {
+    f.close();
+  }
+});
+
 test('history memory is bounded: one ring per node with data, dropped after a full ring of nothing', () => {
   const f = fixture({ points: 12 });
   try {
