@@ -10,7 +10,8 @@ export function deviceTable(ctx, { id = 'nodes', limit = 50 } = {}) {
   const live = ctx.live;
   const trusted = () => live.trusted();
   return createTable({
-    id, limit,
+    // At most 200 live rows on a page: the fleet map shows every device at once.
+    id, limit, sizes: [25, 50, 100, 200],
     key: (n) => n.id,
     items: () => [...live.state.nodes.values()],
     searchPlaceholder: 'search id, name, profile',
