@@ -31,6 +31,8 @@ export interface AdvertiserOptions {
   profile: string;
   /** The agent's version, sent in every advert. */
   version?: string;
+  /** Largest fuel and memory this device gives one task (advertised; see CapacityAdvert.limits). */
+  limits: { fuel: number; memoryPages: number };
   sampleIntervalMs: number;
   advertIntervalMs: number;
   /** Free-slot-only changes are coalesced to at most one advert per this many ms (default 1000). */
@@ -174,6 +176,7 @@ export class Advertiser {
       profile: this.o.profile.slice(0, 64),
       sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
       ...(this.o.version ? { version: this.o.version.slice(0, 32) } : {}),
+      limits: { fuel: this.o.limits.fuel, memoryPages: this.o.limits.memoryPages },
     };
   }
 

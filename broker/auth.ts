@@ -84,8 +84,9 @@ export class Authenticator {
     if (!enrolled) {
       const e = this.o.enrollment;
       // The proof showed the key is held; an operator may let it in (not one refused or revoked before).
-      if (!e.isRevoked(username) && clientIdAllowed(username, clientId)) e.pending.record(publicKey, clientId, address);
-      return { ok: false, code: 5, reason: e.isRevoked(username) ? 'key is revoked' : 'key is not enrolled (recorded as a join request for an operator to approve)' };
+      const revoked = e.revocation(username) !== undefined;
+      if (!revoked && clientIdAllowed(username, clientId)) e.pending.record(publicKey, clientId, address);
+      return { ok: false, code: 5, reason: revoked ? 'key is revoked' : 'key is not enrolled (recorded as a join request for an operator to approve)' };
     }
     if (!bytesEqual(enrolled.publicKey, publicKey)) return { ok: false, code: 5, reason: 'key is not enrolled' };
     if (!clientIdAllowed(username, clientId)) return { ok: false, code: 5, reason: `client id ${JSON.stringify(clientId)} does not belong to ${username}` };

@@ -13,7 +13,7 @@ import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js'
 import type { Candidate } from './auction.js';
 import { Grants } from './grants.js';
 import type { NodeRow, Store } from './store.js';
-import type { Reputation } from './verifier.js';
+import type { Reputation } from './trust.js';
 
 export interface NodeInfo {
   nodeId: string;
@@ -182,11 +182,13 @@ export class Fleet {
    * is free, or while it is `filling` (picked earlier in the same round): assignments then
    * go out several to a message, one signature for them all.
    */
-  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now()): FastCandidate[] {
+  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: { fuel: number; memoryPages: number }): FastCandidate[] {
     const out: FastCandidate[] = [];
     for (const n of this.nodes.values()) {
       const a = n.advert;
       if (!n.online || !a || a.region !== region) continue;
+      // A device that gives a task less fuel or memory than this job asks would refuse it.
+      if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) continue;
       if (a.state === 'hot' || a.state === 'critical' || this.drained.has(n.nodeId)) continue;
       const s = this.rep.get(n.nodeId);
       if (s.quarantined) continue;

@@ -22,6 +22,7 @@ import { consoleRoutes } from './console/routes.js';
 import type { JobSpec, JobView } from './jobs.js';
 import type { GatewayMetrics } from './metrics.js';
 import { apiRoutes, jobBodyLimit } from './routes.js';
+import { moduleRoutes, type ModulesApi } from './modules/routes.js';
 
 export type RevokeAnswer = 'revoked' | 'unknown' | 'self' | 'gateway';
 
@@ -45,6 +46,8 @@ export interface GatewayApi {
   ledger(): unknown;
   /** The operator console's state and actions (its routes: console/routes.ts). */
   console: Console;
+  /** The catalogue and the module registry (gateway/modules/). */
+  modules: ModulesApi;
 }
 
 export interface HttpOptions {
@@ -86,6 +89,7 @@ export async function startHttp(api: GatewayApi, access: Access, o: HttpOptions 
   await app.register(sessionRoutes, { access });
   await app.register(apiRoutes, { api, jobBodyLimit: jobBodyLimit(api.quota.tasksPerJob, api.quota.bytesPerJob) });
   await app.register(consoleRoutes, { console: api.console, access });
+  await app.register(moduleRoutes, { modules: api.modules });
   await app.register(dashboardRoutes, { dir: o.dashboardDir ?? join(projectRoot(), 'gateway', 'dashboard', 'public') });
 
   const bound = o.host ?? '127.0.0.1';

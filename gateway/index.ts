@@ -15,7 +15,7 @@ import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
 import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
-import { Engine, BadJob, type ModuleRef } from './engine.js';
+import { Engine, BadJob } from './engine.js';
 import { Fleet } from './fleet.js';
 import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
 import { startHttp, type RevokeAnswer } from './http.js';
@@ -30,7 +30,9 @@ import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { Store } from './store.js';
-import { LocalChecker, Reputation } from './verifier.js';
+import { LocalChecker } from './verifier.js';
+import { Reputation } from './trust.js';
+import { Modules, type RegistryLimits } from './modules/index.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
@@ -62,11 +64,15 @@ export interface GatewayOptions {
   fastPathDepth?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
-  /** Default share of tasks re-executed by the gateway (default 0.05). */
+  /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
   spotCheck?: number;
+  /** 'trust' (default): check rates follow each node's verified record; 'flat': every result at spotCheck (a baseline for benchmarks). */
+  checking?: 'trust' | 'flat';
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
+  /** How much the module registry keeps (gateway/modules/; default 100 modules, 64 MiB). */
+  registry?: Partial<RegistryLimits>;
   /** SQLite durability: 'full' (default): nothing leaves the gateway before the commit behind it is fsynced (group commit, off the main thread). */
   durability?: 'full' | 'normal';
   /** How long a receipt ack may wait to share a message with others to the same node (default 500 ms; 0 = none). */
@@ -96,6 +102,8 @@ export interface GatewayHandle {
   access: Access;
   /** The operator console's state: history, alerts, live push, actions. */
   console: Console;
+  /** The catalogue and the registry of published modules. */
+  modules: Modules;
   stop(): Promise<void>;
 }
 
@@ -107,7 +115,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const { identity, enrollment } = opts;
   const regions = (opts.regions ?? ['local']).map(checkRegion);
   if (regions.length === 0) throw new Error('a gateway serves at least one region');
-  const log = opts.logger ?? createLogger('gateway', { nodeId: identity.nodeId });
+  const log = opts.logger ?? createLogger('gateway', { gatewayId: identity.nodeId });
   const meshId = opts.meshId ?? 'swarmlet';
   const leaseMs = opts.leaseMs ?? 30_000;
   const bidWindowMs = opts.bidWindowMs ?? 150;
@@ -136,16 +144,16 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const metrics = createMetrics({ defaultMetrics: true });
   const rep = new Reputation(store);
   const fleet = new Fleet(store, rep);
-  const byHash = new Map(runtime.catalogue.entries.map((e) => [e.hashHex, e]));
-  const resolveModule = (x: string): ModuleRef | undefined => {
-    const e = runtime.catalogue.entries.find((c) => c.name === x) ?? byHash.get(x.toLowerCase());
-    return e ? { name: e.name, hash: e.hash, hashHex: e.hashHex } : undefined;
-  };
   const runner: TaskRunner | null = runtime.runner;
+  // The catalogue and the registry of published modules: what a job may name, and the bytes behind a hash.
+  const modules = new Modules({
+    db: store.db, catalogue: runtime.catalogue.entries, runner, caps: { memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs },
+    synced: () => store.synced(), log: log.child({ component: 'gateway.modules' }), ...(opts.registry ? { limits: opts.registry } : {}),
+  });
   const engine = new Engine({
-    store, rep, grants: fleet.grants, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
-    checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
-    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs,
+    store, rep, grants: fleet.grants, log, metrics, resolveModule: modules.resolve, defaultRegion: regions[0]!, regions, spotCheck,
+    checker: runner ? new LocalChecker(runner, modules.wasm) : null,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs, checking: opts.checking ?? 'trust',
   });
 
   let link: GatewayLink | null = null;
@@ -279,8 +287,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   enrollment.on('revoked', onRevoked);
 
-  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it.
-  for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true);
+  // Every module (catalogue and registry), retained and signed by us as publisher, so agents
+  // can fetch it; again on every reconnect, since a broker restarted without persistence has
+  // lost them. A newly published module goes out at once.
+  const announce = (m: { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }) =>
+    publish(topics.module(m.hashHex), runtime.moduleEnvelope(m, identity), 1, true);
+  link.onConnect(() => { for (const m of modules.announcements()) announce(m); });
+  modules.onPublished = (m) => { announce(m); consoleState.onModule(); };
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched
@@ -334,6 +347,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       batches: (p) => consoleState.queries.batches(p),
       batchTotals: () => consoleState.batchTotals(),
       console: consoleState,
+      modules,
       ledger: () => ({
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
@@ -363,6 +377,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     metrics,
     access: access!,
     console: consoleState,
+    modules,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out

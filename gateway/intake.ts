@@ -173,6 +173,7 @@ export class ReceiptIntake {
       out('stored', null);
       accepted.push({
         taskId: receipt.taskId, jobId: receipt.jobId, nodeId, attempt: att.attempt, ok: result.ok, output: result.output, compareHash, errorKind,
+        errorMessage: result.ok ? null : result.error?.message ?? null,
         receiptId: idHex, fuel: receipt.fuel, price: att.price,
       });
     }

@@ -36,7 +36,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     }),
     jobs: new Counter({ name: 'swarmlet_jobs_total', help: 'Jobs by event (submitted, done, failed)', labelNames: ['event'], registers }),
-    tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome', labelNames: ['outcome'], registers }),
+    tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome: ok, or failed (a failure result, or no result in time)', labelNames: ['outcome'], registers }),
     spotChecks: new Counter({ name: 'swarmlet_reexecutions_total', help: 'Tasks re-executed by the gateway', registers }),
     cheatsCaught: new Counter({ name: 'swarmlet_cheats_caught_total', help: 'Nodes quarantined for a wrong result', registers }),
     batches: new Counter({ name: 'swarmlet_batches_total', help: 'Receipt batches sealed', registers }),

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import * as v from 'valibot';
 import { check } from '../util/valid.js';
 import type { GatewayApi } from './http.js';
-import { MAX_INPUTS } from './jobs.js';
+import { DELIVERIES, MAX_INPUTS } from './jobs.js';
 import { QuotaError } from './access/index.js';
 import type { ConsoleNode } from './console/index.js';
 import { pageOf, parsePage } from './console/paging.js';
@@ -27,7 +27,14 @@ const JobBody = v.strictObject({
   maxPrice: v.optional(num(0)),
   region: v.optional(v.pipe(v.string(), v.maxLength(64))),
   deadlineMs: v.optional(whole(100)),
+  delivery: v.optional(v.picklist(DELIVERIES)),
 });
+
+/** What a delivery mode costs, said when the job is accepted. */
+const DELIVERY_COST = {
+  fast: 'results released as accepted; a result of a device later caught cheating is revised (re-run, job shows revised)',
+  verified: 'every task is re-executed by the gateway before its result is released: about twice the compute, slower',
+} as const;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const NODE_ID = /^[0-9a-f]{32}$/;
@@ -112,7 +119,8 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     const b = parsed.value;
     try {
       const { id } = await api.submitJob({ ...b, inputs: b.inputs.map((s) => new Uint8Array(Buffer.from(s, 'base64'))) }, req.principal?.id ?? 'anonymous');
-      return reply.code(201).send({ id });
+      const delivery = b.delivery ?? 'fast';
+      return reply.code(201).send({ id, delivery, cost: DELIVERY_COST[delivery] });
     } catch (e) {
       if (e instanceof QuotaError) {
         api.metrics.httpRefused.inc({ reason: 'quota' });

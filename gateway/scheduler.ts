@@ -255,9 +255,9 @@ export class Scheduler {
         this.d.exhausted(task);
         continue;
       }
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(job.region)) {
-        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling);
-        if (cands.length === 0) fullRegions.add(job.region);
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(`${job.region}|${job.fuelLimit}`)) {
+        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling, now, { fuel: job.fuelLimit, memoryPages: this.d.memoryPages });
+        if (cands.length === 0) fullRegions.add(`${job.region}|${job.fuelLimit}`);
         const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
         for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);

@@ -8,6 +8,7 @@
 import { Checkpointer } from './checkpointer.js';
 import { dbPathOf, openDatabase, walPathOf, WalSync, type Db, type Statement } from './sqlite.js';
 import type { CapacityAdvert } from '../protocol/messages.js';
+import type { RevisionView } from './jobs.js';
 
 export interface NodeRow {
   node_id: string; region: string | null; online: number; state: string | null; temp_c: number | null;
@@ -18,7 +19,7 @@ export interface NodeRow {
 export interface JobRow {
   id: string; task_name: string; module_hash: string; redundancy: number; spot_check: number; max_price: number;
   region: string; deadline: number; fuel_limit: number; state: string; error: string | null; created_at: number;
-  finished_at: number | null; n_tasks: number;
+  finished_at: number | null; n_tasks: number; delivery: string;
 }
 export interface TaskRow {
   id: string; job_id: string; idx: number; input: Buffer; input_hash: Buffer; spot: number; state: string;
@@ -87,16 +88,25 @@ export class Store {
       nodes: p('SELECT * FROM nodes ORDER BY node_id'),
       rep: p('UPDATE nodes SET reputation = ?, quarantined = ?, good = ?, bad = ? WHERE node_id = ?'),
       chainHead: p('SELECT chain_seq, chain_head FROM nodes WHERE node_id = ?'),
-      insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`),
+      insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks, delivery)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`),
       insTask: p('INSERT INTO tasks (id, job_id, idx, input, input_hash, spot, state) VALUES (?, ?, ?, ?, ?, ?, \'open\')'),
       job: p('SELECT * FROM jobs WHERE id = ?'),
       jobs: p('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?'),
-      openJobs: p("SELECT * FROM jobs WHERE state = 'running' ORDER BY created_at"),
+      openJobs: p("SELECT * FROM jobs WHERE state IN ('running', 'revising') ORDER BY created_at"),
+      jobState: p('UPDATE jobs SET state = ?, deadline = ?, finished_at = NULL WHERE id = ?'),
+      // A node's billed results that the gateway's re-execution did not confirm (the task's
+      // final result unverified, or verified but different from this node's).
+      unconfirmed: p(`SELECT l.receipt_id, l.task_id, l.job_id, t.idx, t.state AS task_state, t.output_hash AS final_hash, j.state AS job_state
+        FROM ledger l JOIN tasks t ON t.id = l.task_id JOIN jobs j ON j.id = l.job_id LEFT JOIN attempts a ON a.receipt_id = l.receipt_id
+        WHERE l.node_id = ? AND l.voided = 0 AND NOT (t.verified = 1 AND a.output_hash IS NOT NULL AND a.output_hash = t.output_hash)`),
+      insRevision: p("INSERT INTO revisions (job_id, node_id, at, tasks, state) VALUES (?, ?, ?, ?, 'pending')"),
+      pendingRevisions: p("SELECT * FROM revisions WHERE job_id = ? AND state = 'pending'"),
+      finishRevision: p("UPDATE revisions SET state = 'done', changed = ?, finished_at = ? WHERE id = ?"),
+      jobRevisions: p('SELECT * FROM revisions WHERE job_id = ? ORDER BY id'),
       finishJob: p('UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?'),
       jobTasks: p('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx'),
       jobCounts: p('SELECT state, COUNT(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
-      jobErrors: p("SELECT COUNT(*) AS n FROM tasks WHERE job_id = ? AND state = 'done' AND ok = 0"),
       taskFinal: p('UPDATE tasks SET state = ?, output = ?, output_hash = ?, ok = ?, error = ?, node_id = ?, receipt_id = ?, verified = ? WHERE id = ?'),
       taskReopen: p("UPDATE tasks SET state = 'open', output = NULL, output_hash = NULL, ok = NULL, error = NULL, node_id = NULL, receipt_id = NULL, verified = 0 WHERE id = ?"),
       taskAttempts: p('UPDATE tasks SET attempts = ? WHERE id = ?'),
@@ -239,9 +249,9 @@ export class Store {
   }
 
   // ---- jobs and tasks ----------------------------------------------------------------
-  insertJob(j: Omit<JobRow, 'state' | 'error' | 'finished_at'>, tasks: Array<{ id: string; idx: number; input: Uint8Array; inputHash: Uint8Array; spot: boolean }>): void {
+  insertJob(j: Omit<JobRow, 'state' | 'error' | 'finished_at' | 'delivery'> & { delivery?: string }, tasks: Array<{ id: string; idx: number; input: Uint8Array; inputHash: Uint8Array; spot: boolean }>): void {
     this.tx(() => {
-      this.s.insJob!.run(j.id, j.task_name, j.module_hash, j.redundancy, j.spot_check, j.max_price, j.region, j.deadline, j.fuel_limit, j.created_at, j.n_tasks);
+      this.s.insJob!.run(j.id, j.task_name, j.module_hash, j.redundancy, j.spot_check, j.max_price, j.region, j.deadline, j.fuel_limit, j.created_at, j.n_tasks, j.delivery ?? 'fast');
       for (const t of tasks) this.s.insTask!.run(t.id, j.id, t.idx, buf(t.input), buf(t.inputHash), t.spot ? 1 : 0);
     });
   }
@@ -266,9 +276,6 @@ export class Store {
     return out;
   }
   /** Tasks of a job whose accepted result is a failure (a trap, fuel exhausted, ...): done, but not ok. */
-  jobErrors(jobId: string): number {
-    return (this.s.jobErrors!.get(jobId) as { n: number }).n;
-  }
   finishJob(id: string, state: 'done' | 'failed' | 'cancelled', error: string | null, now = Date.now()): void {
     this.s.finishJob!.run(state, error, now, id);
   }
@@ -277,6 +284,37 @@ export class Store {
   }
   reopenTask(taskId: string): void {
     this.s.taskReopen!.run(taskId);
+  }
+  /** Open a job again (a revision), with a new deadline for the tasks it re-runs. */
+  reviseJob(jobId: string, deadline: number): void {
+    this.s.jobState!.run('revising', deadline, jobId);
+  }
+
+  // ---- revisions (a caught node's unconfirmed results, re-run) ------------------------
+  /** Billed results of `nodeId` that no re-execution of ours confirmed. */
+  unconfirmedResults(nodeId: string): Array<{ receipt_id: string; task_id: string; job_id: string; idx: number; task_state: string; final_hash: string | null; job_state: string }> {
+    return this.s.unconfirmed!.all(nodeId) as Array<{ receipt_id: string; task_id: string; job_id: string; idx: number; task_state: string; final_hash: string | null; job_state: string }>;
+  }
+  /** Record that these tasks of a job are re-run; `tasks` keeps each index with the result hash it had. */
+  addRevision(jobId: string, nodeId: string, tasks: ReadonlyArray<{ index: number; hash: string | null }>, now = Date.now()): void {
+    this.s.insRevision!.run(jobId, nodeId, now, JSON.stringify(tasks));
+  }
+  /** Close a job's pending revisions: each learns which of its indexes came out different. */
+  finishRevisions(jobId: string, now = Date.now()): void {
+    const pending = this.s.pendingRevisions!.all(jobId) as Array<{ id: number; tasks: string }>;
+    if (pending.length === 0) return;
+    const finalHash = new Map((this.s.jobTasks!.all(jobId) as TaskRow[]).map((t) => [t.idx, t.output_hash ?? `failed:${t.error}`]));
+    for (const r of pending) {
+      const tasks = JSON.parse(r.tasks) as Array<{ index: number; hash: string | null }>;
+      const changed = tasks.filter((t) => finalHash.get(t.index) !== t.hash).map((t) => t.index);
+      this.s.finishRevision!.run(JSON.stringify(changed), now, r.id);
+    }
+  }
+  jobRevisions(jobId: string): RevisionView[] {
+    return (this.s.jobRevisions!.all(jobId) as Array<{ node_id: string; at: number; tasks: string; state: string; changed: string | null; finished_at: number | null }>).map((r) => ({
+      at: r.at, nodeId: r.node_id, indexes: (JSON.parse(r.tasks) as Array<{ index: number }>).map((t) => t.index),
+      state: r.state === 'done' ? 'done' : 'pending', changed: r.changed ? (JSON.parse(r.changed) as number[]) : null, finishedAt: r.finished_at,
+    }));
   }
 
   /** Record leases before the assignments are published, all in one transaction. */

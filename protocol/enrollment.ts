@@ -1,39 +1,21 @@
 /**
- * Enrollment: which keys may join the mesh, and in what role. One JSON file format shared
- * by the broker (who may connect) and the gateway (whose receipts count):
- *   { "format": "swarmlet-enrollment-v1",
- *     "keys": [ { "publicKey": "<64 hex>", "role": "node", "name": "kitchen-hub" }, ... ],
- *     "revoked": [ { "publicKey": "<64 hex>", "role": "node", "name": "old-hub", "revokedAt": 1700000000000 } ] }
+ * Enrollment: which keys may join the mesh, and in what role; the live set shared by the
+ * broker (who may connect) and the gateway (whose receipts count). Its file format, and the
+ * locked read-modify-write every writer uses, are in enrollment-file.ts.
  * Roles: node (a device agent), gateway, operator (read-only dashboards and tools),
- * bridge (a hub broker's uplink to a regional broker). `revoked` (optional) remembers
- * keys taken out, so they can be readmitted, and keys an operator refused when they asked
- * to join; a broker never lists those as pending. Readers that predate it ignore it.
- * Keys that try to join without being enrolled are kept apart (pending.ts).
+ * bridge (a hub broker's uplink to a regional broker). Keys that try to join without being
+ * enrolled are kept apart as join requests (pending.ts) until an operator approves or refuses them.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync, writeFileSync, renameSync, watchFile, unwatchFile } from 'node:fs';
-import * as v from 'valibot';
-import { check } from '../util/valid.js';
+import { watchFile, unwatchFile } from 'node:fs';
 import { nodeIdFromPublicKey } from './identity.js';
-import { fromHex, toHex } from './hash.js';
+import {
+  activeKeys, admitInDoc, enrollmentToJson, readEnrollmentDoc, revokeInDoc, updateEnrollmentFile, writeEnrollmentFile,
+  type EnrollmentDoc, type KeyRecord, type Revocation, type Role,
+} from './enrollment-file.js';
 import { PendingJoins } from './pending.js';
 
-export const ROLES = ['node', 'gateway', 'operator', 'bridge'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Revoked keys remembered (the oldest are forgotten past this). */
-export const MAX_REVOKED = 10_000;
-
-const Key = {
-  publicKey: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-  role: v.picklist(ROLES),
-  name: v.optional(v.pipe(v.string(), v.maxLength(128))),
-};
-const EnrollmentFile = v.object({
-  format: v.literal('swarmlet-enrollment-v1'),
-  keys: v.array(v.object(Key)),
-  revoked: v.optional(v.pipe(v.array(v.object({ ...Key, revokedAt: v.pipe(v.number(), v.safeInteger(), v.minValue(0)) })), v.maxLength(MAX_REVOKED))),
-});
+export { ROLES, readEnrollmentFile, readEnrollmentDoc, updateEnrollmentFile, enrollKeys, type Role, type KeyRecord, type Revocation, type EnrollmentDoc } from './enrollment-file.js';
 
 export interface Enrolled {
   nodeId: string;
@@ -42,65 +24,45 @@ export interface Enrolled {
   name?: string;
 }
 
-export interface Revoked extends Enrolled {
-  revokedAt: number;
-}
-
-type KeyIn = { publicKey: Uint8Array; role: Role; name?: string };
-
-/** Read and validate an enrollment file: the enrolled keys and the revoked ones. Throws an Error naming the file and the bad field. */
-export function readEnrollmentState(file: string): { keys: KeyIn[]; revoked: Array<KeyIn & { revokedAt: number }> } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read enrollment file ${file}: ${(err as Error).message}`);
-  }
-  const parsed = check(EnrollmentFile, raw);
-  if (!parsed.ok) throw new Error(`enrollment file ${file}: ${parsed.reason}`);
-  const key = (k: { publicKey: string; role: Role; name?: string | undefined }): KeyIn => ({ publicKey: fromHex(k.publicKey), role: k.role, ...(k.name ? { name: k.name } : {}) });
-  return {
-    keys: parsed.value.keys.map(key),
-    revoked: (parsed.value.revoked ?? []).map((r) => ({ ...key(r), revokedAt: r.revokedAt })),
-  };
-}
-
-/** The enrolled keys of a file (see readEnrollmentState). */
-export function readEnrollmentFile(file: string): KeyIn[] {
-  return readEnrollmentState(file).keys;
-}
-
 export interface SyncResult {
   added: string[];
   revoked: string[];
   changed: string[];
 }
 
-/** Emits 'revoked' (Enrolled) and 'added' (Enrolled), and 'changed' after any change (to save it). */
+/** Reason recorded when an operator refuses a join request. */
+export const JOIN_REFUSED = 'join request refused';
+
+/**
+ * Emits 'added' (Enrolled), 'revoked' (Enrolled: any key leaving, which a broker cuts off at
+ * once), and the decisions to be recorded where the enrollment is kept (see persistDecisions):
+ * 'revocation' (Revocation: revoke() or deny()) and 'admission' (Enrolled: add() or readmit()).
+ */
 export class Enrollment extends EventEmitter {
   private readonly byId = new Map<string, Enrolled>();
-  private readonly revokedById = new Map<string, Revoked>();
+  private readonly revokedById = new Map<string, Revocation>();
   /** Keys that tried to join without being enrolled (a broker records them; an operator approves or refuses). */
   readonly pending = new PendingJoins();
 
-  static fromFile(file: string): Enrollment {
+  static fromDoc(doc: EnrollmentDoc): Enrollment {
     const e = new Enrollment();
-    const st = readEnrollmentState(file);
-    for (const r of st.revoked) e.remember(r);
-    for (const k of st.keys) e.add(k.publicKey, k.role, k.name);
+    e.syncWith(doc);
     return e;
   }
 
+  static fromFile(file: string): Enrollment {
+    return Enrollment.fromDoc(readEnrollmentDoc(file));
+  }
+
   /**
-   * Make the enrollment follow `file`: keys added there are enrolled, keys removed are
-   * revoked (which disconnects them on a broker). Polls, so it also works on bind mounts
-   * and network filesystems. A bad file is reported through `onError` and ignored.
+   * Make the enrollment follow `file`: keys added there are enrolled, keys removed or
+   * revoked there leave (which disconnects them on a broker). Polls, so it also works on
+   * bind mounts and network filesystems. A bad file is reported through `onError` and ignored.
    */
   watch(file: string, onError: (e: Error) => void = () => {}, intervalMs = 1000): () => void {
     const listener = () => {
       try {
-        const st = readEnrollmentState(file);
-        this.syncWith(st.keys, st.revoked);
+        this.syncWith(readEnrollmentDoc(file));
       } catch (e) {
         onError(e as Error);
       }
@@ -110,94 +72,100 @@ export class Enrollment extends EventEmitter {
   }
 
   /**
-   * Make this enrollment equal to `keys`: keys gone are revoked (a broker cuts their
-   * sessions at once), new keys are added, and a key whose role changed is revoked and
-   * re-added, so open sessions reconnect under the new role instead of keeping old rights.
+   * Make this enrollment equal to a file's content (or a plain list of keys): keys gone
+   * leave (a broker cuts their sessions at once), new keys are added, and a key whose role
+   * changed leaves and is re-added, so open sessions reconnect under the new role instead of
+   * keeping old rights. With a document, its revocations replace the ones known here.
    */
-  syncWith(keys: KeyIn[], revoked?: Array<KeyIn & { revokedAt: number }>): SyncResult {
+  syncWith(input: EnrollmentDoc | KeyRecord[]): SyncResult {
+    const keys = Array.isArray(input) ? input : activeKeys(input);
+    if (!Array.isArray(input)) {
+      this.revokedById.clear();
+      for (const r of input.revoked) {
+        this.revokedById.set(r.nodeId, r);
+        this.pending.remove(r.nodeId); // refused or revoked: not waiting to join any more
+      }
+    }
     const r: SyncResult = { added: [], revoked: [], changed: [] };
-    for (const x of revoked ?? []) if (!this.revokedById.has(nodeIdFromPublicKey(x.publicKey))) this.remember(x);
     const wanted = new Map(keys.map((k) => [nodeIdFromPublicKey(k.publicKey), k]));
     for (const e of this.list()) {
       const w = wanted.get(e.nodeId);
       if (!w) {
-        this.revoke(e.nodeId);
+        this.remove(e.nodeId);
         r.revoked.push(e.nodeId);
       } else if (w.role !== e.role) {
-        this.revoke(e.nodeId);
-        this.add(w.publicKey, w.role, w.name);
+        this.remove(e.nodeId);
+        this.put(w);
         r.changed.push(e.nodeId);
       }
     }
     for (const [id, k] of wanted) {
       if (!this.byId.has(id)) {
-        this.add(k.publicKey, k.role, k.name);
+        this.put(k);
         r.added.push(id);
       }
     }
     return r;
   }
 
+  /**
+   * Enroll a key (announced as 'admission'). Adding a revoked key readmits it (an explicit
+   * decision; enrolling tools check revocation() first).
+   */
   add(publicKey: Uint8Array, role: Role, name?: string): Enrolled {
-    const entry: Enrolled = { nodeId: nodeIdFromPublicKey(publicKey), publicKey, role, ...(name ? { name } : {}) };
-    this.byId.set(entry.nodeId, entry);
-    this.revokedById.delete(entry.nodeId);
-    this.pending.remove(entry.nodeId);
-    this.emit('added', entry);
-    this.emit('changed');
-    return entry;
-  }
-
-  /** Take a key out (its sessions are cut by a broker that shares this object or follows the file); it is remembered for readmit. */
-  revoke(nodeId: string, now = Date.now()): boolean {
-    const e = this.byId.get(nodeId);
-    if (!e) return false;
-    this.byId.delete(nodeId);
-    this.remember({ ...e, revokedAt: now });
-    this.emit('revoked', e);
-    this.emit('changed');
-    return true;
+    this.revokedById.delete(nodeIdFromPublicKey(publicKey));
+    const e = this.put({ publicKey, role, ...(name ? { name } : {}) });
+    this.emit('admission', e);
+    return e;
   }
 
   /** Enroll a revoked key again, in the role and name it had. Returns it, or undefined when it was not revoked. */
   readmit(nodeId: string): Enrolled | undefined {
     const r = this.revokedById.get(nodeId);
     if (!r) return undefined;
-    return this.add(r.publicKey, r.role, r.name);
+    return this.add(r.publicKey, r.role ?? 'node', r.name);
+  }
+
+  /** Revoke a key: its sessions are cut, and the revocation (time, reason) is kept and announced as 'revocation'. */
+  revoke(nodeId: string, reason = 'revoked'): boolean {
+    const e = this.byId.get(nodeId);
+    if (!e) return false;
+    this.record({ nodeId, publicKey: e.publicKey, at: new Date().toISOString(), reason: reason.slice(0, 256), role: e.role, ...(e.name ? { name: e.name } : {}) });
+    this.remove(nodeId);
+    return true;
   }
 
   /**
-   * Refuse a key that asked to join: it is recorded as revoked (role node), so a broker no
-   * longer lists it as pending, and an operator can still readmit it later.
+   * Refuse a key that asked to join: it is recorded as revoked (role node, reason JOIN_REFUSED),
+   * so a broker no longer lists it as pending, and an operator can still readmit it later.
    */
-  deny(publicKey: Uint8Array, name?: string, now = Date.now()): Revoked {
+  deny(publicKey: Uint8Array, name?: string): Revocation {
     const nodeId = nodeIdFromPublicKey(publicKey);
+    const rev: Revocation = { nodeId, publicKey, at: new Date().toISOString(), reason: JOIN_REFUSED, role: 'node', ...(name ? { name } : {}) };
+    this.record(rev);
+    this.remove(nodeId);
+    return rev;
+  }
+
+  private record(rev: Revocation): void {
+    this.revokedById.set(rev.nodeId, rev);
+    this.pending.remove(rev.nodeId);
+    this.emit('revocation', rev);
+  }
+
+  private put(k: KeyRecord): Enrolled {
+    const entry: Enrolled = { nodeId: nodeIdFromPublicKey(k.publicKey), publicKey: k.publicKey, role: k.role, ...(k.name ? { name: k.name } : {}) };
+    this.byId.set(entry.nodeId, entry);
+    this.pending.remove(entry.nodeId);
+    this.emit('added', entry);
+    return entry;
+  }
+
+  private remove(nodeId: string): void {
+    const e = this.byId.get(nodeId);
+    if (!e) return;
     this.byId.delete(nodeId);
-    const r = this.remember({ publicKey, role: 'node', ...(name ? { name } : {}), revokedAt: now });
-    this.pending.remove(nodeId);
-    this.emit('changed');
-    return r;
-  }
-
-  private remember(x: KeyIn & { revokedAt: number }): Revoked {
-    const r: Revoked = { nodeId: nodeIdFromPublicKey(x.publicKey), publicKey: x.publicKey, role: x.role, ...(x.name ? { name: x.name } : {}), revokedAt: x.revokedAt };
-    this.revokedById.delete(r.nodeId);
-    while (this.revokedById.size >= MAX_REVOKED) this.revokedById.delete(this.revokedById.keys().next().value!);
-    this.revokedById.set(r.nodeId, r);
-    this.pending.remove(r.nodeId); // refused or revoked: not waiting to join any more
-    return r;
-  }
-
-  getRevoked(nodeId: string): Revoked | undefined {
-    return this.revokedById.get(nodeId);
-  }
-
-  isRevoked(nodeId: string): boolean {
-    return this.revokedById.has(nodeId);
-  }
-
-  revokedList(): Revoked[] {
-    return [...this.revokedById.values()];
+    this.emit('revoked', e);
   }
 
   get(nodeId: string): Enrolled | undefined {
@@ -213,17 +181,56 @@ export class Enrollment extends EventEmitter {
     return [...this.byId.values()];
   }
 
-  toJSON(): v.InferOutput<typeof EnrollmentFile> {
-    return {
-      format: 'swarmlet-enrollment-v1',
-      keys: this.list().map((e) => ({ publicKey: toHex(e.publicKey), role: e.role, ...(e.name ? { name: e.name } : {}) })),
-      revoked: this.revokedList().map((e) => ({ publicKey: toHex(e.publicKey), role: e.role, ...(e.name ? { name: e.name } : {}), revokedAt: e.revokedAt })),
-    };
+  /** The revocation of `nodeId`, if it was revoked (and not readmitted since). */
+  revocation(nodeId: string): Revocation | undefined {
+    return this.revokedById.get(nodeId);
   }
 
-  saveTo(file: string): void {
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.toJSON(), null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, file);
+  revocations(): Revocation[] {
+    return [...this.revokedById.values()];
   }
+
+  toDoc(): EnrollmentDoc {
+    return { keys: this.list().map((e) => ({ publicKey: e.publicKey, role: e.role, ...(e.name ? { name: e.name } : {}) })), revoked: this.revocations() };
+  }
+
+  /** The file form (JSON.stringify-able). */
+  toJSON(): ReturnType<typeof enrollmentToJson> {
+    return enrollmentToJson(this.toDoc());
+  }
+
+  /** Write this whole enrollment to `file` (locked, atomic). Processes sharing a file change it with updateEnrollmentFile instead. */
+  saveTo(file: string): void {
+    writeEnrollmentFile(file, this.toDoc());
+  }
+}
+
+/**
+ * Record every decision made on `enrollment` in `file`, so it outlives restarts and reaches
+ * brokers and gateways in other processes: revocations and refused join requests (revoke(),
+ * deny()) and admissions (add(), readmit(), an approved join request). Synchronous (a short
+ * locked read-modify-write): the file is up to date before a watcher of it can look again.
+ * Returns the unsubscribe.
+ */
+export function persistDecisions(enrollment: Enrollment, file: string, onError: (e: Error) => void): () => void {
+  const onRevocation = (rev: Revocation) => {
+    try {
+      updateEnrollmentFile(file, (doc) => revokeInDoc(doc, rev));
+    } catch (e) {
+      onError(new Error(`revocation of ${rev.nodeId} not recorded in ${file}: ${(e as Error).message}`));
+    }
+  };
+  const onAdmission = (k: Enrolled) => {
+    try {
+      updateEnrollmentFile(file, (doc) => admitInDoc(doc, k));
+    } catch (e) {
+      onError(new Error(`admission of ${k.nodeId} not recorded in ${file}: ${(e as Error).message}`));
+    }
+  };
+  enrollment.on('revocation', onRevocation);
+  enrollment.on('admission', onAdmission);
+  return () => {
+    enrollment.off('revocation', onRevocation);
+    enrollment.off('admission', onAdmission);
+  };
 }

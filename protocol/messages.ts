@@ -73,6 +73,12 @@ export const CapacityAdvert = v.strictObject({
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
   /** The agent's software version (optional: agents before it do not send it). */
   version: v.optional(str(32)),
+  /**
+   * The most fuel and memory this device gives one task. A device never runs a task under
+   * smaller limits than the gateway asked for (its result would differ from a re-execution
+   * under the asked limits), so the gateway sends it nothing that needs more.
+   */
+  limits: v.optional(v.strictObject({ fuel: fuel(), memoryPages: uint(1, 65536) })),
 });
 
 export const Status = v.strictObject({

@@ -1,6 +1,7 @@
 /**
  * `swarmlet enroll add|list|revoke|readmit|deny`: which device keys may join the mesh, kept
- * in the enrollment file (format: protocol/enrollment.ts, gateway/README.md "Enrollment").
+ * in the enrollment file (format: protocol/enrollment-file.ts, gateway/README.md "Enrollment"),
+ * changed under its lock like every other writer's change.
  * Brokers and gateways follow the file while they run (polled every second), so a change
  * here takes effect at once: a revoked device is disconnected, an added one may connect.
  * Devices that tried to join unenrolled are listed by the broker beside the file
@@ -13,23 +14,47 @@ import type { Group } from '../main.js';
 
 const FILE_HELP = 'the enrollment file (what brokers and gateways are started with: --enrollment)';
 
-async function open(values: Record<string, unknown>, create = false): Promise<{ e: Enrollment; file: string }> {
+/** The file and its join requests, read once (for list). */
+async function open(values: Record<string, unknown>): Promise<{ e: Enrollment; file: string }> {
   const file = requireOption(values, 'enrollment');
+  if (!existsSync(file)) throw new CliError(`--enrollment: no file ${file}`);
   const { Enrollment } = await import('../../protocol/enrollment.js');
-  const { pendingFileFor } = await import('../../protocol/pending.js');
   let e: Enrollment;
-  if (!existsSync(file)) {
-    if (!create) throw new CliError(`--enrollment: no file ${file}`);
-    e = new Enrollment();
-  } else {
-    try { e = Enrollment.fromFile(file); } catch (err) { throw new CliError((err as Error).message, 1); }
-  }
-  try { e.pending.load(pendingFileFor(file)); } catch (err) { process.stderr.write(`swarmlet enroll: join requests not read: ${(err as Error).message}\n`); }
+  try { e = Enrollment.fromFile(file); } catch (err) { throw new CliError((err as Error).message, 1); }
+  await loadPending(e, file);
   return { e, file };
 }
 
-function save(e: Enrollment, file: string): void {
-  try { e.saveTo(file); } catch (err) { throw new CliError(`cannot write ${file}: ${(err as Error).message}`, 1); }
+async function loadPending(e: Enrollment, file: string): Promise<void> {
+  const { pendingFileFor } = await import('../../protocol/pending.js');
+  try { e.pending.load(pendingFileFor(file)); } catch (err) { process.stderr.write(`swarmlet enroll: join requests not read: ${(err as Error).message}\n`); }
+}
+
+/**
+ * Change the file: `fn` decides on the enrollment as it is in the file at that moment, under
+ * the file's lock (up, sim --enroll and gateways write it too), and the result is written
+ * back atomically. A CliError from `fn` leaves the file as it was.
+ */
+async function change<T>(values: Record<string, unknown>, fn: (e: Enrollment) => T, create = false): Promise<{ out: T; file: string }> {
+  const file = requireOption(values, 'enrollment');
+  if (!create && !existsSync(file)) throw new CliError(`--enrollment: no file ${file}`);
+  const { Enrollment, updateEnrollmentFile } = await import('../../protocol/enrollment.js');
+  const { pendingFileFor } = await import('../../protocol/pending.js');
+  try {
+    const out = updateEnrollmentFile(file, (doc) => {
+      const e = Enrollment.fromDoc(doc);
+      try { e.pending.load(pendingFileFor(file)); } catch (err) { process.stderr.write(`swarmlet enroll: join requests not read: ${(err as Error).message}\n`); }
+      const r = fn(e);
+      const after = e.toDoc();
+      doc.keys = after.keys;
+      doc.revoked = after.revoked;
+      return r;
+    });
+    return { out, file };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${file}: ${(err as Error).message}`, 1);
+  }
 }
 
 /** A node id (or a unique prefix of 6+ digits), or a name, among `list`. */
@@ -57,7 +82,7 @@ async function keyFrom(values: Record<string, unknown>): Promise<Uint8Array | nu
   try { return loadIdentity(f, { allowInsecureMode: true }).publicKey; } catch (err) { throw new CliError(`--key-file: not a public key (64 hex digits) nor a key file: ${(err as Error).message}`); }
 }
 
-const when = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+const when = (t: number | string) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 
 const add = defineCommand({
   name: 'enroll add',
@@ -84,24 +109,21 @@ const add = defineCommand({
     if (!(ROLES as readonly string[]).includes(role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
     const name = values.name as string | undefined;
     if (name !== undefined && (name.length > 128 || /[\u0000-\u001f]/.test(name))) throw new CliError('--name must be printable text of at most 128 characters');
-    let key = await keyFrom(values);
-    if (key && positionals.length) throw new CliError('enroll add: give a node id or --key/--key-file, not both');
-    const { e, file } = await open(values, true);
-    if (!key) {
-      if (positionals.length !== 1) throw new CliError('enroll add: expected the node id of a join request, or --key / --key-file (see: swarmlet enroll list --pending)');
-      key = find(e.pending.list(), positionals[0]!, 'join request').publicKey;
-    }
+    const given = await keyFrom(values);
+    if (given && positionals.length) throw new CliError('enroll add: give a node id or --key/--key-file, not both');
+    if (!given && positionals.length !== 1) throw new CliError('enroll add: expected the node id of a join request, or --key / --key-file (see: swarmlet enroll list --pending)');
     const { nodeIdFromPublicKey } = await import('../../protocol/identity.js');
-    const id = nodeIdFromPublicKey(key);
-    const had = e.get(id);
-    if (had && had.role === role && (name === undefined || had.name === name)) {
-      process.stdout.write(`${id} is enrolled already (${had.role}${had.name ? `, ${had.name}` : ''})\n`);
-      return 0;
-    }
-    if (had) e.revoke(id); // a changed role takes effect on the next connect, not on the open session
-    e.add(key, role as Role, name ?? had?.name);
-    save(e, file);
-    process.stdout.write(`enrolled ${id} as ${role}${name ? ` (${name})` : ''} in ${file}\n`);
+    const { out, file } = await change(values, (e) => {
+      const key = given ?? find(e.pending.list(), positionals[0]!, 'join request').publicKey;
+      const id = nodeIdFromPublicKey(key);
+      const had = e.get(id);
+      if (had && had.role === role && (name === undefined || had.name === name)) return { id, had };
+      if (had) e.revoke(id, 'role changed'); // a changed role takes effect on the next connect, not on the open session
+      e.add(key, role as Role, name ?? had?.name);
+      return { id, had: undefined };
+    }, true);
+    if (out.had) process.stdout.write(`${out.id} is enrolled already (${out.had.role}${out.had.name ? `, ${out.had.name}` : ''})\n`);
+    else process.stdout.write(`enrolled ${out.id} as ${role}${name ? ` (${name})` : ''} in ${file}\n`);
     return 0;
   },
 });
@@ -118,7 +140,7 @@ const list = defineCommand({
     const show = values.all ? ['enrolled', 'revoked', 'pending'] : values.pending ? ['pending'] : values.revoked ? ['revoked'] : ['enrolled'];
     const rows = [
       ...(show.includes('enrolled') ? e.list().map((k) => ({ status: 'enrolled', nodeId: k.nodeId, role: k.role, name: k.name ?? '', publicKey: toHex(k.publicKey), note: '' })) : []),
-      ...(show.includes('revoked') ? e.revokedList().map((k) => ({ status: 'revoked', nodeId: k.nodeId, role: k.role, name: k.name ?? '', publicKey: toHex(k.publicKey), note: `revoked ${when(k.revokedAt)}` })) : []),
+      ...(show.includes('revoked') ? e.revocations().map((k) => ({ status: 'revoked', nodeId: k.nodeId, role: k.role ?? 'node', name: k.name ?? '', publicKey: toHex(k.publicKey), note: `revoked ${when(k.at)}: ${k.reason}` })) : []),
       ...(show.includes('pending') ? e.pending.list().map((r) => ({
         status: 'pending', nodeId: r.nodeId, role: 'node', name: '', publicKey: toHex(r.publicKey),
         note: `${r.attempts} tries, last ${when(r.lastSeen)}${r.address ? ` from ${r.address}` : ''}`,
@@ -137,16 +159,19 @@ const list = defineCommand({
 const revoke = defineCommand({
   name: 'enroll revoke',
   summary: 'Revoke a key by node id or name: brokers following the file disconnect it at once; it can be readmitted.',
-  usage: 'swarmlet enroll revoke ID|NAME --enrollment FILE',
-  options: { enrollment: { type: 'string', short: 'e' } },
-  help: { enrollment: FILE_HELP },
+  usage: 'swarmlet enroll revoke ID|NAME --enrollment FILE [--reason TEXT]',
+  options: { enrollment: { type: 'string', short: 'e' }, reason: { type: 'string' } },
+  help: { enrollment: FILE_HELP, reason: 'why (kept in the file, at most 256 characters; default "revoked")' },
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new CliError('enroll revoke: expected one node id or name (see: swarmlet enroll list)');
-    const { e, file } = await open(values);
-    const k = find(e.list(), positionals[0]!, 'enrolled key');
-    e.revoke(k.nodeId);
-    save(e, file);
+    const reason = (values.reason as string | undefined) ?? 'revoked';
+    if (reason.length > 256 || /[\u0000-\u001f]/.test(reason)) throw new CliError('--reason must be printable text of at most 256 characters');
+    const { out: k } = await change(values, (e) => {
+      const k = find(e.list(), positionals[0]!, 'enrolled key');
+      e.revoke(k.nodeId, reason);
+      return k;
+    });
     process.stdout.write(`revoked ${k.nodeId} (${k.role}${k.name ? `, ${k.name}` : ''})\n`);
     return 0;
   },
@@ -161,11 +186,12 @@ const readmit = defineCommand({
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new CliError('enroll readmit: expected one node id or name (see: swarmlet enroll list --revoked)');
-    const { e, file } = await open(values);
-    const k = find(e.revokedList(), positionals[0]!, 'revoked key');
-    e.readmit(k.nodeId);
-    save(e, file);
-    process.stdout.write(`readmitted ${k.nodeId} (${k.role}${k.name ? `, ${k.name}` : ''})\n`);
+    const { out: k } = await change(values, (e) => {
+      const k = find(e.revocations(), positionals[0]!, 'revoked key');
+      e.readmit(k.nodeId);
+      return k;
+    });
+    process.stdout.write(`readmitted ${k.nodeId} (${k.role ?? 'node'}${k.name ? `, ${k.name}` : ''})\n`);
     return 0;
   },
 });
@@ -179,10 +205,11 @@ const deny = defineCommand({
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1) throw new CliError('enroll deny: expected the node id of a join request (see: swarmlet enroll list --pending)');
-    const { e, file } = await open(values);
-    const r = find(e.pending.list(), positionals[0]!, 'join request');
-    e.deny(r.publicKey);
-    save(e, file);
+    const { out: r } = await change(values, (e) => {
+      const r = find(e.pending.list(), positionals[0]!, 'join request');
+      e.deny(r.publicKey);
+      return r;
+    });
     process.stdout.write(`refused ${r.nodeId}\n`);
     return 0;
   },

@@ -101,13 +101,13 @@ export default defineCommand({
       process.stderr.write(`swarmlet gateway: warning: key ${identity.nodeId} is not enrolled as a gateway in ${enrollmentFile}; an authenticating broker will refuse it\n`);
     }
     const { createLogger } = await import('../../util/log.js');
-    const log = createLogger('gateway', { nodeId: identity.nodeId });
+    const log = createLogger('gateway', { gatewayId: identity.nodeId });
     const unwatchFile = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
-    // Changes made through the HTTP API (revoke, readmit, approve or refuse a join request)
-    // reach brokers in other processes through the file.
-    enrollment.on('changed', () => {
-      try { enrollment.saveTo(enrollmentFile); } catch (e) { log.warn({ err: (e as Error).message }, 'could not write the enrollment file'); }
-    });
+    // Decisions through the HTTP API (revoke, readmit, approve or refuse a join request) reach
+    // brokers in other processes through the file, and outlive restarts there (written under
+    // the file's lock).
+    const { persistDecisions } = await import('../../protocol/enrollment.js');
+    const unpersist = persistDecisions(enrollment, enrollmentFile, (e) => log.error({ err: e.message }, 'could not record a decision in the enrollment file'));
     // Keys that tried to join: a broker using the same enrollment file lists them beside it.
     const { pendingFileFor } = await import('../../protocol/pending.js');
     const unfollow = enrollment.pending.follow(pendingFileFor(enrollmentFile), (e) => log.warn({ err: e.message }, 'join-request file not read'));
@@ -124,6 +124,7 @@ export default defineCommand({
       });
     } catch (e) {
       unwatch();
+      unpersist();
       throw new CliError(`gateway: ${(e as Error).message}`, 1);
     }
     process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
@@ -137,6 +138,7 @@ export default defineCommand({
       process.once('SIGTERM', stop);
     });
     unwatch();
+    unpersist();
     await gw.stop();
     return 0;
   },

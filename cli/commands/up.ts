@@ -37,7 +37,7 @@ export default defineCommand({
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
     ...ACCESS_HELP,
   },
-  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Logs are JSON lines on stdout (level from\nSWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
+  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs go to stdout, human lines on a terminal,\nelse JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');
@@ -68,7 +68,12 @@ export default defineCommand({
     } catch (e) {
       throw new CliError(`up: --profiles: ${(e as Error).message}`);
     }
-    const mesh = await startLocalMesh(opts);
+    let mesh;
+    try {
+      mesh = await startLocalMesh(opts);
+    } catch (e) {
+      throw new CliError(`up: ${(e as Error).message}`, 1);
+    }
     const profiles = mesh.fleet ? [...new Set(mesh.fleet.devices.map((d) => d.profile))].join(', ') : 'none';
     // The CLI finds the token by itself only in the default place (relative to where it runs).
     const tokenFlag = mesh.tokenFile === resolve(UP_TOKEN_FILE) ? '' : ` --token-file ${mesh.tokenFile}`;
@@ -82,7 +87,7 @@ export default defineCommand({
       `  gateway key      ${toHex(mesh.gatewayIdentity.publicKey)}  (${join(dataDir, 'gateway.pub')}; proofs are checked against it)`,
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
       `  enrollment       ${join(dataDir, 'enrollment.json')}  (swarmlet enroll list --enrollment FILE --all; devices asking to join wait in the console)`,
-      `  devices          ${devices} simulated (${profiles})`,
+      `  devices          ${devices} simulated (${profiles})${mesh.revokedDevices.length ? `, ${mesh.revokedDevices.length} revoked (not started)` : ''}`,
       `  data             ${dataDir}`,
       '',
       'Try:',
@@ -92,12 +97,23 @@ export default defineCommand({
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'));
-    await new Promise<void>((res) => {
-      process.once('SIGINT', () => res());
-      process.once('SIGTERM', () => res());
+    const signal = await new Promise<NodeJS.Signals>((res) => {
+      process.once('SIGINT', () => res('SIGINT'));
+      process.once('SIGTERM', () => res('SIGTERM'));
     });
-    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes)\n');
-    await mesh.stop();
-    return 0;
+    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes; Ctrl-C again to exit at once)\n');
+    const now = () => {
+      process.stderr.write(`swarmlet up: second ${signal === 'SIGINT' ? 'interrupt' : 'signal'}: exiting without finishing the shutdown\n`);
+      process.exit(1);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    // Every step of stop() is bounded (devices 20 s, gateway 10 s, broker 5 s).
+    const late = await mesh.stop();
+    if (late.length) process.stderr.write(`swarmlet up: stopped; these parts did not stop in time and were left behind: ${late.join(', ')}\n`);
+    else process.stdout.write('swarmlet up: stopped\n');
+    // Whatever a stuck part left open (a socket, a timer) must not keep the process alive.
+    setTimeout(() => process.exit(late.length ? 1 : 0), 1000).unref();
+    return late.length ? 1 : 0;
   },
 });

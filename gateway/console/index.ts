@@ -2,7 +2,8 @@
  * What the operator console needs from a running gateway, in one place: device history
  * (history.ts), alerts (alerts.ts), live push (live.ts), the drill-down and list queries
  * (queries.ts), per-node metrics (node-metrics.ts), and the operator's actions on devices
- * and jobs (drain, readmit, approve or refuse a join request, cancel a job). The HTTP
+ * and jobs (drain, readmit (enroll again or lift a quarantine), approve or refuse a join
+ * request, cancel a job). The HTTP
  * routes over it are in routes.ts. It only reads the gateway's parts, except through the
  * actions, which go through the same objects the rest of the gateway uses (Fleet,
  * Enrollment, Engine).
@@ -17,7 +18,7 @@ import type { Engine } from '../engine.js';
 import type { Fleet, NodeView } from '../fleet.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Store } from '../store.js';
-import type { Reputation } from '../verifier.js';
+import type { Reputation } from '../trust.js';
 import { Alerts, type AlertOptions } from './alerts.js';
 import { History, type HistoryOptions } from './history.js';
 import { LiveHub, type LiveDeps, type LiveOptions } from './live.js';
@@ -68,6 +69,7 @@ export class Console {
   readonly hub: LiveHub<ConsoleNode>;
   private readonly totals: { batches: number; receipts: number; fuel: number };
   private batchVersion = 0;
+  private moduleVersion = 0;
   private alertTimer: NodeJS.Timeout | null = null;
   private readonly flags: { set: (id: string, drained: boolean, now: number) => void; all: () => Array<{ node_id: string; drained: number }> };
 
@@ -93,6 +95,7 @@ export class Console {
       alerts: () => ({ version: this.alerts.version, list: () => this.alerts.list() }),
       jobs: () => this.runningJobs(),
       batchVersion: () => this.batchVersion,
+      moduleVersion: () => this.moduleVersion,
       batchTotals: () => ({ ...this.totals }),
       stillAllowed,
       hello: () => ({ gatewayId: d.gatewayId, regions: d.regions, now: Date.now(), historyStepMs: this.history.stepMs }),
@@ -143,6 +146,11 @@ export class Console {
     this.batchVersion++;
   }
 
+  /** A module was published (the gateway's registry): pages showing the module list reload it. */
+  onModule(): void {
+    this.moduleVersion++;
+  }
+
   batchTotals(): { batches: number; receipts: number; fuel: number } {
     return { ...this.totals };
   }
@@ -151,7 +159,7 @@ export class Console {
   private enrollmentOf(id: string): { status: EnrollmentStatus; name: string | null } {
     const e = this.d.enrollment.get(id);
     if (e) return { status: 'enrolled', name: e.name ?? null };
-    const r = this.d.enrollment.getRevoked(id);
+    const r = this.d.enrollment.revocation(id);
     return r ? { status: 'revoked', name: r.name ?? null } : { status: 'unknown', name: null };
   }
 
@@ -219,13 +227,15 @@ export class Console {
     const node = this.node(id, now);
     const pending = this.d.enrollment.pending.get(id);
     if (!node && !pending) return undefined;
-    const en = this.d.enrollment.get(id) ?? this.d.enrollment.getRevoked(id);
+    const rev = this.d.enrollment.revocation(id);
+    const en = this.d.enrollment.get(id) ?? rev;
     return {
       node: node ?? null,
       enrollment: {
         status: pending && !en ? 'pending' : this.enrollmentOf(id).status, role: en?.role ?? null, name: en?.name ?? null,
         publicKey: en ? toHex(en.publicKey) : pending ? toHex(pending.publicKey) : null,
-        revokedAt: this.d.enrollment.getRevoked(id)?.revokedAt ?? null,
+        revokedAt: rev ? Date.parse(rev.at) : null,
+        revokedReason: rev?.reason ?? null,
       },
       request: pending ? joinView(pending) : null,
       standing: { ...this.d.rep.get(id), ...(this.queries.standing(id) ?? {}) },
@@ -246,13 +256,27 @@ export class Console {
     return changed;
   }
 
-  readmit(id: string, by: string): void {
-    if (this.d.enrollment.has(id)) throw new ActionError(409, `node ${id} is enrolled already`);
-    const r = this.d.enrollment.getRevoked(id);
-    if (!r) throw new ActionError(404, `node ${id} was not revoked here (enroll it with its public key)`);
-    if (r.role !== 'node') throw new ActionError(409, `node ${id} is a ${r.role} key: readmit it in the enrollment file, not through the API`);
-    this.d.enrollment.readmit(id);
-    this.d.log.warn({ nodeId: id, by }, 'node readmitted through the API');
+  /**
+   * Let a device back in. A revoked (or refused) key is enrolled again in the role and name
+   * it had; otherwise a quarantined device has its quarantine lifted (its results are then
+   * checked from scratch). One decision per call: a key both revoked and quarantined stays
+   * quarantined after it is enrolled again (`quarantined` in the answer), and a second
+   * readmit lifts the quarantine.
+   */
+  readmit(id: string, by: string): { enrolled: boolean; quarantineLifted: boolean; quarantined: boolean } {
+    const r = this.d.enrollment.revocation(id);
+    if (r) {
+      if ((r.role ?? 'node') !== 'node') throw new ActionError(409, `node ${id} is a ${r.role} key: readmit it in the enrollment file, not through the API`);
+      this.d.enrollment.readmit(id);
+      this.d.log.warn({ nodeId: id, by }, 'node readmitted through the API: enrolled again');
+      return { enrolled: true, quarantineLifted: false, quarantined: this.d.rep.isQuarantined(id) };
+    }
+    if (this.d.rep.readmit(id)) {
+      this.d.log.warn({ nodeId: id, by }, 'node readmitted from quarantine: every result checked again until it earns trust');
+      return { enrolled: false, quarantineLifted: true, quarantined: false };
+    }
+    if (this.d.enrollment.has(id)) throw new ActionError(409, `node ${id} is not quarantined (nor revoked)`);
+    throw new ActionError(404, `node ${id} was not revoked here (enroll it with its public key)`);
   }
 
   approve(id: string, name: string | undefined, by: string): void {
@@ -290,7 +314,7 @@ export class Console {
   enrollmentList(): { keys: unknown[]; revoked: unknown[]; pending: unknown[] } {
     return {
       keys: this.d.enrollment.list().map((e) => ({ nodeId: e.nodeId, role: e.role, name: e.name ?? null, publicKey: toHex(e.publicKey) })),
-      revoked: this.d.enrollment.revokedList().map((e) => ({ nodeId: e.nodeId, role: e.role, name: e.name ?? null, publicKey: toHex(e.publicKey), revokedAt: e.revokedAt })),
+      revoked: this.d.enrollment.revocations().map((e) => ({ nodeId: e.nodeId, role: e.role ?? 'node', name: e.name ?? null, publicKey: toHex(e.publicKey), revokedAt: Date.parse(e.at), reason: e.reason })),
       pending: this.d.enrollment.pending.list().map(joinView),
     };
   }

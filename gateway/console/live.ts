@@ -7,7 +7,8 @@
  * `nodes` carries the views of nodes whose view changed (compared as JSON with what was
  * sent last), `summary` the fleet cards, `alerts` the alert list, `jobs` the progress of
  * running jobs (and tells a client to reload its job list when the set of running jobs
- * changes), `batches` the batch totals after a batch is sealed. `hb` every `heartbeatMs`
+ * changes), `batches` the batch totals after a batch is sealed, `modules` (a count) after a
+ * module is published. `hb` every `heartbeatMs`
  * lets a page notice a silent connection (it then marks every row stale, see
  * dashboard/public/live.js). The diff is computed once per push for all clients.
  *
@@ -28,6 +29,8 @@ export interface LiveDeps<N extends { id: string }> {
   /** Moves when a batch is sealed. */
   batchVersion(): number;
   batchTotals(): unknown;
+  /** Moves when a module is published (the page reloads its module list). */
+  moduleVersion(): number;
   /** Whether the credentials of this stream's request still hold (false: the stream ends with a `logout` event). */
   stillAllowed(req: FastifyRequest): boolean;
   hello(): Record<string, unknown>;
@@ -58,6 +61,7 @@ export class LiveHub<N extends { id: string }> {
   private lastJobs = '';
   private lastJobSet = '';
   private lastBatches = -1;
+  private lastModules = -1;
   private lastBeat = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly o: Required<LiveOptions>;
@@ -192,6 +196,8 @@ export class LiveHub<N extends { id: string }> {
     }
     const b = this.d.batchVersion();
     if (b !== this.lastBatches) { this.lastBatches = b; this.broadcast('batches', this.d.batchTotals()); }
+    const m = this.d.moduleVersion();
+    if (m !== this.lastModules) { this.lastModules = m; this.broadcast('modules', { version: m }); }
     if (now - this.lastBeat >= this.o.heartbeatMs) { this.lastBeat = now; this.broadcast('hb', { t: now }); }
   }
 

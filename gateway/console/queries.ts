@@ -12,9 +12,10 @@ import { jobView, type JobView } from '../jobs.js';
 import { likePrefix, type Page } from './paging.js';
 
 export const JOB_SORTS = ['created', 'finished', 'task', 'state'] as const;
-export const JOB_STATES = ['running', 'done', 'failed', 'cancelled'] as const;
+export const JOB_STATES = ['running', 'revising', 'done', 'failed', 'cancelled'] as const;
 export const TASK_SORTS = ['index', 'state', 'node', 'attempts'] as const;
-export const TASK_FILTERS = ['open', 'done', 'ok', 'error', 'failed'] as const;
+/** ok: done with its output; failed: a result that is a failure (a trap, fuel or memory exhausted) or none (attempts used up, deadline, cancelled). */
+export const TASK_FILTERS = ['open', 'ok', 'failed'] as const;
 export const BATCH_SORTS = ['batch', 'count', 'fuel'] as const;
 export const RECEIPT_STATUSES = ['accepted', 'rejected'] as const;
 
@@ -90,9 +91,7 @@ export class ConsoleQueries {
     const args: unknown[] = [jobId];
     switch (p.filters.state) {
       case 'open': where.push("state NOT IN ('done', 'failed')"); break;
-      case 'done': where.push("state = 'done'"); break;
-      case 'ok': where.push("state = 'done' AND ok = 1"); break;
-      case 'error': where.push("((state = 'done' AND ok = 0) OR state = 'failed')"); break;
+      case 'ok': where.push("state = 'done'"); break;
       case 'failed': where.push("state = 'failed'"); break;
     }
     if (p.q) {

@@ -9,7 +9,7 @@
  *   GET  /api/nodes/:id/receipts              viewer    a page of its receipts, newest first
  *   GET  /api/fleet/history?range=1h          viewer    fleet series for the overview
  *   POST /api/nodes/:id/drain {drain}         operator  no new work (or back to work)
- *   POST /api/nodes/:id/readmit               admin     enroll a revoked device again
+ *   POST /api/nodes/:id/readmit               admin     enroll a revoked device again, else lift its quarantine
  *   GET  /api/alerts                          viewer    active and recent alerts
  *   GET  /api/enrollment?status=&q=           viewer    enrolled, revoked and pending keys
  *   POST /api/enrollment {publicKey, name?}   admin     enroll a device key by hand
@@ -109,7 +109,7 @@ export async function consoleRoutes(app: FastifyInstance, o: { console: Console;
   app.post('/api/nodes/:id/readmit', { config: { access: 'admin' }, bodyLimit: 1024 }, async (req, reply) => {
     const id = nodeParam(req.params, reply);
     if (!id) return reply;
-    return act(reply, () => { c.readmit(id, who(req)); return { id, readmitted: true }; });
+    return act(reply, () => ({ id, readmitted: true, ...c.readmit(id, who(req)) }));
   });
 
   app.get('/api/alerts', { config: { access: 'viewer' } }, async () => c.alerts.list());

@@ -60,7 +60,14 @@ async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs: num
 const exited = (c: ChildProcess) => new Promise<void>((r) => { if (c.exitCode !== null || c.signalCode !== null) r(); else c.once('exit', () => r()); });
 async function kill(p: Proc, sig: NodeJS.Signals): Promise<void> {
   p.child.kill(sig);
-  await exited(p.child);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), 30_000); });
+  const r = await Promise.race([exited(p.child), late]);
+  clearTimeout(timer);
+  if (r === 'late') {
+    p.child.kill('SIGKILL');
+    assert.fail(`still running 30 s after ${sig}:\n${p.out().slice(-3000)}`);
+  }
 }
 
 test('SIGKILL devices, gateway and broker during a 500-task job: every output right, every task billed exactly once', { timeout: 240_000 }, async () => {
@@ -107,7 +114,7 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
 
     type View = { state: string; totals: { done: number }; results?: Array<{ index: number; ok: boolean; outputHex: string | null }> };
     const view = async (): Promise<View | null> => {
-      try { return (await (await fetch(`${url}/api/jobs/${id}`)).json()) as View; } catch { return null; }
+      try { return (await (await fetch(`${url}/api/jobs/${id}`, { signal: AbortSignal.timeout(5000) })).json()) as View; } catch { return null; }
     };
     const doneAtLeast = (n: number) => until(`${n} tasks done`, async () => {
       const v = await view();
@@ -116,33 +123,39 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
     const killedWhile: string[] = [];
     const stillRunning = async (what: string) => { const v = await view(); if (v?.state === 'running') killedWhile.push(what); };
 
+    // Each kill waits for the job to make progress since the last restart, so every part
+    // dies while work is in flight (under load a restart can take a while).
+    const progressed = async (by: number) => doneAtLeast(((await view())?.totals.done ?? 0) + by);
     // 1. A fleet of devices dies hard (journals on disk, leases held) and comes back.
-    await doneAtLeast(50);
+    await doneAtLeast(25);
     await stillRunning('devices');
     await kill(sims[0]!, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
     sims[0] = await startSim(fleets[0]!);
     procs.push(sims[0]);
-    // 2. The gateway dies hard mid-intake and restarts on its SQLite file.
-    await doneAtLeast(150);
-    await stillRunning('gateway');
-    await kill(gw, 'SIGKILL');
-    gw = await startGw();
-    procs.push(gw);
-    url = gw.match[1]!;
-    // 3. The broker dies hard: sessions, retained messages and queued results are gone.
-    await doneAtLeast(250);
+    // 2. The broker dies hard: sessions, retained messages and queued results are gone.
+    await progressed(20);
     await stillRunning('broker');
     await kill(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     broker = await startBroker();
     procs.push(broker);
+    // 3. The gateway dies hard mid-intake and restarts on its SQLite file.
+    await progressed(20);
+    await stillRunning('gateway');
+    await kill(gw, 'SIGKILL');
+    gw = await startGw();
+    procs.push(gw);
+    url = gw.match[1]!;
 
     const final = await until('job finished', async () => {
       const v = await view();
       return v && v.state !== 'running' ? v : null;
-    }, 180_000, 200);
-    assert.deepEqual(killedWhile, ['devices', 'gateway', 'broker'], 'each kill landed while the job was running');
+    }, 150_000, 200).catch(async (e: Error) => {
+      const v = await view();
+      throw new Error(`${e.message} (${JSON.stringify(v?.totals)})\n--- gateway:\n${gw.out().slice(-4000)}\n--- broker:\n${broker.out().slice(-3000)}\n--- sims:\n${sims.map((p) => p.out().slice(-3000)).join('\n')}`);
+    });
+    assert.deepEqual(killedWhile, ['devices', 'broker', 'gateway'], 'each kill landed while the job was running');
     assert.equal(final.state, 'done');
     const ref = REFERENCES.mandelbrot!;
     final.results!.forEach((r, i) => {

@@ -50,3 +50,28 @@ test('fleet in worker threads runs real tasks; a device killed in a worker goes 
     await until('victim offline (last will)', async () => (await nodeOnline(mesh, victim)) === false);
   });
 });
+
+test('fleet in worker threads: skipped devices (revoked keys) are not started', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startBroker } = await import('../../broker/index.js');
+  const { Enrollment } = await import('../../protocol/enrollment.js');
+  const { fleetIdentities, startFleet } = await import('../../sim/fleet.js');
+  const dir = mkdtempSync(join(tmpdir(), 'swarmlet-skip-'));
+  const e = new Enrollment();
+  for (const id of fleetIdentities(dir, 3)) e.add(id.publicKey, 'node');
+  const broker = await startBroker({ port: 0, enrollment: e });
+  const fleet = await startFleet({ brokers: [broker.url], devices: 3, dataDir: dir, trustedPublishers: ['11'.repeat(32)], threads: 2, skip: [1], poolSize: 1 });
+  const clients = () => (broker.aedes as unknown as { clients: Record<string, unknown> }).clients;
+  try {
+    const want = [0, 2].map((i) => fleet.devices[i]!.nodeId).sort();
+    await until('devices 0 and 2 connected', async () => Object.keys(clients()).sort().join() === want.join());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!(fleet.devices[1]!.nodeId in clients()), 'the skipped device never connects');
+  } finally {
+    await fleet.stop();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -102,7 +102,9 @@ test('an honest result that matches the re-execution raises reputation and marks
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: ins });
     const v = await m.gw.waitForJob(id, 30_000);
     assert.deepEqual(v.results!.map((r) => r.verified), [true, true]);
-    assert.ok(m.gw.store.getNode(m.ds[0]!.nodeId)!.reputation > 0.5);
+    const node = m.gw.store.getNode(m.ds[0]!.nodeId)!;
+    assert.equal(node.good, 2, 'two verified results on its record');
+    assert.ok(node.reputation > 0, 'trust earned from verified work only');
   } finally { await m.close(); }
 });
 

@@ -2,7 +2,7 @@
  * The console's HTTP side against a real local mesh (authenticating broker, gateway, real
  * agents): the live stream (snapshot, deltas, a revoked token ends it, a cap on streams),
  * drill-down and history, paged and filtered lists, totals over every batch and
- * swarmlet_batches_total, per-node gauges, job cancel by owner or admin, errors counted
+ * swarmlet_batches_total, per-node gauges, job cancel by owner or admin, a trapped task failed
  * apart from successes, drain, revoke and readmit through the API taking effect on the
  * broker, a join request approved, roles, and the favicon.
  */
@@ -135,16 +135,17 @@ test('drill-down and history of a device; lists filtered, sorted and paged; bad 
   assert.equal((await viewer(`${mesh.url}/api/jobs?state=sideways`)).status, 400);
 });
 
-test('a job with a trapping input: the error is counted apart; tasks paged and filtered; totals over every batch; batches counted in /metrics', async () => {
+test('a job with a trapping input: the job fails, the task is failed with its reason; tasks paged and filtered; totals over every batch; batches counted in /metrics', async () => {
   // primes: lo,hi u32 LE; a 1-byte input traps ("input too short").
   const good = Array.from({ length: 60 }, (_, i) => hex(Buffer.from(new Uint32Array([i * 10, i * 10 + 50]).buffer).toString('hex')));
   const r = await post(op, '/api/jobs', { task: 'primes', inputs: [...good, hex('00')], spotCheck: 0 });
   assert.equal(r.status, 201);
   const { id } = (await r.json()) as { id: string };
   const job = await mesh.gateway.waitForJob(id, 90_000);
-  assert.equal(job.state, 'done');
-  assert.equal(job.totals.errors, 1, 'the trapped task is done but counted as an error');
-  const errs = await json(viewer(`${mesh.url}/api/jobs/${id}/tasks?state=error`));
+  assert.equal(job.state, 'failed');
+  assert.equal(job.totals.failed, 1, 'the trapped task is failed');
+  assert.equal(job.totals.done, 60);
+  const errs = await json(viewer(`${mesh.url}/api/jobs/${id}/tasks?state=failed`));
   assert.equal(errs.total, 1);
   assert.equal(errs.items[0].index, 60);
   assert.equal(errs.items[0].ok, false);

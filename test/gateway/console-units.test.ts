@@ -12,7 +12,7 @@ import { ensureConsoleTables } from '../../gateway/console/schema.js';
 import { History } from '../../gateway/console/history.js';
 import { Alerts } from '../../gateway/console/alerts.js';
 import { PageError, pageOf, parsePage, likePrefix } from '../../gateway/console/paging.js';
-import { Enrollment, readEnrollmentState } from '../../protocol/enrollment.js';
+import { Enrollment, persistDecisions, readEnrollmentDoc } from '../../protocol/enrollment.js';
 import { PendingJoins, MAX_PENDING, pendingFileFor } from '../../protocol/pending.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import type { CapacityAdvert, ThermalState } from '../../protocol/messages.js';
@@ -236,26 +236,69 @@ test('enrollment remembers revoked keys: readmit restores role and name; deny re
     e.on('added', (x) => events.push(`added:${x.nodeId}`));
     assert.equal(e.revoke(a.nodeId), true);
     assert.equal(e.has(a.nodeId), false);
-    assert.equal(e.getRevoked(a.nodeId)?.name, 'kitchen');
+    assert.equal(e.revocation(a.nodeId)?.name, 'kitchen');
     e.pending.record(b.publicKey, b.nodeId, null);
     e.deny(b.publicKey);
     assert.equal(e.pending.size, 0);
-    assert.equal(e.isRevoked(b.nodeId), true);
+    assert.equal(e.revocation(b.nodeId)?.reason, 'join request refused');
     const f = join(dir.path, 'enrollment.json');
     e.saveTo(f);
-    const st = readEnrollmentState(f);
+    const st = readEnrollmentDoc(f);
     assert.equal(st.keys.length, 0);
     assert.deepEqual(st.revoked.map((r) => r.name ?? null).sort(), ['kitchen', null].sort());
     const back = Enrollment.fromFile(f);
     assert.equal(back.readmit(a.nodeId)?.role, 'node');
     assert.equal(back.get(a.nodeId)?.name, 'kitchen');
-    assert.equal(back.isRevoked(a.nodeId), false);
+    assert.equal(back.revocation(a.nodeId), undefined);
     assert.equal(back.readmit(a.nodeId), undefined, 'not revoked any more');
     assert.deepEqual(events, [`revoked:${a.nodeId}`]);
     // An older reader's view: the file still has format and keys as before.
     const raw = JSON.parse(readFileSync(f, 'utf8')) as { format: string; keys: unknown[] };
     assert.equal(raw.format, 'swarmlet-enrollment-v1');
     assert.ok(Array.isArray(raw.keys));
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('persistDecisions records every console decision in the file: revoke, refuse, readmit, approve', () => {
+  const dir = tempDir('swarmlet-enr-');
+  try {
+    const [a, b, c] = [generateIdentity(), generateIdentity(), generateIdentity()];
+    const f = join(dir.path, 'enrollment.json');
+    const start = new Enrollment();
+    start.add(a.publicKey, 'node', 'kitchen');
+    start.saveTo(f);
+    const live = Enrollment.fromFile(f);
+    const errors: Error[] = [];
+    const stop = persistDecisions(live, f, (e) => errors.push(e));
+    const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+    try {
+      live.revoke(a.nodeId, 'lost');
+      let doc = readEnrollmentDoc(f);
+      assert.deepEqual(doc.keys, []);
+      assert.equal(doc.revoked[0]?.reason, 'lost');
+      live.pending.record(b.publicKey, b.nodeId, '127.0.0.1');
+      live.deny(b.publicKey);
+      doc = readEnrollmentDoc(f);
+      assert.equal(doc.revoked.find((r) => r.nodeId === b.nodeId)?.reason, 'join request refused');
+      live.readmit(a.nodeId);
+      doc = readEnrollmentDoc(f);
+      assert.deepEqual(doc.keys.map((k) => [hex(k.publicKey), k.role, k.name]), [[hex(a.publicKey), 'node', 'kitchen']]);
+      assert.equal(doc.revoked.some((r) => r.nodeId === a.nodeId), false, 'readmitted: no longer under revoked');
+      live.pending.record(c.publicKey, c.nodeId, null);
+      live.add(c.publicKey, 'node', 'garage'); // an approved join request
+      assert.equal(live.pending.size, 0);
+      doc = readEnrollmentDoc(f);
+      assert.deepEqual(doc.keys.map((k) => k.name).sort(), ['garage', 'kitchen']);
+      // A second process reading the file sees the same enrollment.
+      const other = Enrollment.fromFile(f);
+      assert.deepEqual(other.list().map((k) => k.nodeId).sort(), [a.nodeId, c.nodeId].sort());
+      assert.deepEqual(other.revocations().map((r) => r.nodeId), [b.nodeId]);
+    } finally {
+      stop();
+    }
+    assert.deepEqual(errors, []);
   } finally {
     dir.cleanup();
   }

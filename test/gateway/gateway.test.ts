@@ -98,7 +98,7 @@ test('the HTTP API serves jobs, nodes, ledger, batches, proofs and metrics', asy
     assert.equal(n.online, true);
     assert.equal(n.thermalState, 'cool');
     assert.equal(n.slots, 2);
-    assert.ok(n.reputation > 0.5, 'agreeing results raised reputation');
+    assert.ok(n.reputation > 0, 'results the gateway re-executed and confirmed earned trust (a new node is checked on every result)');
   }
   const jobs = (await (await api(`${gw.url}/api/jobs`)).json()) as { jobs: Array<{ id: string }> };
   assert.ok(jobs.jobs.some((j) => j.id === id));

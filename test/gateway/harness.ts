@@ -109,6 +109,8 @@ export class Device {
   seq = 0;
   prev: Uint8Array = ZERO_HASH;
   behavior: NonNullable<DeviceOptions['behavior']>;
+  /** When set, the device lies (signs a wrong output) on the assignments it picks. */
+  cheatIf: ((a: Assignment) => boolean) | null = null;
   private advertSeq = 0;
 
   private constructor(private readonly o: DeviceOptions, private readonly gatewayKey: Uint8Array) {
@@ -186,7 +188,7 @@ export class Device {
     const started = Date.now();
     const out = await runner.run(entry.wasm, a.input, { fuel: a.fuelLimit, memoryPages: a.memoryPages, timeoutMs: a.timeoutMs });
     let output = out.ok ? out.output : new Uint8Array(0);
-    if (this.behavior === 'cheat') output = sha256(new TextEncoder().encode(`wrong ${a.taskId}`));
+    if (this.behavior === 'cheat' || this.cheatIf?.(a)) output = sha256(new TextEncoder().encode(`wrong ${a.taskId}`));
     this.publishResult(this.makeResult(a, output, { fuel: this.o.fuelClaim ? this.o.fuelClaim(out.fuel) : out.fuel, started }));
   }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fleet } from '../../gateway/fleet.js';
 import { Store } from '../../gateway/store.js';
-import { Reputation } from '../../gateway/verifier.js';
+import { Reputation } from '../../gateway/trust.js';
 import type { CapacityAdvert } from '../../protocol/messages.js';
 
 const advert = (nodeId: string, seq: number, freeSlots: number): CapacityAdvert => ({

@@ -58,6 +58,7 @@ export function createLive({ onLogout } = {}) {
     alerts: (d) => { state.alerts = d; emit('alerts', d); },
     jobs: (d) => { state.jobs = d; emit('jobs', d); },
     batches: (d) => { state.batches = d; emit('batches', d); },
+    modules: (d) => emit('modules', d),
     history: (d) => emit('history', d),
     hb: () => {},
   };

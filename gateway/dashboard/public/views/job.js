@@ -1,11 +1,13 @@
-// One job: state and totals, its tasks paged by the gateway (filter ok / errors / failed /
-// open, search by index, node or receipt, sort), cancel, and each receipt's inclusion
-// proof verified in this browser against the gateway key the operator pinned.
+// One job: state, delivery (fast or verified) and totals, its revisions (results of a
+// device caught cheating, voided and re-run), its tasks paged by the gateway (filter ok /
+// failed / open, a failed task with its reason; search by index, node or receipt, sort),
+// cancel, and each receipt's inclusion proof verified in this browser against the gateway
+// key the operator pinned.
 import { el, fill, num, si, ago, when, setText, throttle } from '../lib/dom.js';
 import { api, post, query } from '../lib/api.js';
 import { createTable } from '../lib/table.js';
 import { pinnedKey } from '../session.js';
-import { progress, stateText, stateClass } from './jobs.js';
+import { progress, stateText, stateClass, deliveryText } from './jobs.js';
 
 export async function mount(ctx, box, { id }) {
   const head = el('div', { class: 'job-head' });
@@ -28,11 +30,24 @@ export async function mount(ctx, box, { id }) {
       el('h2', {}, 'Job ', el('span', { class: 'mono' }, job.id), ' ', el('span', { class: stateClass(job), id: 'job-state' }, stateText(job)), ' ', cancel),
       job.error ? el('p', { class: job.state === 'cancelled' ? 'muted' : 'no' }, job.error) : null,
       el('div', { class: 'facts' },
-        ...[['task', job.task], ['tasks', num(t.tasks)], ['ok', num(t.done - t.errors)], ['errors (task failed)', num(t.errors)], ['failed (no result)', num(t.failed)], ['open', num(t.open)],
+        ...[['task', job.task], ['delivery', deliveryText(job)], ['tasks', num(t.tasks)], ['ok', num(t.done)], ['failed', num(t.failed)], ['open', num(t.open)],
           ['receipts billed', num(t.receipts)], ['fuel', si(t.fuel)], ['credits', num(t.credits, 6)], ['redundancy', job.redundancy], ['spot check', num(job.spotCheck, 2)],
           ['created', when(job.createdAt)], ['finished', job.finishedAt ? `${when(job.finishedAt)} (${ago(job.finishedAt)})` : '–']]
           .map(([l, v]) => el('div', { class: 'fact' }, el('div', { class: 'label' }, l), el('div', { class: 'value' }, v)))),
-      el('div', {}, progress(t), ` ${t.done + t.failed}/${t.tasks}`));
+      el('div', {}, progress(t), ` ${t.done + t.failed}/${t.tasks}`),
+      revisionsOf(job));
+  }
+
+  /** A device caught cheating had results in this job: they were voided and run again elsewhere. */
+  function revisionsOf(j) {
+    if (!j.revisions?.length) return null;
+    return el('section', { class: 'panel', id: 'revisions' },
+      el('h3', {}, 'Revisions'),
+      el('p', { class: 'muted' }, 'Results of a device caught returning wrong results were voided (its credits reversed) and run again on other devices.'),
+      el('ul', {}, ...j.revisions.map((r) => el('li', { class: r.state === 'pending' ? 'warn' : '' },
+        `${ago(r.at)}: ${num(r.indexes.length)} result${r.indexes.length === 1 ? '' : 's'} of `,
+        el('a', { href: `#/devices/${r.nodeId}`, class: 'mono' }, r.nodeId.slice(0, 10)),
+        r.state === 'pending' ? ' being re-run' : ` re-run; ${num(r.changed?.length ?? 0)} came out different${r.changed?.length ? ` (tasks ${r.changed.slice(0, 20).join(', ')}${r.changed.length > 20 ? ', …' : ''})` : ''}`))));
   }
 
   const tasks = createTable({
@@ -40,14 +55,14 @@ export async function mount(ctx, box, { id }) {
     key: (r) => String(r.index),
     fetch: (p) => api(`/api/jobs/${encodeURIComponent(id)}/tasks${query(p)}`),
     searchPlaceholder: 'task number, node or receipt id',
-    filters: [{ name: 'state', label: 'all tasks', options: [['ok', 'ok'], ['error', 'errors and failures'], ['failed', 'failed (no result)'], ['open', 'open']] }],
+    filters: [{ name: 'state', label: 'all tasks', options: [['ok', 'ok'], ['failed', 'failed'], ['open', 'open']] }],
     sort: 'index',
     onError: (e) => ctx.fail(e, err),
     empty: 'no tasks match',
     columns: [
       { key: 'index', label: '#', num: true, sort: 'index' },
       { key: 'state', label: 'result', sort: 'state', cell: (td, r) => {
-        const text = r.state === 'open' ? 'open' : r.ok ? 'ok' : r.state === 'failed' ? `failed: ${r.error ?? ''}` : `error: ${r.error ?? 'failed'}`;
+        const text = r.state === 'open' ? 'open' : r.ok ? 'ok' : `failed: ${r.error ?? 'no result'}`;
         setText(td, text);
         td.className = r.state === 'open' ? 'muted' : r.ok ? 'yes' : 'no';
       } },
@@ -94,6 +109,8 @@ export async function mount(ctx, box, { id }) {
 
   await loadJob();
   const reload = throttle(1000, () => { void loadJob(); tasks.refresh(); });
-  const offs = [ctx.live.on('jobs', (d) => { if (job?.state === 'running' && (d.reload || d.running.some((j) => j.id === id))) reload(); })];
+  // Reload while it runs (or is revised), and once more when it leaves the running set.
+  const open = () => job?.state === 'running' || job?.state === 'revising';
+  const offs = [ctx.live.on('jobs', (d) => { if (d.running.some((j) => j.id === id) || (open() && d.reload)) reload(); })];
   return { unmount: () => offs.forEach((f) => f()) };
 }
