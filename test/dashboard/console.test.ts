@@ -3,8 +3,10 @@
  * The console in real headless Chromium against a real local mesh (broker, gateway, real
  * agents with simulated sensors), logged in through the one-time link `swarmlet up` prints
  * (which also pins the gateway key). Clicks through every view; a job typed into the form
- * completes with the right digests, a trapping input shows as an error; a 240-task job is
- * paged; proofs verify against the pinned key and not against another; a job is cancelled
+ * completes with the right digests, a trapping input fails the job and shows the task's
+ * reason; a verified-delivery job shows every result re-executed; a module published to
+ * the registry is listed under Modules and offered by the form, and a job on it completes;
+ * a 240-task job is paged; proofs verify against the pinned key and not against another; a job is cancelled
  * from the list; a revoke from the drill-down cuts the device off at the broker and a
  * readmit lets it back; a device with an unenrolled key waits under Enrollment and is
  * approved there; a device that dies raises an alert; a 390 px phone screen needs no
@@ -24,6 +26,7 @@ import { authedFetch } from '../helpers/operator.js';
 import { startLocalMesh, type LocalMesh } from '../../sim/mesh.js';
 import { startFleet } from '../../sim/fleet.js';
 import type { BrowserContext, Page } from 'playwright-core';
+import { BYTESUM_LAYOUT, BYTESUM_WAT, bytesumReference, publishModule } from '../helpers/modules.js';
 
 const skip = needProgram(CHROMIUM, 'chromium');
 const dir = tempDir('swarmlet-console-');
@@ -48,7 +51,7 @@ before(async () => {
   await page.setViewportSize({ width: 1280, height: 860 });
   page.on('dialog', (d) => void d.accept());
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text()) || m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('pageerror', (e) => problems.push(e.stack ?? String(e)));
   page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
 });
 
@@ -91,6 +94,7 @@ test('clicks through every view: each renders its own content (screenshots kept)
   await shot('jobs');
   await go('#/batches', '#batches');
   await shot('batches');
+  await go('#/modules', '#modules tbody tr[data-key="sha256"]');
   await go('#/enrollment', '#enrollment tbody tr');
   assert.match((await page.textContent('#enroll-counts')) ?? '', /5 enrolled/, 'the gateway and the 4 devices');
   await shot('enrollment');
@@ -127,10 +131,12 @@ test('device list: search, filter and sort', opts, async () => {
   assert.deepEqual(temps, [...temps].sort((a, b) => b - a), `sorted by temperature: ${temps}`);
 });
 
-async function submit(task: string, lines: string, encoding = 'text'): Promise<string> {
+async function submit(task: string, lines: string, encoding = 'text', delivery = 'fast'): Promise<string> {
   await go('#/jobs', '#submit');
+  await page.waitForSelector(`#submit select[name=task] option[value="${task}"]`, { state: 'attached', timeout: 10_000 });
   await page.selectOption('#submit select[name=task]', task);
   await page.selectOption('#submit select[name=encoding]', encoding);
+  await page.selectOption('#submit select[name=delivery]', delivery);
   await page.fill('#submit textarea[name=inputs]', lines);
   await page.click('#submit button[type=submit]');
   await page.waitForFunction(() => /submitted job/.test(document.querySelector('#submit-msg')?.textContent ?? ''), null, { timeout: 10_000 });
@@ -141,7 +147,7 @@ async function submit(task: string, lines: string, encoding = 'text'): Promise<s
   return id;
 }
 
-test('a job typed into the form completes with the right digests; a trapping input shows as an error, not as done', opts, async () => {
+test('a job typed into the form completes with the right digests; a trapping input fails the job with the task\'s reason', opts, async () => {
   await submit('sha256', 'alpha\nbeta\ngamma');
   await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'done', null, { timeout: 60_000 });
   await page.waitForFunction(() => document.querySelectorAll('#results tbody tr button[data-verify]').length === 3, null, { timeout: 10_000 });
@@ -150,12 +156,51 @@ test('a job typed into the form completes with the right digests; a trapping inp
   await shot('job');
   // primes takes lo,hi (u32 LE); one byte traps.
   await submit('primes', '0000000010000000\n00', 'hex');
-  await page.waitForFunction(() => /^done, 1 error$/.test(document.querySelector('#job-state')?.textContent ?? ''), null, { timeout: 60_000 });
-  assert.equal(await page.getAttribute('#job-state', 'class'), 'warn');
-  await page.selectOption('select[data-filter=state]', 'error');
-  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length === 1 && /^error: trap/.test(document.querySelector('#results tbody tr td:nth-child(2)')?.textContent ?? ''));
+  await page.waitForFunction(() => /^failed \(1 of 2 tasks\)$/.test(document.querySelector('#job-state')?.textContent ?? ''), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('#job-state', 'class'), 'failed');
+  await page.selectOption('select[data-filter=state]', 'failed');
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length === 1
+    && /^failed: trap: abort: primes: input must be 8 bytes/.test(document.querySelector('#results tbody tr td:nth-child(2)')?.textContent ?? ''));
   assert.equal(await page.getAttribute('#results tbody tr td:nth-child(2)', 'class'), 'no');
   await page.selectOption('select[data-filter=state]', '');
+  await page.click('#nav a[href="#/jobs"]');
+  await page.waitForSelector('#jobs tbody tr td.failed');
+});
+
+test('verified delivery chosen in the form: the job says so and every result was re-executed', opts, async () => {
+  await submit('sha256', 'one\ntwo\nthree\nfour', 'text', 'verified');
+  await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'done', null, { timeout: 60_000 });
+  assert.match((await page.textContent('.job-head .facts')) ?? '', /delivery\s*verified/);
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length === 4, null, { timeout: 10_000 });
+  const checked = await page.$$eval('#results tbody tr td:nth-child(8)', (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(checked, Array(4).fill('re-executed'));
+});
+
+test('a module published to the registry is listed under Modules with its layouts, offered by the form, and runs', opts, async () => {
+  await go('#/modules', '#modules tbody tr[data-key="sha256"]');
+  const r = await publishModule(mesh.url, mesh.token, { name: 'bytesum', version: '1.0.0', wasm: BYTESUM_WAT, layout: BYTESUM_LAYOUT });
+  assert.equal(r.status, 201);
+  // Pushed: the open view reloads its list without a click.
+  await page.waitForSelector('#modules tbody tr[data-key="bytesum@1.0.0"]', { timeout: 10_000 });
+  const row = await page.$$eval('#modules tbody tr[data-key="bytesum@1.0.0"] td', (tds) => tds.map((t) => t.textContent));
+  assert.equal(row[1], 'registry');
+  assert.equal(row[4], 'data bytes[]');
+  assert.equal(row[5], 'sum u32, length u32');
+  assert.match(row[6] ?? '', /by swarmlet-up/);
+  const sha = await page.$$eval('#modules tbody tr[data-key="sha256"] td', (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual([sha[1], sha[4], sha[5], sha[6]], ['catalogue', 'data bytes[]', 'digest bytes[32]', 'built in']);
+  await page.selectOption('select[data-filter=source]', 'registry');
+  await page.waitForFunction(() => document.querySelectorAll('#modules tbody tr').length === 1);
+  await page.selectOption('select[data-filter=source]', '');
+  await shot('modules');
+  await go('#/jobs', '#submit');
+  await page.waitForSelector('#submit select[name=task] option[value="bytesum@1.0.0"]', { state: 'attached', timeout: 10_000 });
+  const offered = await page.$$eval('#submit select[name=task] option', (els) => els.map((e) => (e as HTMLOptionElement).value));
+  for (const t of ['sha256', 'primes', 'matmul', 'blur', 'stats', 'mlp', 'mandelbrot', 'bytesum@1.0.0']) assert.ok(offered.includes(t), `the form offers ${t}: ${offered.join(', ')}`);
+  await submit('bytesum@1.0.0', 'abc');
+  await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'done', null, { timeout: 60_000 });
+  await page.waitForSelector('#results tbody tr td.output[title]');
+  assert.equal(await page.getAttribute('#results tbody tr td.output', 'title'), Buffer.from(bytesumReference(Buffer.from('abc'))).toString('hex'));
 });
 
 test('a 240-task job is paged: 50 rows a page, next page, and a page of reasonable height', opts, async () => {
@@ -275,7 +320,7 @@ test('a 390 px phone screen: every view fits without sideways scrolling', opts, 
   await page.setViewportSize({ width: 390, height: 844 });
   try {
     const id = mesh.fleet!.devices[0]!.nodeId;
-    for (const hash of ['#/overview', '#/devices', `#/devices/${id}`, '#/jobs', '#/batches', '#/enrollment', '#/alerts', '#/settings']) {
+    for (const hash of ['#/overview', '#/devices', `#/devices/${id}`, '#/jobs', '#/batches', '#/modules', '#/enrollment', '#/alerts', '#/settings']) {
       await page.goto(`${mesh.url}/${hash}`);
       await page.waitForSelector('#view > *');
       await new Promise((r) => setTimeout(r, 300));

@@ -53,10 +53,15 @@ async function route() {
   const mod = await VIEWS[r.name]();
   if (mine !== routeSeq) return;
   current?.handle?.unmount?.();
-  const box = $('#view');
-  box.replaceChildren();
-  box.dataset.view = r.name;
-  current = { name: r.name, handle: await mod.mount(ctx, box, r.params) };
+  current = null;
+  // Each view gets a container of its own: a view still mounting when the operator moved on
+  // paints into its own (detached) box, never into the next view's, and is unmounted below.
+  const box = el('div', { class: 'view-body' });
+  $('#view').replaceChildren(box);
+  $('#view').dataset.view = r.name;
+  const handle = await mod.mount(ctx, box, r.params);
+  if (mine !== routeSeq) { handle?.unmount?.(); return; }
+  current = { name: r.name, handle };
   window.scrollTo(0, 0);
 }
 

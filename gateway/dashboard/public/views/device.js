@@ -52,7 +52,7 @@ export async function mount(ctx, box, { id }) {
     const b = detail.billing;
     const thr = n?.throttled;
     facts.replaceChildren(
-      fact('enrollment', `${e.status}${e.role ? ` (${e.role})` : ''}${e.revokedAt ? ` ${ago(e.revokedAt)}` : ''}`),
+      fact('enrollment', `${e.status}${e.role ? ` (${e.role})` : ''}${e.revokedAt ? ` ${ago(e.revokedAt)}${e.revokedReason ? `: ${e.revokedReason}` : ''}` : ''}`),
       fact('name', e.name ?? '–'), fact('profile', n?.profile ?? '–'), fact('agent version', n?.version ?? '–'), fact('region', n?.region ?? '–'),
       fact('last seen', n?.lastSeen ? `${ago(n.lastSeen)} (${when(n.lastSeen)})` : 'never'),
       fact('temperature', trusted && n?.online ? temp(n.temperatureC) : '–'), fact('load', num(n?.load, 2)),
@@ -61,7 +61,7 @@ export async function mount(ctx, box, { id }) {
       fact('slots granted/advertised', n ? slotsText(n) : '–'), fact('leases held', num(n?.leases)), fact('fuel rate', n?.fuelRate == null ? '–' : `${si(n.fuelRate)}/s`),
       fact('price floor', num(n?.priceFloor, 2)), fact('headroom', num(n?.headroom, 2)),
       fact('location', n?.location ? `${num(n.location.lat, 3)}, ${num(n.location.lon, 3)}` : '–'),
-      fact('reputation', num(st.reputation, 3), st.quarantined ? 'bad' : ''), fact('results agreed / wrong', `${num(st.good)} / ${num(st.bad)}`),
+      fact('reputation', `${num(st.reputation, 3)}${st.quarantined ? ' (quarantined: caught with a wrong result)' : ''}`, st.quarantined ? 'bad' : ''), fact('results agreed / wrong', `${num(st.good)} / ${num(st.bad)}`),
       fact('receipt chain', num(st.chainSeq)), fact('delivered / leases expired', `${num(g.delivered)} / ${num(g.expired)}`),
       fact('benched until', g.benchedUntil ? when(g.benchedUntil) : 'not benched', g.benchedUntil ? 'warn' : ''), fact('drained', n?.drained ? 'yes: no new work' : 'no'),
       fact('credits earned', num(b.credits, 6)), fact('fuel billed', si(b.fuel)), fact('receipts billed', num(b.receipts)), fact('voided', num(b.voided), b.voided ? 'bad' : ''),
@@ -83,8 +83,8 @@ export async function mount(ctx, box, { id }) {
       try {
         const paths = { drain: ['drain', { drain: true }], undrain: ['drain', { drain: false }], revoke: ['revoke'], readmit: ['readmit'] };
         if (action === 'approve' || action === 'deny') await post(`/api/enrollment/pending/${id}/${action}`);
-        else await post(`/api/nodes/${id}/${paths[action][0]}`, paths[action][1]);
-        setText(msg, `${action}: done`);
+        const r = action === 'approve' || action === 'deny' ? null : await post(`/api/nodes/${id}/${paths[action][0]}`, paths[action][1]);
+        setText(msg, `${action}: done${r?.enrolled && r.quarantined ? ' (enrolled again; still quarantined: readmit again to lift it)' : r?.quarantineLifted ? ' (quarantine lifted: every result is checked again)' : ''}`);
       } catch (e) {
         setText(msg, `${action} refused: ${e.message}`);
       }
@@ -100,7 +100,9 @@ export async function mount(ctx, box, { id }) {
     if (ctx.can('operator') && n) list.push(n.drained ? button('undrain', 'small', 'undrain') : button('drain', 'small', 'drain', `Drain ${nodeLabel(n)}? It gets no new work; what it holds runs out.`));
     if (ctx.can('admin')) {
       if (e.status === 'enrolled' && e.role === 'node') list.push(button('revoke', 'small danger', 'revoke', `Revoke ${id}? The broker disconnects it at once and refuses its key until it is readmitted.`));
+      // Readmit: a revoked key is enrolled again; a quarantined device has its quarantine lifted.
       if (e.status === 'revoked') list.push(button('readmit', 'small', 'readmit'));
+      else if (detail.standing.quarantined) list.push(button('lift quarantine', 'small', 'readmit', `Lift the quarantine of ${id}? Its results are then checked from scratch.`));
       if (e.status === 'pending') list.push(button('approve', 'small', 'approve'), button('refuse', 'small danger', 'deny', `Refuse ${id}?`));
     }
     actions.replaceChildren(...list);

@@ -24,8 +24,8 @@ export async function mount(ctx, box) {
       { key: 'source', label: 'source', sort: 'source' },
       { key: 'hash', label: 'sha256', cls: 'mono', cell: (td, m) => { setText(td, m.hash.slice(0, 10)); td.title = m.hash; } },
       { key: 'size', label: 'size', num: true, sort: 'size', text: (m) => si(m.size) },
-      { key: 'input', label: 'input', cls: 'mono', text: (m) => (m.summary ? m.summary.input : '–') },
-      { key: 'output', label: 'output', cls: 'mono', text: (m) => (m.summary ? m.summary.output : '–') },
+      { key: 'input', label: 'input', cls: 'mono layout', text: (m) => (m.summary ? m.summary.input : '–') },
+      { key: 'output', label: 'output', cls: 'mono layout', text: (m) => (m.summary ? m.summary.output : '–') },
       { key: 'published', label: 'published', sort: 'published', sortKey: (m) => m.publishedAt ?? 0, cell: (td, m) => {
         setText(td, m.publishedAt ? `${ago(m.publishedAt)} by ${m.publishedBy}` : 'built in');
         td.title = m.publishedAt ? when(m.publishedAt) : '';
