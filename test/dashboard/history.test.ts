@@ -55,9 +55,10 @@ test('the temperature chart fills as the device heats under load', { skip: skip 
   const api = authedFetch(mesh.token);
   const before = (await (await api(`${mesh.url}/api/nodes/${id}`)).json()) as { node: { temperatureC: number; thermalState: string } };
   assert.equal(before.node.thermalState, 'cool');
-  // Enough prime counting to keep all four slots busy for a while.
-  const input = Buffer.from(new Uint32Array([0, 6_000_000]).buffer).toString('base64');
-  const r = await api(`${mesh.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'primes', inputs: Array(64).fill(input), spotCheck: 0 }) });
+  // Enough prime counting to keep all four slots busy for about a minute (primes sieves in
+  // windows now: a 16 Mi range takes ~1 s a task here).
+  const input = Buffer.from(new Uint32Array([0, 16_000_000]).buffer).toString('base64');
+  const r = await api(`${mesh.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'primes', inputs: Array(256).fill(input), spotCheck: 0 }) });
   assert.equal(r.status, 201);
   // The badge leaves "cool" as it heats (warm from 60 °C on a Pi).
   await page.waitForFunction(() => /warm|hot|critical/.test(document.querySelector('.dev-head .badge')?.textContent ?? ''), null, { timeout: 90_000 });
