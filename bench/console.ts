@@ -15,7 +15,8 @@
  *     gateway's verification and the push interval);
  *   - main-thread time the page spends per second of wall time (CDP Performance metrics).
  * Baseline, side by side in the same run: the dashboard before this console (the polling
- * page of git ref SWARMLET_BASELINE_REF, default 6cbde7b), served through a small proxy
+ * page of git ref SWARMLET_BASELINE_REF, default 32f4cff: main's last polling page, with
+ * its Modules table), served through a small proxy
  * on another port so it talks to the same gateway: it re-reads every list every 2 s.
  * "Painted" = a requestAnimationFrame callback after the change, then a task queued from it.
  * Run: npm run build && npm run bench -- console
@@ -41,7 +42,7 @@ import { existsSync } from 'node:fs';
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEVICES = Number(process.env.SWARMLET_BENCH_DEVICES ?? 500);
-const BASELINE_REF = process.env.SWARMLET_BASELINE_REF ?? '6cbde7b';
+const BASELINE_REF = process.env.SWARMLET_BASELINE_REF ?? '32f4cff';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const step = (what: string) => process.stderr.write(`# ${new Date().toISOString().slice(11, 19)} ${what}\n`);
 const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), max: s[s.length - 1] ?? NaN }; };
