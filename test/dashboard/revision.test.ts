@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway } from '../../gateway/index.js';
-import { PROBATION_DONE } from '../../gateway/trust.js';
 import { CHROMIUM, launchChromium, needProgram } from '../helpers/external.js';
-import { closeRuntime, Device, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from '../gateway/harness.js';
+import { closeRuntime, Device, earnTrust, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from '../gateway/harness.js';
 
 const skip = needProgram(CHROMIUM, 'chromium');
 const shots = process.env.SWARMLET_SHOTS ? resolve(process.env.SWARMLET_SHOTS) : mkdtempSync(join(tmpdir(), 'swarmlet-revision-shots-'));
@@ -47,11 +46,7 @@ test('a revised job and a quarantined device in the console', { skip: skip ?? fa
     const a = await Device.start(broker.url, gwId.publicKey, { identity: aId, slots: 2 });
     devs.push(a);
     await waitFor('A online', () => gw.store.getNode(a.nodeId)?.online === 1);
-    for (let round = 0; gw.store.getNode(a.nodeId)!.good < PROBATION_DONE; round++) {
-      const { id } = await gw.submitJob({ task: 'sha256', inputs: Array.from({ length: 40 }, (_, i) => enc(`earn-${round}-${i}`)) });
-      assert.equal((await gw.waitForJob(id, 60_000)).state, 'done');
-      assert.ok(round < 10);
-    }
+    await earnTrust(gw, a.nodeId);
     let sent = 0;
     a.cheatIf = () => sent++ > 0;
     const ins = Array.from({ length: 12 }, (_, i) => enc(`lie-${i}`));
