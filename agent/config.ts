@@ -102,8 +102,14 @@ export const AgentConfigSchema = v.strictObject({
   /** On battery below this charge (percent), take no work. */
   minBatteryPct: v.optional(range(0, 100)),
   outbox: v.optional(OutboxSchema, () => ({})),
-  reconnect: v.optional(v.strictObject({ minMs: v.optional(int(10), 500), maxMs: v.optional(int(10), 30_000) }), () => ({})),
-  connectTimeoutMs: v.optional(int(100, 600_000), 10_000),
+  /** Backoff between attempts; after a lost connection the first retry waits minMs + random(0..spreadMs). */
+  reconnect: v.optional(v.strictObject({ minMs: v.optional(int(10), 500), maxMs: v.optional(int(10), 30_000), spreadMs: v.optional(int(0, 600_000), 5000) }), () => ({})),
+  /**
+   * How long to wait for the connection and then for CONNACK. Long enough to ride out a
+   * broker working through a connect storm: a device that gives up re-queues its CONNECT
+   * behind everyone else's and the broker still pays for the abandoned one.
+   */
+  connectTimeoutMs: v.optional(int(100, 600_000), 30_000),
   /**
    * Where tasks run: 'process' (default) in a child process that ends after `runnerIdleMs`
    * without tasks, so the agent gives all of the runtime's memory back between bursts;

@@ -11,6 +11,7 @@
  */
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
 import type { Candidate } from './auction.js';
+import type { CandidateSource, Needs } from './candidates.js';
 import { Grants } from './grants.js';
 import type { NodeRow, Store } from './store.js';
 import type { Reputation } from './trust.js';
@@ -66,7 +67,7 @@ export interface FastCandidate extends Candidate {
 /** Default delay before changed soft state is written. */
 export const SOFT_PERSIST_MS = 1000;
 
-export class Fleet {
+export class Fleet implements CandidateSource {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly dirty = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
@@ -74,11 +75,38 @@ export class Fleet {
   /** Stored rows, for views of nodes not in memory without a query each time (liveViews). */
   private rows = new Map<string, NodeRow>();
   private rowsAt = 0;
+  private online = 0;
+  private readonly watchers: Array<(nodeId: string) => void> = [];
 
   /** Observed capacity: how much of each node's advertised slots it has earned. */
-  readonly grants = new Grants();
+  readonly grants: Grants;
 
-  constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {}
+  constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {
+    this.grants = new Grants((id) => this.changed(id));
+    rep.onChange((id) => this.changed(id));
+  }
+
+  /**
+   * Hear every change to a node that can move it in or out of the fast path or change its
+   * score: advert, status, leases, grant, standing (gateway/candidates.ts keeps its index
+   * with this). Whatever else a placement rule comes to read must call `changed` too.
+   */
+  watch(f: (nodeId: string) => void): void {
+    this.watchers.push(f);
+  }
+
+  private changed(nodeId: string): void {
+    for (const f of this.watchers) f(nodeId);
+  }
+
+  nodeIds(): Iterable<string> {
+    return this.nodes.keys();
+  }
+
+  private setOnline(n: NodeInfo, online: boolean): void {
+    if (n.online !== online) this.online += online ? 1 : -1;
+    n.online = online;
+  }
 
   private touch(nodeId: string): void {
     this.dirty.add(nodeId);
@@ -124,9 +152,10 @@ export class Fleet {
     const n = this.info(a.nodeId, a.region);
     if (n.advert && a.seq < n.advert.seq && a.at <= n.advert.at) return false;
     n.advert = a;
-    n.online = true;
+    this.setOnline(n, true);
     n.lastSeen = now;
     this.touch(a.nodeId);
+    this.changed(a.nodeId);
     return true;
   }
 
@@ -134,18 +163,17 @@ export class Fleet {
   onStatus(nodeId: string, region: string, online: boolean, now = Date.now()): boolean {
     const n = this.info(nodeId, region);
     const wasOnline = n.online;
-    n.online = online;
+    this.setOnline(n, online);
     n.lastSeen = now;
     if (!online) n.advert = null; // a node that is gone advertises nothing
     this.touch(nodeId);
+    this.changed(nodeId);
     return wasOnline && !online;
   }
 
-  /** Nodes online now (from memory). */
+  /** Nodes online now (from memory; counted as they change). */
   onlineCount(): number {
-    let k = 0;
-    for (const n of this.nodes.values()) if (n.online) k++;
-    return k;
+    return this.online;
   }
 
   /** Drain a node (no new work; leases it holds run out) or take it back. Returns whether that changed anything. */
@@ -153,6 +181,7 @@ export class Fleet {
     const had = this.drained.has(nodeId);
     if (on) this.drained.add(nodeId);
     else this.drained.delete(nodeId);
+    if (had !== on) this.changed(nodeId); // in or out of the fast path's candidate index
     return had !== on;
   }
 
@@ -167,11 +196,15 @@ export class Fleet {
 
   leaseTaken(nodeId: string): void {
     this.info(nodeId, null).leases++;
+    this.changed(nodeId);
   }
 
   leaseEnded(nodeId: string): void {
     const n = this.nodes.get(nodeId);
-    if (n && n.leases > 0) n.leases--;
+    if (n && n.leases > 0) {
+      n.leases--;
+      this.changed(nodeId);
+    }
   }
 
   /**
@@ -182,35 +215,56 @@ export class Fleet {
    * is free, or while it is `filling` (picked earlier in the same round): assignments then
    * go out several to a message, one signature for them all.
    */
-  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: { fuel: number; memoryPages: number }): FastCandidate[] {
+  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: Needs): FastCandidate[] {
     const out: FastCandidate[] = [];
     for (const n of this.nodes.values()) {
-      const a = n.advert;
-      if (!n.online || !a || a.region !== region) continue;
-      // A device that gives a task less fuel or memory than this job asks would refuse it.
-      if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) continue;
-      if (a.state === 'hot' || a.state === 'critical' || this.drained.has(n.nodeId)) continue;
-      const s = this.rep.get(n.nodeId);
-      if (s.quarantined) continue;
-      const slots = this.grants.slots(n.nodeId, a.slots, now);
-      const free = slots * depth - n.leases;
-      if (free <= 0) continue;
-      if (n.leases >= slots && free < slots && !filling?.has(n.nodeId)) continue;
-      out.push({
-        nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, slots)),
-        headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
-      });
+      if (n.advert?.region !== region) continue;
+      const c = this.fastCandidate(n.nodeId, depth, filling, now, needs);
+      if (c) out.push(c);
     }
     return out;
   }
 
+  /**
+   * One node as a fast-path candidate (every rule of fastCandidates), or null. The scan
+   * above and the candidate index (candidates.ts) both decide through this one function.
+   */
+  fastCandidate(nodeId: string, depth: number, filling: ReadonlySet<string> | undefined, now: number, needs: Needs | undefined): FastCandidate | null {
+    const n = this.nodes.get(nodeId);
+    const a = n?.advert;
+    if (!n || !n.online || !a) return null;
+    // A device that gives a task less fuel or memory than this job asks would refuse it.
+    if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) return null;
+    if (a.state === 'hot' || a.state === 'critical' || this.drained.has(n.nodeId)) return null;
+    const s = this.rep.get(n.nodeId);
+    if (s.quarantined) return null;
+    const slots = this.grants.slots(n.nodeId, a.slots, now);
+    const free = slots * depth - n.leases;
+    if (free <= 0) return null;
+    if (n.leases >= slots && free < slots && !filling?.has(n.nodeId)) return null;
+    return {
+      nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, slots)),
+      headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
+    };
+  }
+
+  advertRegion(nodeId: string): string | null {
+    return this.nodes.get(nodeId)?.advert?.region ?? null;
+  }
+
+  fastCapable(nodeId: string, now = Date.now()): boolean {
+    const n = this.nodes.get(nodeId);
+    const a = n?.advert;
+    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
+  }
+
+  benchedUntil(nodeId: string, now = Date.now()): number {
+    return this.grants.view(nodeId, now).benchedUntil ?? 0;
+  }
+
   /** True when some node could take fast-path work in this region once a slot frees. */
   hasFastNodes(region: string, now = Date.now()): boolean {
-    for (const n of this.nodes.values()) {
-      const a = n.advert;
-      if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)
-        && !this.grants.benched(n.nodeId, now) && !this.drained.has(n.nodeId)) return true;
-    }
+    for (const n of this.nodes.values()) if (n.advert?.region === region && this.fastCapable(n.nodeId, now)) return true;
     return false;
   }
 

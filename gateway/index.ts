@@ -259,6 +259,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   link = new GatewayLink({
     brokerUrl: opts.brokerUrl, meshId, identity, regions, log,
     isEnrolledNode: (id) => enrollment.has(id, 'node'),
+    // Adverts and statuses are verified in the verifier workers, off the event loop.
+    parseSoft: (items) => verifyPool.parseSoft(items),
     handlers: {
       advert: (a) => {
         if (!fleet.onAdvert(a)) return;

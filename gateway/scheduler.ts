@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { assignMessage, packBatches, type AssignMessage, type Assignment, type Bid, type Offer } from '../protocol/messages.js';
 import type { Logger } from '../util/log.js';
 import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
+import { CandidateIndex } from './candidates.js';
 import type { Fleet } from './fleet.js';
 import type { JobState, Lease, TaskState } from './jobs.js';
 import type { Store } from './store.js';
@@ -103,8 +104,11 @@ export class Scheduler {
   private pumpScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Fast-path candidates, best first, kept as nodes change (candidates.ts): no scan of the fleet per task. */
+  private readonly cands: CandidateIndex;
 
   constructor(private readonly d: SchedulerDeps) {
+    this.cands = new CandidateIndex(d.fleet, { depth: d.fastPathDepth, weights: d.weights, gatewayLocation: d.gatewayLocation });
     const tick = Math.max(20, Math.min(250, Math.floor(d.leaseMs / 4), d.bidWindowMs));
     this.sweepTimer = setInterval(() => this.sweep(), tick);
     this.sweepTimer.unref?.();
@@ -241,7 +245,7 @@ export class Scheduler {
     const waitRegions = new Map<string, boolean>();
     const hasFast = (r: string) => {
       let v = waitRegions.get(r);
-      if (v === undefined) waitRegions.set(r, (v = this.d.fleet.hasFastNodes(r)));
+      if (v === undefined) waitRegions.set(r, (v = this.cands.hasFast(r, now)));
       return v;
     };
     for (const task of this.queue) {
@@ -255,14 +259,14 @@ export class Scheduler {
         this.d.exhausted(task);
         continue;
       }
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(`${job.region}|${job.fuelLimit}`)) {
-        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling, now, { fuel: job.fuelLimit, memoryPages: this.d.memoryPages });
-        if (cands.length === 0) fullRegions.add(`${job.region}|${job.fuelLimit}`);
-        const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
-        for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
+      const terms = `${job.region}|${job.fuelLimit}|${job.maxPrice}`;
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(terms)) {
+        // The best `need` nodes from the index, as pickWinners would rank Fleet.fastCandidates; winners join `filling`.
+        const { winners, empty } = this.cands.pick(job.region, need, { maxPrice: job.maxPrice, exclude: task.tried }, { fuel: job.fuelLimit, memoryPages: this.d.memoryPages }, filling, now);
+        if (empty) fullRegions.add(terms);
+        for (const w of winners) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
           out.push({ task, job, lease, region });
-          filling.add(w.candidate.nodeId);
           need--;
         }
         if (need <= 0) { this.queue.delete(task); continue; }
