@@ -88,8 +88,11 @@ export const AgentConfigSchema = v.strictObject({
   priceFloor: v.optional(range(0, 1e12), 1),
   trustedPublishers: v.optional(v.pipe(v.array(hexKey), v.maxLength(256)), () => []),
   advertIntervalMs: v.optional(int(100, 86_400_000), 30_000),
-  /** How often sensors are read (state changes are advertised right away). */
-  sampleIntervalMs: v.optional(int(20, 600_000), 1_000),
+  /**
+   * How often sensors are read (state changes are advertised right away). Default 1 s of
+   * device time: 1000 ms, or 1000 / timeScale ms (20 at least) for a simulated profile.
+   */
+  sampleIntervalMs: v.optional(int(20, 600_000)),
   location: v.nullish(v.strictObject({ lat: range(-90, 90), lon: range(-180, 180) }), null),
   limits: v.optional(LimitsSchema, () => ({})),
   /** Fuel units per second; when absent it is measured by a short calibration run. */

@@ -194,6 +194,11 @@ export class CandidateIndex {
     return { winners, empty };
   }
 
+  /** Nodes advertising in `region`. */
+  regionSize(region: string): number {
+    return this.members.get(region)?.size ?? 0;
+  }
+
   /** True when some node could take fast-path work in `region` once a slot frees. */
   hasFast(region: string, now = Date.now()): boolean {
     this.wake(now);

@@ -10,9 +10,11 @@
  * biggest cost under load.
  */
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
+import { parseThrottled } from '../agent/capacity/throttled.js';
 import type { Candidate } from './auction.js';
 import type { CandidateSource, Needs } from './candidates.js';
 import { Grants } from './grants.js';
+import { fastNode, type FastNode } from './placement.js';
 import type { NodeRow, Store } from './store.js';
 import type { Reputation } from './trust.js';
 
@@ -24,6 +26,8 @@ export interface NodeInfo {
   /** Leases of ours the node holds now. */
   leases: number;
   lastSeen: number;
+  /** Smoothed fuel per second one of its slots delivered on our leases (lease to result; 0 = not yet seen). */
+  observedRate: number;
 }
 
 export interface NodeView {
@@ -32,8 +36,6 @@ export interface NodeView {
   online: boolean;
   thermalState: ThermalState | null;
   temperatureC: number | null;
-  /** Raspberry Pi firmware throttled bits now and since boot (null: not a Pi, or no advert). */
-  throttled: { now: number; sinceBoot: number } | null;
   load: number | null;
   memFreeMb: number | null;
   power: CapacityAdvert['power'] | null;
@@ -58,6 +60,24 @@ export interface NodeView {
   /** An operator drained it: no new work, its leases run out. */
   drained: boolean;
   lastSeen: number | null;
+  /** Clock as a ratio of its maximum (1 = full speed), from the governor's advert; null when unknown. */
+  clock: number | null;
+  /** Raspberry Pi firmware flags, decoded (null on boards without them). */
+  throttled: { now: ThrottleFlags; sinceBoot: ThrottleFlags } | null;
+  /** Tasks it runs at once now (the governor's budget); null from agents without one. */
+  budget: number | null;
+  /** Its forecast at its budget: clock share a slot sustains under its ceiling (0..1), and seconds it can sprint at full clock. */
+  sustain: number | null;
+  sprintS: number | null;
+  /** Temperature trend, deg C per minute. */
+  trendCPerMin: number | null;
+}
+
+export interface ThrottleFlags {
+  underVoltage: boolean;
+  freqCapped: boolean;
+  throttled: boolean;
+  softTempLimit: boolean;
 }
 
 export interface FastCandidate extends Candidate {
@@ -66,6 +86,15 @@ export interface FastCandidate extends Candidate {
 
 /** Default delay before changed soft state is written. */
 export const SOFT_PERSIST_MS = 1000;
+/** A claimed fuel rate counts at most this many times what the node has been seen to deliver. */
+export const RATE_CLAIM_FACTOR = 4;
+/** Weight of the newest observation in a node's delivered rate. */
+const OBSERVED_EWMA = 0.2;
+
+function flags(now: number): ThrottleFlags {
+  const f = parseThrottled(now & 0xf);
+  return { underVoltage: f.underVoltage, freqCapped: f.freqCapped, throttled: f.throttled, softTempLimit: f.softTempLimit };
+}
 
 export class Fleet implements CandidateSource {
   private readonly nodes = new Map<string, NodeInfo>();
@@ -140,7 +169,7 @@ export class Fleet implements CandidateSource {
   private info(nodeId: string, region: string | null): NodeInfo {
     let n = this.nodes.get(nodeId);
     if (!n) {
-      n = { nodeId, region, online: false, advert: null, leases: 0, lastSeen: 0 };
+      n = { nodeId, region, online: false, advert: null, leases: 0, lastSeen: 0, observedRate: 0 };
       this.nodes.set(nodeId, n);
     }
     if (region) n.region = region;
@@ -255,16 +284,66 @@ export class Fleet implements CandidateSource {
   fastCapable(nodeId: string, now = Date.now()): boolean {
     const n = this.nodes.get(nodeId);
     const a = n?.advert;
-    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
+    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.drained.has(nodeId) && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
   }
 
   benchedUntil(nodeId: string, now = Date.now()): number {
     return this.grants.view(nodeId, now).benchedUntil ?? 0;
   }
 
-  /** True when some node could take fast-path work in this region once a slot frees. */
-  hasFastNodes(region: string, now = Date.now()): boolean {
-    for (const n of this.nodes.values()) if (n.advert?.region === region && this.fastCapable(n.nodeId, now)) return true;
+  /**
+   * Thermal-aware placement's view of the region (placement.ts): every node that takes work
+   * now, with its budget, window, our leases, and its claimed speed bounded by what it has
+   * delivered: RATE_CLAIM_FACTOR x its own observed rate once one is seen, before that the
+   * same factor x the median of the nodes seen (a claim alone outbids nobody proven).
+   */
+  fastNodes(region: string, now = Date.now()): FastNode[] {
+    const out: FastNode[] = [];
+    const seen: number[] = [];
+    for (const n of this.nodes.values()) {
+      const a = n.advert;
+      if (!n.online || !a || a.region !== region || this.drained.has(n.nodeId)) continue;
+      const s = this.rep.get(n.nodeId);
+      if (s.quarantined) continue;
+      const f = fastNode(a, n.leases, this.grants.slots(n.nodeId, a.slots, now), s.reputation);
+      if (!f) continue;
+      if (n.observedRate > 0) {
+        f.fullRate = Math.min(f.fullRate, RATE_CLAIM_FACTOR * n.observedRate);
+        f.proven = true;
+        seen.push(n.observedRate);
+      }
+      out.push(f);
+    }
+    if (seen.length) {
+      const median = seen.sort((x, y) => x - y)[Math.floor(seen.length / 2)]!;
+      for (const f of out) if (!f.proven) f.fullRate = Math.min(f.fullRate, RATE_CLAIM_FACTOR * median);
+    }
+    return out;
+  }
+
+  /**
+   * A result came in `seconds` after its lease for a task of `fuel` (as the gateway measured
+   * the job's tasks): the node delivers at least fuel/seconds per slot (queueing included).
+   */
+  observe(nodeId: string, fuel: number, seconds: number): void {
+    const n = this.nodes.get(nodeId);
+    if (!n || !(fuel > 0) || !(seconds > 0)) return;
+    const clock = n.advert?.thermal?.clock;
+    const rate = fuel / seconds / (clock && clock > 0 ? clock : 1); // as a full-clock rate
+    n.observedRate = n.observedRate === 0 ? rate : n.observedRate + OBSERVED_EWMA * (rate - n.observedRate);
+  }
+
+  /**
+   * True when some node could take fast-path work in this region once a slot frees (or, with
+   * `evenIfHot`, once it cools: thermal placement waits for a hot fleet rather than flood it
+   * with offers nobody will bid on).
+   */
+  hasFastNodes(region: string, now = Date.now(), evenIfHot = false): boolean {
+    for (const n of this.nodes.values()) {
+      const a = n.advert;
+      if (a?.region !== region) continue;
+      if (evenIfHot ? n.online && !this.drained.has(n.nodeId) && !this.rep.isQuarantined(n.nodeId) && !this.grants.benched(n.nodeId, now) : this.fastCapable(n.nodeId, now)) return true;
+    }
     return false;
   }
 
@@ -291,6 +370,7 @@ export class Fleet implements CandidateSource {
       reputation: this.rep.get(b.nodeId).reputation, quarantined: this.rep.isQuarantined(b.nodeId),
       // a fresh signed bid proves the node is alive, whatever its last status said
       online: true,
+      governed: (n.advert?.thermal?.budget ?? 0) > 0,
     };
   }
 
@@ -332,7 +412,10 @@ export class Fleet implements CandidateSource {
     return {
       id, region: n?.region ?? r?.region ?? null, online: n ? n.online : false,
       thermalState: (a?.state ?? (r?.state as ThermalState | null | undefined)) ?? null, temperatureC: a ? a.tempC : (r?.temp_c ?? null),
-      throttled: a?.throttled ?? null, load: a ? a.load : null, memFreeMb: a ? a.memFreeMb : null, power: a?.power ?? null,
+      throttled: a?.throttled ? { now: flags(a.throttled.now), sinceBoot: flags(a.throttled.sinceBoot) } : null,
+      clock: a?.thermal?.clock ?? null, budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain?.at(-1) ?? null,
+      sprintS: a?.thermal?.sprintS?.at(-1) ?? null, trendCPerMin: a?.thermal?.trendCPerMin ?? null,
+      load: a ? a.load : null, memFreeMb: a ? a.memFreeMb : null, power: a?.power ?? null,
       location: a ? a.location : (r?.location ? parseLocation(r.location) : null), version: a?.version ?? null, advertAt: a?.at ?? null,
       slots, freeSlots: a ? a.freeSlots : (r?.free_slots ?? null), fuelRate: a ? a.fuelRate : (r?.fuel_rate ?? null),
       headroom: a ? a.headroom : (r?.headroom ?? null), priceFloor: a ? a.priceFloor : (r?.price_floor ?? null), profile: a ? a.profile : (r?.profile ?? null),

@@ -7,12 +7,13 @@ import { join, resolve } from 'node:path';
 import { toHex } from '../../protocol/hash.js';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
+import { SIM_HELP, SIM_OPTIONS, placementOption, simFromFlags } from '../sim-flags.js';
 import { UP_TOKEN_FILE } from '../gateway-client.js';
 
 export default defineCommand({
   name: 'up',
   summary: 'Run the whole local mesh: broker, gateway with dashboard, and simulated devices.',
-  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX]',
+  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--time-scale X] [--placement thermal|fill]',
   options: {
     data: { type: 'string' },
     host: { type: 'string' },
@@ -22,7 +23,8 @@ export default defineCommand({
     profiles: { type: 'string' },
     cheaters: { type: 'string' },
     region: { type: 'string' },
-    'time-scale': { type: 'string' },
+    placement: { type: 'string' },
+    ...SIM_OPTIONS,
     ...ACCESS_OPTIONS,
   },
   help: {
@@ -34,7 +36,8 @@ export default defineCommand({
     profiles: 'device profile mix, e.g. pi4-bare:2,pi5-active:1 (default: one of each)',
     cheaters: 'simulated devices that sign wrong outputs (default 0)',
     region: 'region served (default local)',
-    'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
+    placement: "gateway fast-path placement: 'thermal' (default) or 'fill' (the naive baseline)",
+    ...SIM_HELP,
     ...ACCESS_HELP,
   },
   details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs go to stdout, human lines on a terminal,\nelse JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
@@ -44,12 +47,14 @@ export default defineCommand({
     const devices = numberOption(values, 'devices', 6, { min: 0, max: 2000 });
     const host = (values.host as string | undefined) ?? '127.0.0.1';
     const { access, quota } = accessFromFlags(values);
+    const sim = simFromFlags(values);
+    const placement = placementOption(values);
     const { checkExposure } = await import('../../gateway/access/index.js');
     try { checkExposure(host, access); } catch (e) { throw new CliError(`up: ${(e as Error).message}`); }
     const opts = {
       dataDir,
       host,
-      gateway: { access, quota },
+      gateway: { access, quota, placement },
       httpPort: numberOption(values, 'port', 8080, { min: 0, max: 65535 }),
       mqttPort: numberOption(values, 'mqtt-port', 18830, { min: 0, max: 65535 }),
       portFallback: true,
@@ -57,7 +62,9 @@ export default defineCommand({
       region: (values.region as string | undefined) ?? 'local',
       fleet: {
         cheaters: numberOption(values, 'cheaters', 0, { min: 0, max: devices }),
-        timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
+        timeScale: sim.timeScale,
+        ...(sim.fuelRate !== undefined ? { fuelRate: sim.fuelRate } : {}),
+        agent: sim.agent,
         ...(values.profiles ? { profiles: values.profiles as string } : {}),
       },
       onEnrollmentError: (e: Error) => process.stderr.write(`swarmlet up: enrollment file change ignored: ${e.message}\n`),

@@ -72,7 +72,7 @@ export class Alerts {
       if (!n.enrolled) continue;
       if (n.quarantined) raise('node-quarantined', 'critical', n.id, `device ${short(n.id)} is quarantined: it returned a wrong result`);
       if (n.online && n.thermalState === 'critical') raise('node-critical', 'critical', n.id, `device ${short(n.id)} is critical (over its thermal limit): it takes no work`);
-      if (n.online && n.throttled && (n.throttled.now & 1) !== 0) raise('node-undervoltage', 'warning', n.id, `device ${short(n.id)} reports under-voltage (check its power supply)`);
+      if (n.online && n.throttled && n.throttled.now.underVoltage) raise('node-undervoltage', 'warning', n.id, `device ${short(n.id)} reports under-voltage (check its power supply)`);
       if (n.benchedUntil !== null) raise('node-benched', 'warning', n.id, `device ${short(n.id)} let its leases expire: no work until ${new Date(n.benchedUntil).toISOString().slice(11, 19)} UTC`);
       const seen = n.lastSeen ?? 0;
       // Right after a start every node looks offline until it advertises: wait the grace period first.

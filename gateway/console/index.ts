@@ -329,5 +329,6 @@ function neverSeen(id: string, s: { reputation: number; quarantined: boolean }):
     id, region: null, online: false, thermalState: null, temperatureC: null, throttled: null, load: null, memFreeMb: null, power: null, location: null,
     version: null, advertAt: null, slots: null, freeSlots: null, fuelRate: null, headroom: null, priceFloor: null, profile: null,
     reputation: s.reputation, quarantined: s.quarantined, leases: 0, grantedSlots: 0, benchedUntil: null, drained: false, lastSeen: null,
+    clock: null, budget: null, sustain: null, sprintS: null, trendCPerMin: null,
   };
 }

@@ -151,11 +151,13 @@ test('history memory is bounded: one ring per node with data, dropped after a fu
   }
 });
 
+const UNDERVOLT = { underVoltage: true, freqCapped: false, throttled: false, softTempLimit: false };
+
 function view(id: string, o: Partial<NodeView & { enrolled: boolean }> = {}): NodeView & { enrolled: boolean } {
   return {
     id, region: 'local', online: true, thermalState: 'cool' as ThermalState, temperatureC: 40, throttled: null, load: 0, memFreeMb: 100, power: null, location: null,
     version: null, advertAt: null, slots: 4, freeSlots: 4, fuelRate: 1, headroom: 1, priceFloor: 1, profile: 'x', reputation: 0.5, quarantined: false, leases: 0,
-    grantedSlots: 1, benchedUntil: null, drained: false, lastSeen: T0, enrolled: true, ...o,
+    grantedSlots: 1, benchedUntil: null, drained: false, lastSeen: T0, clock: null, budget: null, sustain: null, sprintS: null, trendCPerMin: null, enrolled: true, ...o,
   };
 }
 
@@ -165,7 +167,7 @@ test('alerts: raised while their condition holds, cleared into the recent list; 
     view('1'.repeat(32), { thermalState: 'critical' }),
     view('2'.repeat(32), { quarantined: true }),
     view('3'.repeat(32), { online: false, lastSeen: T0 }),
-    view('4'.repeat(32), { throttled: { now: 1, sinceBoot: 1 } }),
+    view('4'.repeat(32), { throttled: { now: UNDERVOLT, sinceBoot: UNDERVOLT } }),
     view('5'.repeat(32), { online: false, lastSeen: T0, enrolled: false }),
   ];
   al.evaluate({ nodes, jobs: [{ id: 'j1', finished: 3, tasks: 10 }], mqttUp: false, pendingJoins: 2 }, T0 + 1000);

@@ -1,5 +1,5 @@
 // Pieces several views share: a device's status and thermal badges, slot and power text.
-import { el, setClass, setText, num, throttleNames } from '../lib/dom.js';
+import { el, setClass, setText, num } from '../lib/dom.js';
 
 /** The status word for a device: never "online" when what is on screen may be stale. */
 export function statusOf(n, trusted) {
@@ -28,9 +28,14 @@ export function thermalCell(td, n, trusted) {
 
 export const slotsText = (n) => (n.slots == null ? '–' : `${num(n.grantedSlots)}/${num(n.slots)}${n.freeSlots != null ? ` (${num(n.freeSlots)} free)` : ''}`);
 export const powerText = (p) => (!p ? '–' : p.source === 'battery' ? `battery ${p.batteryPct == null ? '' : `${num(p.batteryPct)}%`}` : p.source === 'ac' ? `mains${p.batteryPct != null ? ` (${num(p.batteryPct)}%)` : ''}` : 'unknown');
+const FLAG_NAMES = { underVoltage: 'under-voltage', freqCapped: 'frequency capped', throttled: 'throttled', softTempLimit: 'soft temperature limit' };
+/** The names of the firmware flags set in a decoded {underVoltage, freqCapped, throttled, softTempLimit}. */
+export const flagNames = (f) => (f ? Object.entries(FLAG_NAMES).filter(([k]) => f[k]).map(([, name]) => name) : []);
 export function throttleText(t) {
   if (!t) return '–';
-  const names = throttleNames(t.now);
-  return names.length ? names.join(', ') : t.sinceBoot ? 'ok (throttled since boot)' : 'ok';
+  const names = flagNames(t.now);
+  return names.length ? names.join(', ') : flagNames(t.sinceBoot).length ? 'ok (throttled since boot)' : 'ok';
 }
+/** The clock as a share of its maximum (the governor's advert), with the task budget when it is below the slots. */
+export const clockText = (n) => (n.clock == null ? '–' : `${num(n.clock * 100)}%${n.budget != null && n.slots != null && n.budget < n.slots ? ` (budget ${num(n.budget)})` : ''}`);
 export const nodeLabel = (n) => n.name || n.id.slice(0, 10);

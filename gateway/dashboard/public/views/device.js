@@ -2,11 +2,11 @@
 // its history in charts, what it holds (leases), what it did (receipts, billing), its
 // standing (reputation, grants, bench) and alerts, and the operator's actions on it:
 // drain or undrain (operator), revoke or readmit (admin), approve or refuse a join request.
-import { el, num, si, ago, when, temp, fact, setText, throttleNames, perFrame } from '../lib/dom.js';
+import { el, num, si, ago, when, temp, fact, setText, perFrame } from '../lib/dom.js';
 import { api, post, query } from '../lib/api.js';
 import { timeChart, rangePicker, RANGE_MS } from '../lib/chart.js';
 import { createTable } from '../lib/table.js';
-import { statusOf, slotsText, powerText, throttleText, nodeLabel } from './common.js';
+import { statusOf, slotsText, powerText, throttleText, flagNames, clockText, nodeLabel } from './common.js';
 
 // Columns of a live history point, in the gateway's order (gateway/console/history.ts SERIES_COLUMNS).
 const COLS = ['temp', 'tempMax', 'load', 'mem', 'battery', 'throttled', 'state', 'tasksPerMin', 'online', 'fuelRate', 'reputation'];
@@ -57,7 +57,10 @@ export async function mount(ctx, box, { id }) {
       fact('last seen', n?.lastSeen ? `${ago(n.lastSeen)} (${when(n.lastSeen)})` : 'never'),
       fact('temperature', trusted && n?.online ? temp(n.temperatureC) : '–'), fact('load', num(n?.load, 2)),
       fact('free memory', n?.memFreeMb == null ? '–' : `${num(n.memFreeMb)} MB`), fact('power', powerText(n?.power)),
-      fact('throttle now', throttleText(thr), thr && thr.now ? 'warn' : ''), fact('throttle since boot', thr ? (throttleNames(thr.sinceBoot).join(', ') || 'none') : '–'),
+      fact('throttle now', throttleText(thr), thr && flagNames(thr.now).length ? 'warn' : ''), fact('throttle since boot', thr ? (flagNames(thr.sinceBoot).join(', ') || 'none') : '–'),
+      fact('clock', trusted && n?.online ? clockText(n) : '–'),
+      fact('forecast at its budget', n?.sustain == null ? '–' : `sustains ${num(n.sustain * 100)}% clock${n.sprintS != null ? `, sprints ${num(n.sprintS)} s` : ''}`),
+      fact('temperature trend', n?.trendCPerMin == null ? '–' : `${n.trendCPerMin >= 0 ? '+' : ''}${num(n.trendCPerMin, 1)} °C/min`),
       fact('slots granted/advertised', n ? slotsText(n) : '–'), fact('leases held', num(n?.leases)), fact('fuel rate', n?.fuelRate == null ? '–' : `${si(n.fuelRate)}/s`),
       fact('price floor', num(n?.priceFloor, 2)), fact('headroom', num(n?.headroom, 2)),
       fact('location', n?.location ? `${num(n.location.lat, 3)}, ${num(n.location.lon, 3)}` : '–'),

@@ -2,7 +2,7 @@
 // columns and paging; a row opens the device's drill-down.
 import { el, num, ago, temp } from '../lib/dom.js';
 import { createTable } from '../lib/table.js';
-import { statusCell, thermalCell, slotsText, powerText, throttleText, nodeLabel, statusOf } from './common.js';
+import { statusCell, thermalCell, slotsText, powerText, throttleText, clockText, nodeLabel, statusOf } from './common.js';
 
 const RANK = { cool: 0, warm: 1, hot: 2, critical: 3 };
 
@@ -29,6 +29,7 @@ export function deviceTable(ctx, { id = 'nodes', limit = 50 } = {}) {
       { key: 'status', label: 'status', sort: 'status', sortKey: (n) => statusOf(n, true), cell: (td, n) => statusCell(td, n, trusted()) },
       { key: 'thermalState', label: 'thermal', sort: 'state', sortKey: (n) => (n.online && n.thermalState ? RANK[n.thermalState] : null), cell: (td, n) => thermalCell(td, n, trusted()) },
       { key: 'temperatureC', label: 'temp', num: true, sort: 'temp', descFirst: true, sortKey: (n) => n.temperatureC, text: (n) => temp(n.temperatureC) },
+      { key: 'clock', label: 'clock', num: true, sort: 'clock', sortKey: (n) => n.clock, text: (n) => (trusted() && n.online ? clockText(n) : '–'), wide: true },
       { key: 'load', label: 'load', num: true, sort: 'load', descFirst: true, text: (n) => num(n.load, 2) },
       { key: 'memFreeMb', label: 'free mem', num: true, sort: 'mem', sortKey: (n) => n.memFreeMb, text: (n) => (n.memFreeMb == null ? '–' : `${num(n.memFreeMb)} MB`), wide: true },
       { key: 'slots', label: 'slots', num: true, sort: 'slots', sortKey: (n) => n.slots, text: slotsText },
