@@ -24,6 +24,8 @@ import type { ParseOutcome } from './parse.js';
 import { VerifyPool } from './verify-pool.js';
 import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { Console, type ConsoleOptions } from './console/index.js';
+import { streamStillAllowed } from './console/routes.js';
 import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler, THERMAL_SCAN_MAX, type PlacementPolicy } from './scheduler.js';
@@ -38,6 +40,7 @@ export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
 export type { PlacementPolicy } from './scheduler.js';
 export type { AccessOptions, QuotaLimits } from './access/index.js';
+export type { ConsoleOptions } from './console/index.js';
 
 export interface GatewayOptions {
   brokerUrl: string;
@@ -88,6 +91,8 @@ export interface GatewayOptions {
   /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
   runtime?: GatewayRuntime;
   sinks?: BatchSink[];
+  /** The operator console: history ring and retention, alert thresholds, live push (gateway/console/). */
+  console?: ConsoleOptions;
   logger?: Logger;
 }
 
@@ -104,6 +109,8 @@ export interface GatewayHandle {
   metrics: GatewayMetrics;
   /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
   access: Access;
+  /** The operator console's state: history, alerts, live push, actions. */
+  console: Console;
   /** The catalogue and the registry of published modules. */
   modules: Modules;
   stop(): Promise<void>;
@@ -181,7 +188,20 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     name: 'mqtt-proofs',
     accept: (b) => { for (const r of regions) publish(topics.proofs(r), b.envelope, 1); },
   };
-  const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
+  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
+  let mqttError: string | null = null;
+  const health = () => {
+    const up = link?.client.connected === true;
+    return { ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null };
+  };
+  let access: Access | null = null;
+  const consoleState = new Console({ store, fleet, rep, engine, enrollment, metrics, log, gatewayId: identity.nodeId, regions, health }, opts.console ?? {},
+    (req) => (access ? streamStillAllowed(access)(req) : false));
+  const statsSink: BatchSink = {
+    name: 'console-totals',
+    accept: (b) => { metrics.batches.inc(); consoleState.onBatch(b); },
+  };
+  const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, statsSink, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   // A result may start just before its lease ends and run for its whole timeout.
@@ -214,7 +234,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       });
       acks.added();
     });
-    const stored = outcomes.reduce((n, o) => n + (o.status === 'stored' ? 1 : 0), 0);
+    let stored = 0;
+    for (const o of outcomes) if (o.status === 'stored') { stored++; if (o.nodeId) consoleState.history.onTasks(o.nodeId); }
     if (stored) batcher.poke(stored);
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
@@ -252,7 +273,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     // Adverts and statuses are verified in the verifier workers, off the event loop.
     parseSoft: (items) => verifyPool.parseSoft(items),
     handlers: {
-      advert: (a) => { if (fleet.onAdvert(a)) scheduler.schedulePump(); },
+      advert: (a) => {
+        if (!fleet.onAdvert(a)) return;
+        consoleState.history.onAdvert(a);
+        scheduler.schedulePump();
+      },
       status: (s) => {
         if (fleet.onStatus(s.nodeId, s.region, s.online)) {
           log.info({ nodeId: s.nodeId }, 'node went offline');
@@ -281,10 +306,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const announce = (m: { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }) =>
     publish(topics.module(m.hashHex), runtime.moduleEnvelope(m, identity), 1, true);
   link.onConnect(() => { for (const m of modules.announcements()) announce(m); });
-  modules.onPublished = announce;
+  modules.onPublished = (m) => { announce(m); consoleState.onModule(); };
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched
+  consoleState.start();
   const housekeeping = setInterval(() => {
     engine.checkDeadlines();
     const s = engine.stats();
@@ -294,8 +320,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }, 1000);
   housekeeping.unref();
 
-  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
-  let mqttError: string | null = null;
   link.client.on('error', (e) => { mqttError = e.message.slice(0, 200); });
   link.client.on('connect', () => { mqttError = null; });
   const revoke = (id: string): RevokeAnswer => {
@@ -308,7 +332,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
 
   let http: Awaited<ReturnType<typeof startHttp>>;
-  let access: Access | null = null;
   try {
     access = Access.open(opts.dataDir, opts.access ?? {}, {
       limits: opts.quota,
@@ -322,26 +345,21 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     await link.ready(15_000);
     http = await startHttp({
       log, metrics, batchDelayMs: batcher.maxDelayMs, quota: quota.limits,
-      health: () => {
-        const up = link!.client.connected;
-        return { ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null };
-      },
-      nodes: () => fleet.views(),
+      health,
+      nodes: () => consoleState.nodes(Date.now(), true),
       revoke,
-      readmit: (id) => rep.readmit(id),
       submitJob: async (spec, owner) => {
         const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
         const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));
         await store.synced();
         return { id };
       },
-      listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
-      getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
+      listJobs: (p) => consoleState.queries.jobs(p),
+      getJob: (id, withResults) => { const r = store.getJob(id); return r ? jobView(store, r, withResults ?? r.state !== 'running') : undefined; },
       proof: (id) => batcher.proveInclusion(id),
-      batches: (limit) => store.listBatches(limit).map((b) => ({
-        batchNo: b.batch_no, count: b.count, fuelTotal: b.fuel_total, merkleRoot: b.merkle_root, headerId: b.header_id,
-        createdAt: b.created_at, header: b.header.toString('hex'),
-      })),
+      batches: (p) => consoleState.queries.batches(p),
+      batchTotals: () => consoleState.batchTotals(),
+      console: consoleState,
       modules,
       ledger: () => ({
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
@@ -350,6 +368,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }, access, opts.http ?? {});
   } catch (e) {
     access?.close();
+    consoleState.stop();
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
@@ -370,6 +389,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store,
     metrics,
     access: access!,
+    console: consoleState,
     modules,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
@@ -402,6 +422,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       engine.stopped = true;
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
+      consoleState.stop();
       await http.server.close();
       access!.close();
       scheduler.stop();
