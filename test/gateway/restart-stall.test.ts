@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway, type GatewayOptions } from '../../gateway/index.js';
-import { closeRuntime, devices, enc, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from './harness.js';
+import { closeRuntime, devices, enc, enrollmentFor, gatewayRuntime, runtime, startBroker, tempDir, waitFor } from './harness.js';
 
 after(closeRuntime);
 
@@ -29,6 +29,10 @@ test('leases restored after a restart longer than the stall period are not re-of
   const ds = await devices(broker.url, gwId.publicKey, ids.map((identity) => ({ identity, slots: 2, holdMs: 7500 })));
   try {
     await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === 3);
+    // The devices' shared pool instruments sha256 on its first run (seconds on a loaded
+    // machine): do that now, so their answers come when the test says.
+    const { catalogue, runner } = runtime();
+    assert.ok((await runner.run(catalogue.byName('sha256')!.wasm, enc('warm up'))).ok);
     const ins = Array.from({ length: 2 }, (_, i) => enc(`stall-${i}`));
     const { id } = await gw.submitJob({ task: 'sha256', inputs: ins });
     await waitFor('all assigned', () => ds.reduce((s, d) => s + d.assignments.length, 0) === 2, 10_000);
