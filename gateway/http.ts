@@ -30,6 +30,8 @@ export interface GatewayApi {
   proof(receiptId: string): ProofAnswer;
   batches(limit: number): unknown[];
   ledger(): unknown;
+  /** More read-only routes, each registered by its own module (e.g. gateway/prover/routes.ts). */
+  routes?: Array<(app: FastifyInstance) => void>;
 }
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -136,6 +138,7 @@ export async function startHttp(api: GatewayApi, o: HttpOptions = {}): Promise<{
   });
 
   app.get('/api/ledger', async () => api.ledger());
+  for (const add of api.routes ?? []) add(app);
 
   app.get('/metrics', async (_req, reply) => {
     const text = await api.metrics.registry.metrics();

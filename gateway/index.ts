@@ -27,6 +27,9 @@ import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { Store } from './store.js';
 import { LocalChecker, Reputation } from './verifier.js';
+import { RECEIPTS_PER_STEP } from '../protocol/ledger-proof.js';
+import { ledgerRoutes } from './prover/routes.js';
+import { LedgerProver, type LedgerProverOptions } from './prover/service.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
@@ -66,6 +69,8 @@ export interface GatewayOptions {
   /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
   runtime?: GatewayRuntime;
   sinks?: BatchSink[];
+  /** Recursive ledger proofs (gateway/prover/): off unless enabled; need the optional o1js. */
+  proofs?: { enabled?: boolean } & Pick<LedgerProverOptions, 'cacheDir' | 'proofsEnabled' | 'unavailable' | 'retryMs'>;
   logger?: Logger;
 }
 
@@ -80,6 +85,7 @@ export interface GatewayHandle {
   flushBatches(): void;
   store: Store;
   metrics: GatewayMetrics;
+  prover: LedgerProver;
   stop(): Promise<void>;
 }
 
@@ -151,7 +157,18 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     name: 'mqtt-proofs',
     accept: (b) => { for (const r of regions) publish(topics.proofs(r), b.envelope, 1); },
   };
-  const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, ...(opts.sinks ?? [])], log });
+  const { enabled: proofsOn, ...proverOpts } = opts.proofs ?? {};
+  const prover = new LedgerProver({
+    store, dataDir: opts.dataDir, log, ...proverOpts,
+    ...(proofsOn ? {} : { unavailable: () => 'ledger proofs are off for this gateway (started without them)' }),
+  });
+  prover.start();
+  const batchOpts = { ...(opts.batch ?? {}) };
+  if (prover.status().enabled && (batchOpts.maxReceipts ?? 1000) > RECEIPTS_PER_STEP) {
+    log.warn({ maxReceipts: batchOpts.maxReceipts, step: RECEIPTS_PER_STEP }, 'batch size capped to what one proof step folds');
+    batchOpts.maxReceipts = RECEIPTS_PER_STEP;
+  }
+  const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, prover, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
@@ -261,7 +278,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     await link.ready(15_000);
     http = await startHttp({
       log, metrics, batchDelayMs: batcher.maxDelayMs,
-      health: () => ({ ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null }),
+      health: () => {
+        const p = prover.status();
+        return {
+          ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
+          proofs: p.enabled ? { enabled: true, height: p.height, lag: p.lag, gatewayKey: p.gatewayKey } : { enabled: false, reason: p.reason },
+        };
+      },
       nodes: () => fleet.views(),
       revoke: (id) => enrollment.revoke(id),
       submitJob: async (spec) => { const { id } = engine.submit(spec); await store.synced(); return { id }; },
@@ -276,11 +299,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
       }),
+      routes: [ledgerRoutes(prover)],
     }, opts.http ?? {});
   } catch (e) {
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
+    await prover.stop();
     link.kill();
     await verifyPool.close();
     enrollment.off('revoked', onRevoked);
@@ -297,6 +322,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     publicKey: identity.publicKey,
     store,
     metrics,
+    prover,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out
@@ -334,6 +360,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       acks.flush();
       await verifyPool.close();
       batcher.stop(true);
+      await prover.stop();
       await new Promise((r) => setImmediate(r)); // let batch sinks publish before the link closes
       await link!.close();
       if (ownsRunner) await runner?.close();

@@ -38,6 +38,8 @@ export default defineCommand({
     'batch-delay-ms': { type: 'string' },
     weights: { type: 'string' },
     durability: { type: 'string' },
+    'no-proofs': { type: 'boolean' },
+    'zk-cache': { type: 'string' },
   },
   help: {
     broker: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1884',
@@ -57,6 +59,8 @@ export default defineCommand({
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
     weights: 'bid scoring weights, e.g. price=0.3,eta=0.25,headroom=0.2,proximity=0.1,reputation=0.15',
     durability: "SQLite: 'full' (fsync every commit, default) or 'normal'",
+    'no-proofs': 'no recursive ledger proofs (on by default when o1js is installed; proving runs in its own process)',
+    'zk-cache': 'folder for the compiled circuit keys (default $SWARMLET_ZK_CACHE or ~/.cache/swarmlet/zk)',
   },
   async run({ values }) {
     const brokerUrl = requireOption(values, 'broker');
@@ -107,6 +111,7 @@ export default defineCommand({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
         http: { host: (values.host as string | undefined) ?? '127.0.0.1', port }, leaseMs, bidWindowMs,
         fastPath: values['no-fast-path'] !== true, fastPathDepth, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        proofs: { enabled: values['no-proofs'] !== true, ...(typeof values['zk-cache'] === 'string' ? { cacheDir: values['zk-cache'] } : {}) },
         ...(weights ? { weights } : {}),
       });
     } catch (e) {
@@ -114,6 +119,10 @@ export default defineCommand({
       throw new CliError(`gateway: ${(e as Error).message}`, 1);
     }
     process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
+    const proofs = gw.prover.status();
+    process.stdout.write(proofs.enabled
+      ? 'ledger proofs on: folded in a separate process (its Pallas key and height at GET /api/proofs/latest)\n'
+      : `ledger proofs off: ${proofs.reason}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

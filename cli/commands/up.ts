@@ -5,11 +5,16 @@
  */
 import { resolve } from 'node:path';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
+import type { LedgerStatus } from '../../protocol/ledger-proof.js';
+
+const proofLine = (s: LedgerStatus): string => s.enabled
+  ? 'on: a proving process folds each batch (the first start compiles the circuit, minutes); GET /api/proofs/latest'
+  : `off: ${s.reason}`;
 
 export default defineCommand({
   name: 'up',
   summary: 'Run the whole local mesh: broker, gateway with dashboard, and simulated devices.',
-  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX]',
+  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--no-proofs]',
   options: {
     data: { type: 'string' },
     host: { type: 'string' },
@@ -20,6 +25,7 @@ export default defineCommand({
     cheaters: { type: 'string' },
     region: { type: 'string' },
     'time-scale': { type: 'string' },
+    'no-proofs': { type: 'boolean' },
   },
   help: {
     data: 'data folder: keys, enrollment, SQLite store, device outboxes (default .data/mesh)',
@@ -31,6 +37,7 @@ export default defineCommand({
     cheaters: 'simulated devices that sign wrong outputs (default 0)',
     region: 'region served (default local)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
+    'no-proofs': 'no recursive ledger proofs (they need o1js; proving uses a core and ~3 GB in its own process)',
   },
   details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
   async run({ values }) {
@@ -50,6 +57,7 @@ export default defineCommand({
         timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
         ...(values.profiles ? { profiles: values.profiles as string } : {}),
       },
+      gateway: { proofs: { enabled: values['no-proofs'] !== true } },
       onEnrollmentError: (e: Error) => process.stderr.write(`swarmlet up: enrollment file change ignored: ${e.message}\n`),
     };
     const [{ startLocalMesh }, { profileMix }] = await Promise.all([import('../../sim/mesh.js'), import('../../sim/fleet.js')]);
@@ -66,6 +74,7 @@ export default defineCommand({
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
       `  devices          ${devices} simulated (${profiles})`,
       `  data             ${dataDir}`,
+      `  ledger proofs    ${proofLine(mesh.gateway.prover.status())}`,
       '',
       'Try:',
       '  mkdir -p /tmp/in && for i in 1 2 3; do echo "hello $i" > /tmp/in/$i.txt; done',

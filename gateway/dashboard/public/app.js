@@ -1,6 +1,7 @@
 // The fleet dashboard: polls the gateway's JSON API, renders devices, jobs, batches and
 // the ledger, submits jobs, revokes devices, and verifies receipt inclusion proofs in the
-// browser (verify.js) without trusting the gateway.
+// browser (verify.js) without trusting the gateway; ledger.js shows the recursive proof.
+import { renderLedger } from './ledger.js';
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -147,7 +148,8 @@ $('#submit').addEventListener('submit', async (ev) => {
 
 async function refresh() {
   try {
-    const [h, n, j, b, l] = await Promise.all([api('/healthz'), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger')]);
+    const [h, n, j, b, l, p] = await Promise.all([api('/healthz'), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger'), api('/api/proofs/latest')]);
+    renderLedger(p);
     credits = new Map((l.nodes || []).map((x) => [x.nodeId, x.credits]));
     renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []);
     // Re-render the selected job only when its state changes (keeps a proof check on screen).
