@@ -6,6 +6,8 @@
  * unless SWARMLET_ZK_BACKEND=wasm.
  */
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 export type O1js = typeof import('o1js');
 
@@ -14,6 +16,9 @@ export class ZkUnavailable extends Error {
 }
 
 let loading: Promise<O1js> | null = null;
+
+/** Where compiled circuit keys are cached (shared by the gateway's prover, the benchmark and tests). */
+export const defaultZkCache = (): string => process.env.SWARMLET_ZK_CACHE ?? join(homedir(), '.cache', 'swarmlet', 'zk');
 
 function nativeInstalled(): boolean {
   try {
@@ -51,3 +56,4 @@ export function loadO1js(importer: () => Promise<O1js> = () => import('o1js')): 
   })();
   return loading;
 }
+

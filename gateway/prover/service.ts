@@ -11,7 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { homedir, setPriority } from 'node:os';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,6 +23,7 @@ import type { Store } from '../store.js';
 import type { ProverReceipt } from './folder.js';
 import { LedgerDb } from './ledger-db.js';
 import type { FromProver, ToProver } from './messages.js';
+import { defaultZkCache } from './o1js.js';
 
 export interface LedgerProverOptions {
   store: Store;
@@ -45,7 +46,6 @@ export type LedgerInclusionAnswer =
   | { status: 'not-accepted'; reason: string }
   | { status: 'disabled'; reason: string };
 
-export const defaultZkCache = (): string => process.env.SWARMLET_ZK_CACHE ?? join(homedir(), '.cache', 'swarmlet', 'zk');
 
 function o1jsMissing(): string | null {
   try {

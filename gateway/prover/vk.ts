@@ -38,7 +38,7 @@ export function o1jsVersion(): string {
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv.includes('--write')) {
   const { loadO1js } = await import('./o1js.js');
   const { defineLedger } = await import('./circuit.js');
-  const { defaultZkCache } = await import('./service.js');
+  const { defaultZkCache } = await import('./o1js.js');
   const i = process.argv.indexOf('--cache');
   const cache = i > 0 ? process.argv[i + 1]! : defaultZkCache();
   const o = await loadO1js();
