@@ -65,6 +65,9 @@ test('two batches fold into a real recursive proof that checks offline and in th
   const latest = s.latest as LedgerProof;
   assert.equal(latest.state.receipts, '5');
   const key = s.gatewayKey!;
+  // Fetched now: the checks below block this process (the gateway's too) for a while.
+  const rid = jobA.results![1]!.receiptId!;
+  const inc = await (await fetch(`${gw.url}/api/receipts/${rid}/ledger-proof`)).json() as LedgerInclusion;
 
   // The proof against the committed key (vkHash differs when the circuit changed: regenerate ledger-vk.json).
   const o = await loadO1js();
@@ -77,8 +80,6 @@ test('two batches fold into a real recursive proof that checks offline and in th
   assert.match(vf.reason ?? '', /recursive proof verifies/);
 
   // A receipt of batch 1, through the CLI, offline.
-  const rid = jobA.results![1]!.receiptId!;
-  const inc = await (await fetch(`${gw.url}/api/receipts/${rid}/ledger-proof`)).json() as LedgerInclusion;
   assert.equal(inc.batch.batchNo, 1);
   const file = join(dir.path, 'inc.json');
   writeFileSync(file, JSON.stringify(inc));
