@@ -29,6 +29,8 @@ export interface AdvertiserOptions {
   priceFloor: number;
   location: { lat: number; lon: number } | null;
   profile: string;
+  /** Largest fuel and memory this device gives one task (advertised; see CapacityAdvert.limits). */
+  limits: { fuel: number; memoryPages: number };
   sampleIntervalMs: number;
   advertIntervalMs: number;
   /** Free-slot-only changes are coalesced to at most one advert per this many ms (default 1000). */
@@ -171,6 +173,7 @@ export class Advertiser {
       location: this.o.location,
       profile: this.o.profile.slice(0, 64),
       sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
+      limits: { fuel: this.o.limits.fuel, memoryPages: this.o.limits.memoryPages },
     };
   }
 

@@ -48,7 +48,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   if (trusted.size === 0) log.warn('no trusted publisher keys configured: every offer, assignment, ack and module will be refused');
 
   const { sensors, ownSensors } = await setupSensors(config, deps.sensors);
-  const { runner, ownRunner } = setupRunner(config, deps.runner);
+  const { runner, ownRunner } = setupRunner(config, deps.runner, log);
   let capacity;
   let outbox: Outbox;
   try {
@@ -91,7 +91,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
 
   const advertiser: Advertiser = new Advertiser({
     identity, region, sensors, capacity: capacity.tracker, busy: () => executor.busy,
-    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real',
+    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real', limits: config.limits,
     sampleIntervalMs: config.sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
     publish: (topic, payload) => link.publish(topic, payload, { qos: 0, retain: true }),
     refusal: () => (draining ? 'draining' : outbox.isFull() ? 'outbox full' : null),

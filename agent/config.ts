@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { check } from '../util/valid.js';
 import { checkRegion } from '../protocol/topics.js';
+import { MAX_TASK_FUEL } from '../protocol/messages.js';
 
 // valibot rather than zod: the agent is meant to run in a few tens of MB, and zod alone
 // costs ~12 MB of RSS against ~3 MB for valibot (bench/agent). All numbers are finite.
@@ -34,7 +35,7 @@ export const BrokerSchema = v.strictObject({
 });
 
 const LimitsSchema = v.strictObject({
-  fuel: v.optional(int(1), 2_000_000_000),
+  fuel: v.optional(int(1, MAX_TASK_FUEL), 2_000_000_000),
   memoryPages: v.optional(int(1, 65536), 256),
   timeoutMs: v.optional(int(1, 3_600_000), 10_000),
 });
@@ -103,8 +104,15 @@ export const AgentConfigSchema = v.strictObject({
   outbox: v.optional(OutboxSchema, () => ({})),
   reconnect: v.optional(v.strictObject({ minMs: v.optional(int(10), 500), maxMs: v.optional(int(10), 30_000) }), () => ({})),
   connectTimeoutMs: v.optional(int(100, 600_000), 10_000),
-  /** Close the agent's own worker pool after this long without tasks (0 = keep it); it restarts on demand. */
-  runnerIdleMs: v.optional(int(0, 86_400_000), 300_000),
+  /**
+   * Where tasks run: 'process' (default) in a child process that ends after `runnerIdleMs`
+   * without tasks, so the agent gives all of the runtime's memory back between bursts;
+   * 'thread' in worker threads inside the agent's own process (no cold start, but what the
+   * threads used stays resident).
+   */
+  runner: v.optional(v.picklist(['process', 'thread']), 'process'),
+  /** End the task runner (process or worker pool) after this long without tasks (0 = keep it); it restarts on demand. */
+  runnerIdleMs: v.optional(int(0, 86_400_000), 10_000),
   /** Longest SIGTERM waits for running tasks before giving up on them. */
   drainTimeoutMs: v.optional(int(0, 3_600_000), 15_000),
   /** How long to wait for a module to arrive on its retained topic. */

@@ -74,6 +74,9 @@ export class Executor {
     if (this.seen.has(key)) return 'duplicate assignment (already taken)';
     if (!this.accepting) return 'draining';
     if (a.leaseUntil < now) return 'lease already expired';
+    // Running it under smaller limits than asked would give a result that differs from a
+    // re-execution under the asked ones (fuel-exhausted, memory-limit): a false mismatch.
+    if (a.fuelLimit > this.o.limits.fuel || a.memoryPages > this.o.limits.memoryPages) { this.s.refused++; return 'needs more fuel or memory than this device gives a task'; }
     if (this.queue.length >= this.o.maxQueue) { this.s.refused++; return 'queue full'; }
     this.seen.add(key);
     if (this.seen.size > 4096) this.seen.delete(this.seen.values().next().value!);
@@ -118,8 +121,9 @@ export class Executor {
     const startedAt = Date.now();
     const tempStartC = this.o.temperature();
     const limits = {
-      fuel: Math.min(a.fuelLimit, this.o.limits.fuel),
-      memoryPages: Math.min(a.memoryPages, this.o.limits.memoryPages),
+      fuel: a.fuelLimit,
+      memoryPages: a.memoryPages,
+      // A shorter deadline only risks a 'timeout', which is never taken as evidence.
       timeoutMs: Math.min(a.timeoutMs, this.o.limits.timeoutMs),
     };
     let outcome;

@@ -8,3 +8,4 @@ export type { AgentHandle, AgentStats, AgentEvent, ReceiptEvent } from './types.
 export { Outbox, type OutboxEntry, type OutboxStats } from './outbox.js';
 export { decideBid, type BidContext, type BidDecision } from './bidder.js';
 export { LazyRunner } from './setup.js';
+export { ProcessRunner, type ProcessRunnerOptions } from './process-runner.js';

@@ -20,7 +20,7 @@
  */
 import { open as openFile, rename, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { decode, encode, type DecodeLimits } from '../protocol/codec.js';
 import { toHex } from '../protocol/hash.js';
 import { GENESIS, type ChainHead } from '../protocol/receipt.js';

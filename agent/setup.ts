@@ -9,10 +9,14 @@ import { loadOrCreateKey } from './signer.js';
 import type { Logger } from '../util/log.js';
 import { calibratedFuelRate } from './calibrate.js';
 import { keyFileOf, type AgentConfig } from './config.js';
+import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.js';
 import type { CapacityOptions } from './capacity/tracker.js';
 import { CapacityTracker } from './capacity/tracker.js';
 import type { SensorSource, Thresholds } from './capacity/types.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './runtime/types.js';
+import type { PoolOptions } from './runtime/pool.js';
+import { fileMeteredStore } from './runtime/metered-store.js';
+import { tasksBuildDir } from '../util/paths.js';
 
 /** Load the key file, or create it (mode 0600) on first start. */
 export function setupIdentity(config: AgentConfig): Identity {
@@ -43,7 +47,7 @@ export class LazyRunner implements TaskRunner {
    *   threads and the instrumenter hold hundreds of MB a small device wants back, at the
    *   cost of a cold start (pool start, instrumentation) on the next task.
    */
-  constructor(public size: number, private readonly idleCloseMs = 0) {}
+  constructor(public size: number, private readonly idleCloseMs = 0, private readonly poolOptions: Omit<PoolOptions, 'size'> = {}) {}
 
   /** Set the pool size; only before first use. */
   resize(size: number): void {
@@ -51,7 +55,7 @@ export class LazyRunner implements TaskRunner {
   }
 
   private get(): Promise<TaskRunner> {
-    this.pool ??= import('./runtime/pool.js').then((m) => m.createWorkerPool({ size: this.size }));
+    this.pool ??= import('./runtime/pool.js').then((m) => m.createWorkerPool({ ...this.poolOptions, size: this.size }));
     return this.pool;
   }
 
@@ -83,9 +87,16 @@ export class LazyRunner implements TaskRunner {
   }
 }
 
-export function setupRunner(config: AgentConfig, given?: TaskRunner): { runner: TaskRunner; ownRunner: boolean } {
+export function setupRunner(config: AgentConfig, given?: TaskRunner, log?: Logger): { runner: TaskRunner; ownRunner: boolean } {
   if (given) return { runner: given, ownRunner: false };
-  return { runner: new LazyRunner(config.slots ?? defaultSlots(), config.runnerIdleMs), ownRunner: true };
+  const size = config.slots ?? defaultSlots();
+  if (config.runner === 'thread') {
+    const metered = fileMeteredStore({ readOnly: [join(tasksBuildDir(), 'metered')], writable: join(config.dataDir, 'metered') });
+    return { runner: new LazyRunner(size, config.runnerIdleMs, { metered }), ownRunner: true };
+  }
+  const opts: ProcessRunnerOptions = { idleCloseMs: config.runnerIdleMs, meteredDir: join(config.dataDir, 'metered') };
+  if (log) opts.logger = log.child({ part: 'runner' });
+  return { runner: new ProcessRunner(size, opts), ownRunner: true };
 }
 
 const defaultSlots = (): number => Math.max(1, Math.min(1024, availableParallelism()));
@@ -104,7 +115,7 @@ export interface CapacitySetup {
 export async function setupCapacity(config: AgentConfig, runner: TaskRunner, log: Logger): Promise<CapacitySetup> {
   const profile = config.profile ? (await import('../sim/profiles.js')).getProfile(config.profile) : null;
   const slots = config.slots ?? profile?.slots ?? (runner.size > 0 ? runner.size : defaultSlots());
-  if (runner instanceof LazyRunner) runner.resize(slots);
+  if (runner instanceof LazyRunner || runner instanceof ProcessRunner) runner.resize(slots);
   let fuelRate = config.fuelRate;
   if (fuelRate === undefined) {
     try {

@@ -1,8 +1,8 @@
 /**
  * bench/broker: messages per second and round-trip p50/p99 on loopback through
  *   1. swarmlet's broker with authentication and ACLs on (node publishes bids with a
- *      connect proof, gateway subscribes; per-client rate limit raised out of the way but
- *      still checked on every publish),
+ *      connect proof, gateway subscribes; per-node publish and connect limits raised out of
+ *      the way but still checked),
  *   2. plain aedes (no hooks), and
  *   3. Mosquitto (if installed), started on its own free port,
  * side by side in one run, with one mqtt.js publisher and one subscriber, QoS 0.
@@ -112,7 +112,7 @@ async function swarmletTarget(): Promise<Target> {
   const enrollment = new Enrollment();
   enrollment.add(node.publicKey, 'node');
   enrollment.add(gw.publicKey, 'gateway');
-  const b = await startBroker({ port: 0, enrollment, limits: { publishRate: 1e9, publishBurst: 1e9 } });
+  const b = await startBroker({ port: 0, enrollment, limits: { publishRate: 1e9, publishBurst: 1e9, connectBurst: 1e6 } });
   let n = 0;
   return {
     name: 'swarmlet (auth+ACL)',

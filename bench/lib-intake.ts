@@ -56,7 +56,7 @@ export async function intakePart(dataDir: string, n: number) {
   const raw = rate(() => { const r = receipts[k++ % receipts.length]!; nodeEd.verify(r.sig, r.msg, r.pk); }, { minMs: 1500 });
   // As the gateway runs it: signature checks spread over verifier worker threads.
   const pool = new VerifyPool(2);
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: () => false, verifyPool: pool });
+  const intake = new ReceiptIntake({ store, enrollment, verifyPool: pool });
   await intake.processAsync(messages.slice(0, 64)); // warm the workers
   await store.synced();
   const t0 = performance.now();

@@ -5,8 +5,10 @@
  * Prints a table and one JSON line. No thresholds: the targets (metering <= 1.25x unmetered,
  * median over tasks; wasm >= TS on most tasks) are printed next to the figures.
  *
- *   node dist/bench/runtime.js [--quick] [--liftoff]
+ *   node dist/bench/runtime.js [--quick] [--liftoff] [--baseline DIST]
  * --liftoff keeps V8's baseline wasm compiler (what the pool avoids; see agent/runtime/tiering.ts).
+ * --baseline DIST also meters every task with another build's instrumenter (e.g. main's
+ * dist/) and times it in the same rounds, so the two overheads are measured side by side.
  */
 import { availableParallelism } from 'node:os';
 import { buildTasks } from '../agent/runtime/build-tasks.js';
@@ -25,6 +27,10 @@ const turbofan = liftoff ? false : preferOptimizingCompiler();
 const BUDGET_MS = quick ? 150 : 600;
 const LIMITS = { fuel: Number.MAX_SAFE_INTEGER, memoryPages: 1024 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const bi = process.argv.indexOf('--baseline');
+const baselineDist = bi >= 0 ? process.argv[bi + 1] : undefined;
+/** The median metering overhead last recorded before issue 12 (the call stack and bulk-memory metering). */
+const LAST_RECORDED_METERING_X = 1.058;
 
 /**
  * Median ms of each fn, run round-robin (so a load spike on this shared machine hits every
@@ -64,6 +70,9 @@ async function main(): Promise<void> {
   await buildTasks();
   const cat = loadCatalogue();
   const binaryen = await loadBinaryen();
+  type Meter = typeof import('../agent/runtime/meter.js');
+  const old = baselineDist ? (await import(`${baselineDist}/agent/runtime/meter.js`)) as Meter : null;
+  const oldBinaryen = old ? await old.loadBinaryen() : null;
   const rows: Record<string, number | string>[] = [];
   for (const e of cat.entries) {
     const input = sampleInput(e.name, { size: 'bench' });
@@ -79,11 +88,15 @@ async function main(): Promise<void> {
     if (!check2.ok || Buffer.compare(check2.output, probe.output) !== 0 || Buffer.compare(ref(input), probe.output) !== 0) {
       throw new Error(`${e.name}: outputs differ between metered, unmetered and reference`);
     }
-    const [meteredMs, plainMs, tsMs] = timeAll([
+    const before = old ? new WebAssembly.Module(old.instrument(oldBinaryen!, e.wasm).wasm as Uint8Array<ArrayBuffer>) : null;
+    const beforeProbe = before ? execute(before, input, LIMITS, shape) : null;
+    if (beforeProbe && (!beforeProbe.ok || Buffer.compare(beforeProbe.output, probe.output) !== 0)) throw new Error(`${e.name}: the baseline's metered output differs`);
+    const [meteredMs, plainMs, tsMs, beforeMs] = timeAll([
       () => execute(metered, input, LIMITS, shape),
       () => execute(plain, input, LIMITS, shape),
       () => ref(input),
-    ]) as [number, number, number];
+      ...(before ? [() => execute(before, input, LIMITS, shape)] : []),
+    ]) as [number, number, number, number | undefined];
     const coldMs = time(() => {
       const memory = new WebAssembly.Memory({ initial: shape.initialPages, maximum: 256 });
       new WebAssembly.Instance(metered, { env: { abort: () => { throw new Error('abort'); } }, swarmlet: { memory } });
@@ -93,6 +106,7 @@ async function main(): Promise<void> {
       meteredMs: meteredMs, unmeteredMs: plainMs, tsMs,
       meteringX: meteredMs / plainMs, tsOverWasmX: tsMs / meteredMs, coldStartMs: coldMs,
       fuelPerMs: probe.fuel / meteredMs,
+      ...(beforeProbe && beforeMs !== undefined ? { fuelBefore: beforeProbe.fuel, meteringBeforeX: beforeMs / plainMs } : {}),
     });
   }
 
@@ -112,10 +126,10 @@ async function main(): Promise<void> {
   const shaMod = new WebAssembly.Module(instrument(binaryen, sha.wasm).wasm as Uint8Array<ArrayBuffer>);
   const directMs = time(() => execute(shaMod, small, LIMITS, shaShape));
 
-  const cols = ['task', 'inputBytes', 'fuel', 'meteredMs', 'unmeteredMs', 'tsMs', 'meteringX', 'tsOverWasmX', 'coldStartMs'] as const;
+  const cols = ['task', 'inputBytes', 'fuel', ...(old ? ['fuelBefore'] : []), 'meteredMs', 'unmeteredMs', 'tsMs', 'meteringX', ...(old ? ['meteringBeforeX'] : []), 'tsOverWasmX', 'coldStartMs'];
   const cell = (r: Record<string, number | string>, c: string) => {
     const v = r[c]!;
-    return typeof v === 'string' ? v : c.endsWith('X') ? `${f(v, 2)}x` : c === 'fuel' || c === 'inputBytes' ? String(v) : f(v);
+    return typeof v === 'string' ? v : c.endsWith('X') ? `${f(v, 2)}x` : c.startsWith('fuel') || c === 'inputBytes' ? String(v) : f(v);
   };
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padStart(widths[i]!)).join('  ');
@@ -125,13 +139,14 @@ async function main(): Promise<void> {
   const meteringMedian = median(rows.map((r) => r.meteringX as number));
   const wasmWins = rows.filter((r) => (r.tsOverWasmX as number) >= 1).length;
   console.log('');
-  console.log(`metering overhead, median over tasks: ${f(meteringMedian, 3)}x (target <= 1.25x)`);
+  const beforeMedian = old ? median(rows.map((r) => r.meteringBeforeX as number)) : null;
+  console.log(`metering overhead, median over tasks: ${f(meteringMedian, 3)}x (target <= 1.25x; last recorded ${f(LAST_RECORDED_METERING_X, 3)}x${beforeMedian !== null ? `; baseline in this run ${f(beforeMedian, 3)}x, ratio ${f(meteringMedian / beforeMedian, 3)}` : ''})`);
   console.log(`metered wasm at least as fast as TS on ${wasmWins}/${rows.length} tasks (target: most)`);
   console.log(`cold start (instantiate metered module), median: ${f(median(rows.map((r) => r.coldStartMs as number)), 3)} ms`);
   console.log(`pool (${size} workers): ${f(n / (poolMs / 1000), 0)} tasks/s of sha256 on ${small.length} bytes; same task direct in-thread: ${f(1000 / directMs, 0)} tasks/s`);
   console.log(JSON.stringify({
     bench: 'runtime', node: process.version, cores: size, quick, wasmCompiler: turbofan ? 'turbofan' : 'v8-default',
-    tasks: rows, meteringMedianX: meteringMedian, wasmFasterThanTsCount: wasmWins, taskCount: rows.length,
+    tasks: rows, meteringMedianX: meteringMedian, meteringBeforeMedianX: beforeMedian, lastRecordedMeteringX: LAST_RECORDED_METERING_X, wasmFasterThanTsCount: wasmWins, taskCount: rows.length,
     pool: { workers: size, tasks: n, tasksPerSec: n / (poolMs / 1000), directTasksPerSec: 1000 / directMs, inputBytes: small.length },
   }));
 }

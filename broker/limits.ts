@@ -18,10 +18,21 @@ export const LimitsSchema = v.strictObject({
   maxNodePacketBytes: intMin(1024, MAX_PAYLOAD_BYTES + 64 * 1024),
   /** Largest packet from a gateway, bridge or anonymous dev client (a module, plus framing). */
   maxPacketBytes: intMin(1024, MAX_MODULE_BYTES + 128 * 1024),
-  /** Sustained publishes per second per node/operator/anonymous client (gateways and bridges carry aggregate traffic and are exempt). */
+  /**
+   * Sustained publishes per second per node/operator/anonymous client, across all of its
+   * sessions and reconnects (gateways and bridges carry aggregate traffic and are exempt).
+   */
   publishRate: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0)), 200),
   /** Burst above the sustained rate. */
   publishBurst: intMin(1, 400),
+  /** Authenticated connects per second per node/operator/anonymous client, sustained (kept across reconnects). */
+  connectRate: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0)), 0.5),
+  /** Connect burst per identity (a device reconnecting after cuts stays well within it). */
+  connectBurst: intMin(1, 20),
+  /** Live sessions of one node; a new connection takes over the oldest (MQTT's usual takeover, also across client ids). */
+  maxSessionsPerNode: intMin(1, 1),
+  /** Live sessions of one operator key (several tools at once); the oldest is taken over beyond it. */
+  maxSessionsPerOperator: intMin(1, 4),
   /** Subscriptions held by one client. */
   maxSubscriptions: intMin(1, 64),
   /** Inbound QoS 2 messages awaiting PUBREL per client (aedes' own bound; QoS 1 is acked at once). */
@@ -48,6 +59,13 @@ export function rateLimited(role: BrokerRole): boolean {
   return role === 'node' || role === 'operator' || role === 'anonymous';
 }
 
+/** Live sessions one identity may hold (anonymous clients are keyed by client id: MQTT's own takeover bounds them to one). */
+export function maxSessionsFor(limits: Limits, role: BrokerRole): number {
+  if (role === 'node' || role === 'anonymous') return limits.maxSessionsPerNode;
+  if (role === 'operator') return limits.maxSessionsPerOperator;
+  return Infinity;
+}
+
 /** Token bucket: `rate` tokens a second, at most `burst` saved up. */
 export class TokenBucket {
   private tokens: number;
@@ -55,6 +73,10 @@ export class TokenBucket {
   constructor(private readonly rate: number, private readonly burst: number, now = Date.now()) {
     this.tokens = burst;
     this.last = now;
+  }
+  /** When a token was last asked for (ms); a bucket unused for burst/rate seconds is full again. */
+  get lastUsed(): number {
+    return this.last;
   }
   take(now = Date.now()): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);

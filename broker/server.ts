@@ -16,7 +16,8 @@ import { createLogger } from '../util/log.js';
 import { DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
 import { canPublish, canSubscribe, type BrokerRole } from './acl.js';
 import { Authenticator } from './auth.js';
-import { guardPacketSize, maxPacketFor, rateLimited, resolveLimits, TokenBucket, type LimitsInput } from './limits.js';
+import { guardPacketSize, maxPacketFor, maxSessionsFor, rateLimited, resolveLimits, type LimitsInput } from './limits.js';
+import { IdentityBudgets, type Budget } from './budgets.js';
 import { Bridge, type BridgeOptions } from './bridge.js';
 import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
 
@@ -61,7 +62,9 @@ export interface BrokerHandle {
 interface Session {
   nodeId: string;
   role: BrokerRole;
-  bucket?: TokenBucket;
+  /** The identity's budget, shared by all its sessions (absent for gateways and bridges). */
+  budget?: Budget;
+  ended: boolean;
   subs: Set<string>;
   /** ACL decisions for topics this client published before (a device uses a handful). */
   pubCache: Map<string, boolean>;
@@ -90,7 +93,19 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const auth = new Authenticator({ enrollment, meshId, allowAnonymous, maxSkewMs });
   const sessions = new WeakMap<Client, Session>();
+  /** Live sessions per identity, oldest first. */
   const byNode = new Map<string, Set<Client>>();
+  const budgets = new IdentityBudgets(limits, Math.max(1000, 4 * limits.maxClients));
+
+  const endSession = (client: Client) => {
+    const s = sessions.get(client);
+    if (!s || s.ended) return;
+    s.ended = true;
+    if (s.budget) s.budget.live--;
+    const set = byNode.get(s.nodeId);
+    set?.delete(client);
+    if (set?.size === 0) byNode.delete(s.nodeId);
+  };
 
   const cluster: ClusterParts | undefined = opts.redis ? redisParts(opts.redis) : undefined;
   const hooks: AedesOptions = {
@@ -106,13 +121,39 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
         return done(authError(r.code, r.reason), false);
       }
+      // Connects per identity are budgeted (kept across reconnects), so a reconnect storm
+      // cannot buy fresh sessions at will. Counted only once the proof is verified: a forged
+      // CONNECT naming someone else must not spend that node's budget.
+      const budget = rateLimited(r.role) ? budgets.get(r.nodeId) : undefined;
+      if (budget && !budget.connects.take()) {
+        const now = Date.now();
+        if (now - budget.lastWarned >= budgets.refillMs) {
+          budget.lastWarned = now;
+          log.warn({ clientId: client.id, nodeId: r.nodeId, rate: limits.connectRate, burst: limits.connectBurst }, 'connection refused: too many connects from this identity (further refusals within the window are not logged)');
+        }
+        return done(authError(3, 'too many connects; retry later'), false);
+      }
       const accept = () => {
-        const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set(), pubCache: new Map() };
-        if (rateLimited(r.role)) s.bucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+        const conn = (client as unknown as { conn?: Duplex }).conn;
+        if (client.closed || !conn || conn.destroyed) return done(null, true); // gone meanwhile: aedes drops it
+        const s: Session = { nodeId: r.nodeId, role: r.role, subs: new Set(), pubCache: new Map(), ended: false, ...(budget ? { budget } : {}) };
         sessions.set(client, s);
-        let set = byNode.get(r.nodeId);
-        if (!set) byNode.set(r.nodeId, (set = new Set()));
+        const set = byNode.get(r.nodeId) ?? new Set<Client>();
+        // One device, one live session (several for operators): the newest takes over,
+        // as MQTT does for a repeated client id. A device reconnecting after a network cut
+        // gets in at once even while its stale session is still open; extra sessions do
+        // not add rate either way (the publish budget is per identity).
+        const max = maxSessionsFor(limits, r.role);
+        for (const old of set) {
+          if (set.size < max) break;
+          log.info({ nodeId: r.nodeId, clientId: client.id, previous: old.id }, 'session taken over by a new connection of the same identity');
+          endSession(old);
+          old.close();
+        }
         set.add(client);
+        byNode.set(r.nodeId, set); // (a takeover above may have emptied and dropped it)
+        if (budget) budget.live++;
+        conn.once('close', () => endSession(client));
         log.debug({ clientId: client.id, role: r.role }, 'client authenticated');
         done(null, true);
       };
@@ -137,7 +178,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
       // The client's own last will (published as it goes) is not counted: a device cut
       // off for flooding must still announce that it is offline.
       const isWill = packet === (client as unknown as { will?: unknown }).will;
-      if (s.bucket && !isWill && !s.bucket.take()) {
+      if (s.budget && !isWill && !s.budget.publish.take()) {
         log.warn({ clientId: client.id, nodeId: s.nodeId, rate: limits.publishRate }, 'publish rate limit exceeded; disconnecting');
         return cb(new Error('publish rate limit exceeded'));
       }
@@ -188,13 +229,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
     const s = client && sessions.get(client);
     if (s) for (const f of filters) s.subs.delete(f);
   });
-  aedes.on('clientDisconnect', (client) => {
-    const s = sessions.get(client);
-    if (!s) return;
-    const set = byNode.get(s.nodeId);
-    set?.delete(client);
-    if (set?.size === 0) byNode.delete(s.nodeId);
-  });
+  aedes.on('clientDisconnect', endSession);
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
 
   const onRevoked = (e: Enrolled) => {
@@ -247,6 +282,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
     });
 
   const bridges: Bridge[] = [];
+  const sweeper = setInterval(() => budgets.sweep(), Math.max(10_000, budgets.refillMs));
+  sweeper.unref();
   try {
     const main = opts.tls
       ? createTlsServer({ cert: pem(opts.tls.cert), key: pem(opts.tls.key) }, (s) => handle(s))
@@ -284,6 +321,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
       close() {
         closing ??= (async () => {
           enrollment.off('revoked', onRevoked);
+          clearInterval(sweeper);
           for (const b of bridges) await b.stop();
           const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
           await new Promise<void>((r) => aedes.close(() => r()));
@@ -296,6 +334,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
       },
     };
   } catch (e) {
+    clearInterval(sweeper);
     for (const b of bridges) await b.stop().catch(() => undefined);
     for (const s of servers) s.close();
     await new Promise<void>((r) => aedes.close(() => r()));

@@ -14,7 +14,7 @@
 import { seal } from '../protocol/envelope.js';
 import { fromHex, toHex, ZERO_HASH } from '../protocol/hash.js';
 import type { Identity } from '../protocol/identity.js';
-import type { BatchHeader } from '../protocol/messages.js';
+import { MAX_BATCH_RECEIPTS, MAX_TASK_FUEL, type BatchHeader } from '../protocol/messages.js';
 import type { Logger } from '../util/log.js';
 import { merklePath, merkleRoot } from './merkle.js';
 import { buildInclusionProof, type InclusionProof } from './proof.js';
@@ -64,7 +64,7 @@ export class Batcher implements Prover {
   private stopped = false;
 
   constructor(private readonly o: BatcherOptions) {
-    this.maxReceipts = Math.max(1, Math.min(o.maxReceipts ?? 1000, 4096));
+    this.maxReceipts = Math.max(1, Math.min(o.maxReceipts ?? 1000, MAX_BATCH_RECEIPTS));
     this.maxDelayMs = Math.max(1, o.maxDelayMs ?? 1000);
     this.sinks = [...(o.sinks ?? [])];
   }
@@ -73,17 +73,30 @@ export class Batcher implements Prover {
     this.sinks.push(s);
   }
 
-  /** Call with how many receipts were just accepted (and once on start, with none). */
+  /**
+   * Call with how many receipts were just accepted (and once on start, with none). Never
+   * throws: a batch that cannot be sealed (the store failing) is logged and tried again on
+   * the next timer; receipts wait in the store meanwhile.
+   */
   poke(accepted = 0): void {
     if (this.stopped) return;
-    if (this.waiting === null) this.waiting = this.o.store.countUnbatched();
-    else this.waiting += accepted;
-    while (this.waiting >= this.maxReceipts && this.cut()) { /* one batch per maxReceipts */ }
-    if (this.waiting > 0 && !this.timer) {
+    try {
+      if (this.waiting === null) this.waiting = this.o.store.countUnbatched();
+      else this.waiting += accepted;
+      while (this.waiting >= this.maxReceipts && this.cut()) { /* one batch per maxReceipts */ }
+    } catch (e) {
+      this.o.log.error({ err: (e as Error).message }, 'batch not sealed; receipts wait in the store and are tried again');
+      this.waiting = Math.max(this.waiting ?? 0, 1);
+    }
+    if ((this.waiting ?? 0) > 0 && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
         if (this.stopped) return;
-        this.cut();
+        try {
+          this.cut();
+        } catch (e) {
+          this.o.log.error({ err: (e as Error).message }, 'batch not sealed; receipts wait in the store and are tried again');
+        }
         this.poke();
       }, this.maxDelayMs);
       this.timer.unref?.();
@@ -93,8 +106,27 @@ export class Batcher implements Prover {
   /** Seal one batch of up to maxReceipts waiting receipts; null when none wait. */
   cut(now = Date.now()): SealedBatch | null {
     const st = this.o.store;
-    const rows = st.unbatched(this.maxReceipts);
-    if (rows.length === 0) { this.waiting = 0; return null; }
+    const all = st.unbatched(this.maxReceipts);
+    if (all.length === 0) { this.waiting = 0; return null; }
+    // Every receipt's fuel was checked at intake (<= its task's limit <= MAX_TASK_FUEL); a row
+    // that is not (a store written by an older gateway, or edited) is set aside, not summed:
+    // one poison row must not stop batching, or the gateway.
+    const poison = all.filter((r) => !(Number.isSafeInteger(r.fuel) && r.fuel >= 0 && r.fuel <= MAX_TASK_FUEL));
+    if (poison.length) {
+      st.setAside(poison.map((r) => r.id), `fuel out of range (${poison[0]!.fuel}): set aside by the batcher`);
+      this.o.log.error({ receipts: poison.length, example: poison[0]!.id }, 'receipts with out-of-range fuel set aside (rejected, unbilled)');
+    }
+    // Exact totals: summed as BigInt, and a batch ends before its total would leave the safe range.
+    const bad = new Set(poison);
+    const rows: typeof all = [];
+    let total = 0n;
+    for (const r of all) {
+      if (bad.has(r)) continue;
+      if (total + BigInt(r.fuel) > BigInt(Number.MAX_SAFE_INTEGER)) break;
+      total += BigInt(r.fuel);
+      rows.push(r);
+    }
+    if (rows.length === 0) return poison.length ? this.cut(now) : null;
     const ids = rows.map((r) => fromHex(r.id));
     const last = st.lastBatch();
     const header: BatchHeader = {
@@ -104,7 +136,7 @@ export class Batcher implements Prover {
       prevBatchHash: last ? fromHex(last.header_id) : ZERO_HASH,
       merkleRoot: merkleRoot(ids),
       count: ids.length,
-      fuelTotal: rows.reduce((s, r) => s + r.fuel, 0),
+      fuelTotal: Number(total),
       createdAt: now,
     };
     const sealed = seal('batch-header', header, this.o.identity);
@@ -112,7 +144,7 @@ export class Batcher implements Prover {
       batch_no: header.batchNo, header: sealed.bytes, header_id: toHex(sealed.id), merkle_root: toHex(header.merkleRoot),
       count: header.count, fuel_total: header.fuelTotal, created_at: now,
     }, rows.map((r) => r.id));
-    if (this.waiting !== null) this.waiting = Math.max(0, this.waiting - rows.length);
+    if (this.waiting !== null) this.waiting = Math.max(0, this.waiting - rows.length - poison.length);
     const batch: SealedBatch = { header, envelope: sealed.bytes, id: sealed.id, receiptIds: ids };
     // Sinks hear of a batch only once it is on disk.
     st.afterSync(() => {

@@ -8,11 +8,15 @@
 import { check } from '../util/valid.js';
 import type { Logger } from '../util/log.js';
 import type { AcceptedResult } from './intake.js';
-import { JobSpecSchema, DEFAULT_DEADLINE_MS, DEFAULT_MAX_PRICE, newJobId, newTaskState, splitJob, type JobSpec, type JobState, type ResultRec, type TaskState } from './jobs.js';
+import { JobSpecSchema, DEFAULT_DEADLINE_MS, DEFAULT_MAX_PRICE, newJobId, splitJob, type JobSpec, type JobState, type ResultRec, type TaskState } from './jobs.js';
+import { restoreJob } from './restore.js';
+import type { Reputation } from './trust.js';
 import type { Scheduler } from './scheduler.js';
 import type { Store } from './store.js';
-import { decide, judgeAgainst, type LocalChecker, type Reputation } from './verifier.js';
+import { decide, judgeAgainst, type LocalChecker } from './verifier.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Grants } from './grants.js';
+import type { Bill } from './store.js';
 
 export interface ModuleRef {
   name: string;
@@ -23,6 +27,8 @@ export interface ModuleRef {
 export interface EngineDeps {
   store: Store;
   rep: Reputation;
+  /** Observed capacity per node (fleet.grants): results grow it, expired leases shrink it. */
+  grants: Grants;
   log: Logger;
   metrics: GatewayMetrics;
   checker: LocalChecker | null;
@@ -33,6 +39,9 @@ export interface EngineDeps {
   fuelLimit: number;
   timeoutMs: number;
   memoryPages: number;
+  leaseMs: number;
+  /** 'trust' (default): check rates follow each node's verified record (trust.ts); 'flat': every node at the job's spot-check share (the old policy, kept as the benchmark's baseline). */
+  checking?: 'trust' | 'flat';
 }
 
 export class BadJob extends Error {
@@ -41,6 +50,16 @@ export class BadJob extends Error {
 
 /** Attempts a task may use beyond its redundancy before it is given up. */
 const SPARE_ATTEMPTS = 5;
+/**
+ * A result claiming more than this many times the most fuel the gateway has verified for a
+ * task of the same job is re-executed before it is accepted (the tasks of a job run one
+ * module on similar inputs; an inflated fuel claim stands out).
+ */
+const FUEL_OUTLIER_FACTOR = 8;
+/** Weight of the newest lease-to-result time in a job's smoothed latency. */
+const LATENCY_EWMA = 0.2;
+/** How long a revised job has to re-run the results it lost (its old deadline may have passed). */
+const REVISION_DEADLINE_MS = DEFAULT_DEADLINE_MS;
 
 export class Engine {
   readonly jobs = new Map<string, JobState>();
@@ -63,7 +82,17 @@ export class Engine {
   need = (task: TaskState): number => {
     const job = this.jobs.get(task.jobId);
     if (!job || task.state !== 'open') return 0;
-    return job.redundancy + task.extra - this.usable(task) - task.leases.size;
+    let live = 0;
+    for (const l of task.leases.values()) if (!l.stalled) live++;
+    return job.redundancy + task.extra - this.usable(task) - live;
+  };
+
+  /** A node let a lease expire: it loses standing and observed capacity (benched after several in a row). */
+  leaseExpired = (nodeId: string, taskId: string): void => {
+    this.d.rep.slip(nodeId);
+    if (this.d.grants.expired(nodeId)) {
+      this.d.log.warn({ nodeId, taskId, ...this.d.grants.view(nodeId) }, 'node lets its leases expire: benched (no new work) for a while');
+    }
   };
 
   maxAttempts = (_task: TaskState, job: JobState): number => job.redundancy + SPARE_ATTEMPTS;
@@ -73,18 +102,18 @@ export class Engine {
     if (!parsed.ok) throw new BadJob(`${parsed.path || 'job'}: ${parsed.message}`);
     const spec = parsed.value;
     const mod = this.d.resolveModule(spec.task);
-    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not in the catalogue by name or hash)`);
+    if (!mod) throw new BadJob(`unknown task ${JSON.stringify(spec.task)} (not a catalogue task, a published name@version or a module hash)`);
     const region = spec.region ?? this.d.defaultRegion;
     if (!this.d.regions.includes(region)) throw new BadJob(`region ${JSON.stringify(region)} is not served here (serving ${this.d.regions.join(', ')})`);
     const id = newJobId();
     const job = splitJob({
       id, taskName: mod.name, moduleHash: mod.hash, inputs: spec.inputs, redundancy: spec.redundancy ?? 1,
       spotCheck: spec.spotCheck ?? this.d.spotCheck, maxPrice: spec.maxPrice ?? DEFAULT_MAX_PRICE, region,
-      deadline: now + (spec.deadlineMs ?? DEFAULT_DEADLINE_MS), fuelLimit: spec.fuelLimit ?? this.d.fuelLimit, now,
+      deadline: now + (spec.deadlineMs ?? DEFAULT_DEADLINE_MS), fuelLimit: spec.fuelLimit ?? this.d.fuelLimit, now, delivery: spec.delivery ?? 'fast',
     });
     this.d.store.insertJob({
       id, task_name: job.taskName, module_hash: job.moduleHashHex, redundancy: job.redundancy, spot_check: job.spotCheck,
-      max_price: job.maxPrice, region, deadline: job.deadline, fuel_limit: job.fuelLimit, created_at: now, n_tasks: job.tasks.length,
+      max_price: job.maxPrice, region, deadline: job.deadline, fuel_limit: job.fuelLimit, created_at: now, n_tasks: job.tasks.length, delivery: job.delivery,
     }, job.tasks.map((t) => ({ id: t.id, idx: t.index, input: t.input, inputHash: t.inputHash, spot: t.spot })));
     this.adopt(job);
     this.d.metrics.jobs.inc({ event: 'submitted' });
@@ -98,39 +127,12 @@ export class Engine {
     for (const t of job.tasks) this.tasks.set(t.id, t);
   }
 
-  /** Rebuild open jobs from the store after a restart. */
+  /** Rebuild open (and revising) jobs from the store after a restart. */
   load(now = Date.now()): number {
     const rows = this.d.store.openJobs();
     for (const row of rows) {
-      const job: JobState = {
-        id: row.id, taskName: row.task_name, moduleHash: new Uint8Array(Buffer.from(row.module_hash, 'hex')), moduleHashHex: row.module_hash,
-        redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price, region: row.region, deadline: row.deadline,
-        fuelLimit: row.fuel_limit, createdAt: row.created_at, tasks: [], remaining: 0,
-      };
-      for (const tr of this.d.store.jobTasks(row.id)) {
-        const t = newTaskState(row.id, tr.idx, new Uint8Array(tr.input), tr.spot === 1);
-        t.attempts = tr.attempts;
-        if (tr.state === 'done' || tr.state === 'failed') {
-          t.state = tr.state;
-          t.verified = tr.verified === 1;
-          t.error = tr.error;
-          if (tr.node_id && tr.receipt_id) {
-            t.final = { nodeId: tr.node_id, attempt: 0, ok: tr.ok === 1, output: new Uint8Array(tr.output ?? Buffer.alloc(0)), compareHash: tr.output_hash ?? '', errorKind: tr.error, receiptId: tr.receipt_id };
-          }
-        } else job.remaining++;
-        job.tasks.push(t);
-      }
-      this.adopt(job);
-      for (const a of this.d.store.jobAttempts(row.id)) {
-        const t = this.tasks.get(a.task_id);
-        if (!t) continue;
-        t.tried.add(a.node_id);
-        if (a.state === 'leased' && t.state === 'open') {
-          this.scheduler.restoreLease(t, { nodeId: a.node_id, attempt: a.attempt, offerId: a.offer_id, price: a.price, leaseUntil: a.lease_until });
-        } else if (a.state === 'reported' && a.receipt_id && a.output_hash) {
-          t.results.set(a.node_id, { nodeId: a.node_id, attempt: a.attempt, ok: a.ok === 1, output: new Uint8Array(a.output ?? Buffer.alloc(0)), compareHash: a.output_hash, errorKind: a.error_kind, receiptId: a.receipt_id });
-        }
-      }
+      const job = this.restore(row.id, now);
+      if (!job) continue;
       if (job.remaining === 0) { this.finishJob(job, now); continue; }
       for (const t of job.tasks) if (t.state === 'open') this.evaluate(t);
     }
@@ -138,15 +140,56 @@ export class Engine {
     return rows.length;
   }
 
+  /** Bring a stored job into memory (its live leases back to the scheduler). */
+  private restore(jobId: string, now: number): JobState | undefined {
+    const row = this.d.store.getJob(jobId);
+    if (!row) return undefined;
+    const { job, leases } = restoreJob(this.d.store, row, this.d.leaseMs, now);
+    this.adopt(job);
+    for (const { task, lease } of leases) this.scheduler.restoreLease(task, lease);
+    return job;
+  }
+
+  /**
+   * Whether this result gets re-executed before acceptance: by its node's verified record
+   * (trust.ts; every result for a 'verified' job), and to calibrate the job's fuel on its
+   * first result and catch claims far above what was verified.
+   */
+  private considerCheck(task: TaskState, job: JobState, r: ResultRec): void {
+    if (task.spot || r.errorKind === 'timeout' || !this.d.checker) return;
+    const rate = job.delivery === 'verified' ? 1 : this.d.checking === 'flat' ? job.spotCheck : this.d.rep.checkRate(r.nodeId, job.spotCheck);
+    if (Math.random() < rate) task.spot = true;
+    else if (job.fuelRef === 0 ? !job.fuelRefPending : r.fuel > FUEL_OUTLIER_FACTOR * job.fuelRef) task.spot = true;
+    if (task.spot && job.fuelRef === 0) job.fuelRefPending = true;
+  }
+
   /** Results that intake has committed. */
-  onResults(list: readonly AcceptedResult[]): void {
+  onResults(list: readonly AcceptedResult[], now = Date.now()): void {
     for (const r of list) {
       const task = this.tasks.get(r.taskId);
-      if (!task) continue; // job closed: stored and billed, nothing more to decide
-      this.scheduler.endLease(task, r.nodeId);
-      if (task.state !== 'open' || this.d.rep.isQuarantined(r.nodeId)) continue;
+      if (!task) {
+        // Job closed: stored, never billed (the task was billed once, for the result it took);
+        // an answer within its lease still earns the node capacity.
+        if (this.scheduler.answered(r.taskId, r.nodeId, now)) this.d.grants.delivered(r.nodeId, now);
+        continue;
+      }
+      const lease = this.scheduler.endLease(task, r.nodeId);
+      const job = this.jobs.get(task.jobId);
+      if (lease) {
+        // An answer within its lease: the node earns capacity, the job learns how long answers take.
+        this.d.grants.delivered(r.nodeId, now);
+        if (job) {
+          const ms = Math.max(1, now - lease.grantedAt);
+          job.latencyMs = job.latencyMs === 0 ? ms : job.latencyMs + LATENCY_EWMA * (ms - job.latencyMs);
+        }
+      }
+      if (!job || task.state !== 'open' || this.d.rep.isQuarantined(r.nodeId)) continue;
       if (task.results.has(r.nodeId)) continue;
-      task.results.set(r.nodeId, { nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind, receiptId: r.receiptId });
+      task.results.set(r.nodeId, {
+        nodeId: r.nodeId, attempt: r.attempt, ok: r.ok, output: r.output, compareHash: r.compareHash, errorKind: r.errorKind,
+        errorMessage: r.errorMessage ?? null, receiptId: r.receiptId, fuel: r.fuel, price: r.price,
+      });
+      this.considerCheck(task, job, task.results.get(r.nodeId)!);
       this.evaluate(task);
     }
   }
@@ -165,9 +208,9 @@ export class Engine {
         this.scheduler.enqueue(task);
         return;
       case 'accept':
+        // Agreement (or not being checked) earns no trust: only a re-execution does.
         for (const c of dec.cheaters) this.caught(c, task);
-        this.d.rep.reward(dec.agreeing);
-        this.accept(task, job, dec.result, dec.verified);
+        this.accept(task, job, dec.result, dec.verified, dec.agreeing);
         return;
       case 'check':
         this.check(task, job, dec.candidates).catch((e: unknown) => {
@@ -187,23 +230,27 @@ export class Engine {
     }
     if (this.stopped || task.state !== 'checking' || !this.jobs.has(job.id)) return;
     task.state = 'open';
+    job.fuelRefPending = false;
     if (!local) {
       const hashes = new Set(candidates.map((c) => c.compareHash));
-      if (hashes.size === 1) { this.d.rep.reward(candidates.map((c) => c.nodeId)); this.accept(task, job, candidates[0]!, false); }
+      if (hashes.size === 1) this.accept(task, job, candidates[0]!, false, candidates.map((c) => c.nodeId));
       else { task.extra++; this.scheduler.enqueue(task); }
       return;
     }
+    job.fuelRef = Math.max(job.fuelRef, local.fuel);
     const { honest, cheaters } = judgeAgainst(local, candidates);
-    for (const c of cheaters) this.caught(c, task);
-    if (honest.length > 0) {
-      this.d.rep.reward(honest.map((h) => h.nodeId));
-      this.accept(task, job, honest[0]!, true);
-    } else {
-      this.evaluate(task);
-    }
+    this.d.store.tx(() => {
+      for (const c of cheaters) this.caught(c, task);
+      if (honest.length > 0) {
+        this.d.rep.verified(honest.map((h) => h.nodeId));
+        this.accept(task, job, honest[0]!, true, honest.map((h) => h.nodeId));
+      } else {
+        this.evaluate(task);
+      }
+    });
   }
 
-  /** A node returned a wrong result for `task`: quarantine it and re-check its other work. */
+  /** A node returned a wrong result for `task`: quarantine it and revise its other work. */
   private caught(nodeId: string, task: TaskState): void {
     const wrong = task.results.get(nodeId);
     task.results.delete(nodeId);
@@ -211,44 +258,99 @@ export class Engine {
     if (wrong) this.d.store.voidBilling([wrong.receiptId]);
     if (!this.d.rep.punish(nodeId)) return;
     this.d.metrics.cheatsCaught.inc();
-    this.d.log.warn({ nodeId, taskId: task.id }, 'wrong result: node quarantined, re-checking its other results');
+    this.d.log.warn({ nodeId, taskId: task.id }, 'wrong result: node quarantined; its unverified results are voided and run again');
     this.scheduler.dropNode(nodeId, 'cancelled');
-    let reopened = 0;
-    const dropped: string[] = [];
+    this.revise(nodeId);
+  }
+
+  /**
+   * Everything a caught node produced that no re-execution of ours confirmed is worthless:
+   * its pending results leave their tasks; every accepted, billed result of it is voided
+   * (its credits reversed) and its task runs again elsewhere, in open jobs and in finished
+   * ones alike. A finished job so touched is 'revising' until the re-runs are in, and keeps
+   * a revision record (which indexes, which came out different).
+   */
+  private revise(nodeId: string, now = Date.now()): void {
     for (const job of this.jobs.values()) {
       for (const t of job.tasks) {
-        if (t === task || !t.results.has(nodeId)) continue;
-        const r = t.results.get(nodeId)!;
-        // A result the gateway's own re-execution confirmed stays paid.
-        if (!(t.verified && t.final?.compareHash === r.compareHash)) dropped.push(r.receiptId);
-        t.results.delete(nodeId);
-        t.extra = 0; // a tie it caused is no tie any more
-        if (t.state === 'done' && !t.verified) {
+        if (t.state === 'open' && t.results.delete(nodeId)) { t.extra = 0; this.evaluate(t); }
+      }
+    }
+    const rows = this.d.store.unconfirmedResults(nodeId);
+    if (rows.length === 0) return;
+    this.d.store.voidBilling(rows.map((r) => r.receipt_id));
+    const byJob = new Map<string, typeof rows>();
+    // A task finished on the node's result: done, or failed by an accepted (billed) failure.
+    for (const r of rows) if (r.task_state === 'done' || r.task_state === 'failed') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r]);
+    let reopened = 0;
+    for (const [jobId, list] of byJob) {
+      let job = this.jobs.get(jobId);
+      if (!job) {
+        // A finished job: open it again, then bring it back into memory with the tasks reopened.
+        this.d.store.reviseJob(jobId, now + REVISION_DEADLINE_MS);
+        for (const r of list) this.d.store.reopenTask(r.task_id);
+        job = this.restore(jobId, now);
+        if (!job) continue;
+      } else {
+        job.deadline = Math.max(job.deadline, now + REVISION_DEADLINE_MS);
+        for (const r of list) {
+          const t = this.tasks.get(r.task_id);
+          if (!t || !(t.state === 'done' || (t.state === 'failed' && t.final))) continue;
           this.d.store.reopenTask(t.id);
           t.state = 'open';
           t.final = null;
+          t.error = null;
+          t.verified = false;
           job.remaining++;
-          reopened++;
         }
-        if (t.state === 'open') this.evaluate(t);
+      }
+      this.d.store.addRevision(jobId, nodeId, list.map((r) => ({ index: r.idx, hash: r.final_hash })), now);
+      for (const r of list) {
+        const t = this.tasks.get(r.task_id);
+        if (!t || t.state !== 'open') continue;
+        reopened++;
+        t.results.delete(nodeId);
+        t.extra = 0;
+        t.spot = false;
+        for (const res of t.results.values()) this.considerCheck(t, job, res);
+        this.evaluate(t);
       }
     }
-    // Work of a caught cheater that was thrown away is not paid for either.
-    if (dropped.length) this.d.store.voidBilling(dropped);
-    if (reopened) this.d.log.info({ nodeId, reopened }, 'tasks reopened after a cheat');
+    this.d.log.info({ nodeId, voided: rows.length, reopened, jobs: byJob.size }, 'results of a caught node voided and run again');
   }
 
-  private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean): void {
-    task.state = 'done';
+  /**
+   * The task's result is decided: store it and bill it, in one transaction. A task pays for
+   * `redundancy` results: the agreeing ones that arrived first, each once (the ledger is
+   * keyed by receipt and by (task, node)). Results that come later (a stalled lease that
+   * answered after all, a lease that expired, a node that crashed and re-sent its journal)
+   * are stored as receipts but not billed: the job owner pays each task exactly once.
+   */
+  private accept(task: TaskState, job: JobState, r: ResultRec, verified: boolean, agreeing: readonly string[]): void {
+    // An accepted result that is a failure (a trap, fuel or memory exhausted, ...) fails the
+    // task, as one given up does: the job fails, the API, dashboard, CLI and metrics say so.
+    // The work was done, so it is billed all the same.
+    const state = r.ok ? 'done' : 'failed';
+    task.state = state;
     task.final = r;
     task.verified = verified;
-    this.d.store.setTaskFinal(task.id, {
-      state: 'done', output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: r.errorKind, nodeId: r.nodeId,
-      receiptId: r.receiptId, verified,
+    task.error = r.ok ? null : `${r.errorKind ?? 'failed'}${r.errorMessage ? `: ${r.errorMessage}` : ''}`.slice(0, 300);
+    const bills: Bill[] = [];
+    for (const nodeId of agreeing) {
+      const res = task.results.get(nodeId);
+      if (!res || bills.length >= job.redundancy || this.d.rep.isQuarantined(nodeId)) continue;
+      bills.push({ receiptId: res.receiptId, jobId: job.id, taskId: task.id, nodeId, fuel: res.fuel, price: res.price });
+    }
+    this.d.store.tx(() => {
+      this.d.store.setTaskFinal(task.id, {
+        state, output: r.ok ? r.output : null, outputHash: r.compareHash, ok: r.ok, error: task.error, nodeId: r.nodeId,
+        receiptId: r.receiptId, verified,
+      });
+      this.d.store.bill(bills);
     });
-    // Leases still out for this task are not needed any more; their results are still stored and billed.
+    // Leases still out for this task are not needed any more; their results are stored, not billed.
     job.remaining--;
-    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'error' });
+    this.d.metrics.tasks.inc({ outcome: r.ok ? 'ok' : 'failed' });
     if (job.remaining === 0) this.finishJob(job);
   }
 
@@ -268,11 +370,12 @@ export class Engine {
   }
 
   private finishJob(job: JobState, now = Date.now()): void {
+    this.d.store.finishRevisions(job.id, now);
     const failed = job.tasks.filter((t) => t.state === 'failed');
     this.d.store.finishJob(job.id, failed.length ? 'failed' : 'done', failed.length ? `${failed.length} of ${job.tasks.length} tasks failed: ${failed[0]!.error}` : null, now);
     this.jobs.delete(job.id);
     for (const t of job.tasks) {
-      for (const n of [...t.leases.keys()]) this.scheduler.endLease(t, n);
+      for (const n of [...t.leases.keys()]) this.scheduler.releaseLease(t, n);
       this.tasks.delete(t.id);
     }
     this.d.metrics.jobs.inc({ event: failed.length ? 'failed' : 'done' });

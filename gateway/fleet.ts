@@ -11,8 +11,9 @@
  */
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
 import type { Candidate } from './auction.js';
+import { Grants } from './grants.js';
 import type { Store } from './store.js';
-import type { Reputation } from './verifier.js';
+import type { Reputation } from './trust.js';
 
 export interface NodeInfo {
   nodeId: string;
@@ -39,6 +40,10 @@ export interface NodeView {
   reputation: number;
   quarantined: boolean;
   leases: number;
+  /** Slots the gateway fills on it now (its claim bounded by what it has earned; 0 while benched). */
+  grantedSlots: number;
+  /** Benched (no work) until this time after letting leases expire; null when not. */
+  benchedUntil: number | null;
   lastSeen: number | null;
 }
 
@@ -53,6 +58,9 @@ export class Fleet {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly dirty = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
+
+  /** Observed capacity: how much of each node's advertised slots it has earned. */
+  readonly grants = new Grants();
 
   constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {}
 
@@ -141,19 +149,22 @@ export class Fleet {
    * is free, or while it is `filling` (picked earlier in the same round): assignments then
    * go out several to a message, one signature for them all.
    */
-  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>): FastCandidate[] {
+  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: { fuel: number; memoryPages: number }): FastCandidate[] {
     const out: FastCandidate[] = [];
     for (const n of this.nodes.values()) {
       const a = n.advert;
       if (!n.online || !a || a.region !== region) continue;
+      // A device that gives a task less fuel or memory than this job asks would refuse it.
+      if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) continue;
       if (a.state === 'hot' || a.state === 'critical') continue;
       const s = this.rep.get(n.nodeId);
       if (s.quarantined) continue;
-      const free = a.slots * depth - n.leases;
+      const slots = this.grants.slots(n.nodeId, a.slots, now);
+      const free = slots * depth - n.leases;
       if (free <= 0) continue;
-      if (n.leases >= a.slots && free < a.slots && !filling?.has(n.nodeId)) continue;
+      if (n.leases >= slots && free < slots && !filling?.has(n.nodeId)) continue;
       out.push({
-        nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, a.slots)),
+        nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, slots)),
         headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
       });
     }
@@ -161,24 +172,25 @@ export class Fleet {
   }
 
   /** True when some node could take fast-path work in this region once a slot frees. */
-  hasFastNodes(region: string): boolean {
+  hasFastNodes(region: string, now = Date.now()): boolean {
     for (const n of this.nodes.values()) {
       const a = n.advert;
-      if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)) return true;
+      if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)
+        && !this.grants.benched(n.nodeId, now)) return true;
     }
     return false;
   }
 
   /**
    * Whether a node can take one more of our tasks: our leases on it stay below its
-   * advertised slots (or the free slots its bid claimed, when no advert is known). A node
-   * bids on many offers at once; without this it would win more than it can run.
+   * advertised slots (or the free slots its bid claimed, when no advert is known), bounded
+   * by what it has earned (grants.ts). A node bids on many offers at once; without this it
+   * would win more than it can run.
    */
-  hasRoom(nodeId: string, bidFreeSlots: number): boolean {
+  hasRoom(nodeId: string, bidFreeSlots: number, now = Date.now()): boolean {
     const n = this.nodes.get(nodeId);
-    if (!n) return bidFreeSlots > 0;
-    const cap = n.advert ? n.advert.slots : bidFreeSlots;
-    return n.leases < cap;
+    const claimed = n?.advert ? n.advert.slots : bidFreeSlots;
+    return (n?.leases ?? 0) < this.grants.slots(nodeId, claimed, now);
   }
 
   bidCandidate(b: Bid): Candidate {
@@ -194,7 +206,7 @@ export class Fleet {
     };
   }
 
-  views(): NodeView[] {
+  views(now = Date.now()): NodeView[] {
     this.flush();
     return this.store.listNodes().map((r) => {
       const n = this.nodes.get(r.node_id);
@@ -205,7 +217,9 @@ export class Fleet {
         thermalState: (a?.state ?? (r.state as ThermalState | null)) ?? null, temperatureC: a ? a.tempC : r.temp_c,
         slots: a ? a.slots : r.slots, freeSlots: a ? a.freeSlots : r.free_slots, fuelRate: a ? a.fuelRate : r.fuel_rate,
         headroom: a ? a.headroom : r.headroom, priceFloor: a ? a.priceFloor : r.price_floor, profile: a ? a.profile : r.profile,
-        reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0, lastSeen: n?.lastSeen || r.last_seen,
+        reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
+        grantedSlots: this.grants.slots(r.node_id, a ? a.slots : (r.slots ?? 0), now), benchedUntil: this.grants.view(r.node_id, now).benchedUntil,
+        lastSeen: n?.lastSeen || r.last_seen,
       };
     });
   }

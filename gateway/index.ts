@@ -9,14 +9,16 @@ import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
 import { checkRegion, topics } from '../protocol/topics.js';
+import { MAX_TASK_FUEL } from '../protocol/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { DEFAULT_RUN_LIMITS, type TaskRunner } from '../agent/runtime/types.js';
 import { mergeWeights, type LatLon, type Weights } from './auction.js';
 import { AckQueue } from './acks.js';
 import { Batcher, type BatchSink } from './batcher.js';
-import { Engine, BadJob, type ModuleRef } from './engine.js';
+import { Engine, BadJob } from './engine.js';
 import { Fleet } from './fleet.js';
-import { startHttp } from './http.js';
+import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
+import { startHttp, type RevokeAnswer } from './http.js';
 import { ReceiptIntake } from './intake.js';
 import type { ParseOutcome } from './parse.js';
 import { VerifyPool } from './verify-pool.js';
@@ -26,15 +28,17 @@ import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { Store } from './store.js';
-import { LocalChecker, Reputation } from './verifier.js';
+import { LocalChecker } from './verifier.js';
+import { Reputation } from './trust.js';
+import { Modules, type RegistryLimits } from './modules/index.js';
 import { RECEIPTS_PER_STEP } from '../protocol/ledger-proof.js';
-import { ledgerRoutes } from './prover/routes.js';
 import { LedgerProver, type LedgerProverOptions } from './prover/service.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
   brokerUrl: string;
@@ -44,6 +48,10 @@ export interface GatewayOptions {
   regions?: string[];
   dataDir: string;
   http?: { host?: string; port?: number; bodyLimit?: number };
+  /** Operator access on the HTTP side: auth (default on), public reads, allowed Host names (gateway/access/). */
+  access?: AccessOptions;
+  /** Job quotas per operator and overall (defaults: DEFAULT_QUOTA in gateway/access/quota.ts). */
+  quota?: Partial<QuotaLimits>;
   /** Lease on an assignment (default 30 s). */
   leaseMs?: number;
   /** How long bids are collected after an offer (default 150 ms). */
@@ -55,11 +63,15 @@ export interface GatewayOptions {
   fastPathDepth?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
-  /** Default share of tasks re-executed by the gateway (default 0.05). */
+  /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
   spotCheck?: number;
+  /** 'trust' (default): check rates follow each node's verified record; 'flat': every result at spotCheck (a baseline for benchmarks). */
+  checking?: 'trust' | 'flat';
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
+  /** How much the module registry keeps (gateway/modules/; default 100 modules, 64 MiB). */
+  registry?: Partial<RegistryLimits>;
   /** SQLite durability: 'full' (default): nothing leaves the gateway before the commit behind it is fsynced (group commit, off the main thread). */
   durability?: 'full' | 'normal';
   /** How long a receipt ack may wait to share a message with others to the same node (default 500 ms; 0 = none). */
@@ -86,6 +98,10 @@ export interface GatewayHandle {
   store: Store;
   metrics: GatewayMetrics;
   prover: LedgerProver;
+  /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
+  access: Access;
+  /** The catalogue and the registry of published modules. */
+  modules: Modules;
   stop(): Promise<void>;
 }
 
@@ -97,17 +113,19 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const { identity, enrollment } = opts;
   const regions = (opts.regions ?? ['local']).map(checkRegion);
   if (regions.length === 0) throw new Error('a gateway serves at least one region');
-  const log = opts.logger ?? createLogger('gateway', { nodeId: identity.nodeId });
+  const log = opts.logger ?? createLogger('gateway', { gatewayId: identity.nodeId });
   const meshId = opts.meshId ?? 'swarmlet';
   const leaseMs = opts.leaseMs ?? 30_000;
   const bidWindowMs = opts.bidWindowMs ?? 150;
   const limits = { ...DEFAULT_RUN_LIMITS, ...(opts.limits ?? {}) };
+  if (!Number.isSafeInteger(limits.fuel) || limits.fuel < 1 || limits.fuel > MAX_TASK_FUEL) throw new Error(`limits.fuel must be an integer from 1 to ${MAX_TASK_FUEL}, got ${limits.fuel}`);
   const weights = mergeWeights(opts.weights);
   const spotCheck = opts.spotCheck ?? 0.05;
   if (!(spotCheck >= 0 && spotCheck <= 1)) throw new Error('spotCheck must be between 0 and 1');
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
   const ownsRunner = !opts.runtime;
@@ -124,16 +142,16 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const metrics = createMetrics({ defaultMetrics: true });
   const rep = new Reputation(store);
   const fleet = new Fleet(store, rep);
-  const byHash = new Map(runtime.catalogue.entries.map((e) => [e.hashHex, e]));
-  const resolveModule = (x: string): ModuleRef | undefined => {
-    const e = runtime.catalogue.entries.find((c) => c.name === x) ?? byHash.get(x.toLowerCase());
-    return e ? { name: e.name, hash: e.hash, hashHex: e.hashHex } : undefined;
-  };
   const runner: TaskRunner | null = runtime.runner;
+  // The catalogue and the registry of published modules: what a job may name, and the bytes behind a hash.
+  const modules = new Modules({
+    db: store.db, catalogue: runtime.catalogue.entries, runner, caps: { memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs },
+    synced: () => store.synced(), log: log.child({ component: 'gateway.modules' }), ...(opts.registry ? { limits: opts.registry } : {}),
+  });
   const engine = new Engine({
-    store, rep, log, metrics, resolveModule, defaultRegion: regions[0]!, regions, spotCheck,
-    checker: runner ? new LocalChecker(runner, (h) => byHash.get(h)?.wasm) : null,
-    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages,
+    store, rep, grants: fleet.grants, log, metrics, resolveModule: modules.resolve, defaultRegion: regions[0]!, regions, spotCheck,
+    checker: runner ? new LocalChecker(runner, modules.wasm) : null,
+    fuelLimit: limits.fuel, timeoutMs: limits.timeoutMs, memoryPages: limits.memoryPages, leaseMs, checking: opts.checking ?? 'trust',
   });
 
   let link: GatewayLink | null = null;
@@ -143,7 +161,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
     fastPathDepth,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
-    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts,
+    job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
     publishAssign: (m) => {
       metrics.assignMessages.inc();
@@ -171,7 +189,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, prover, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: rep.isQuarantined });
+  // A result may start just before its lease ends and run for its whole timeout.
+  const intake = new ReceiptIntake({ store, enrollment, lateGraceMs: limits.timeoutMs + 5000 });
   const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
   // Acks leave only for committed receipts (handleGroup adds them after the commit), coalesced per node.
   const acks = new AckQueue({
@@ -259,8 +278,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   enrollment.on('revoked', onRevoked);
 
-  // Every catalogue module, retained and signed by us as publisher, so agents can fetch it.
-  for (const e of runtime.catalogue.entries) publish(topics.module(e.hashHex), runtime.moduleEnvelope(e, identity), 1, true);
+  // Every module (catalogue and registry), retained and signed by us as publisher, so agents
+  // can fetch it; again on every reconnect, since a broker restarted without persistence has
+  // lost them. A newly published module goes out at once.
+  const announce = (m: { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }) =>
+    publish(topics.module(m.hashHex), runtime.moduleEnvelope(m, identity), 1, true);
+  link.onConnect(() => { for (const m of modules.announcements()) announce(m); });
+  modules.onPublished = announce;
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched
@@ -273,21 +297,51 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }, 1000);
   housekeeping.unref();
 
+  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
+  let mqttError: string | null = null;
+  link.client.on('error', (e) => { mqttError = e.message.slice(0, 200); });
+  link.client.on('connect', () => { mqttError = null; });
+  const revoke = (id: string): RevokeAnswer => {
+    const e = enrollment.get(id);
+    if (!e) return 'unknown';
+    // Revoking our own key would cut us off the mesh for good (and `swarmlet gateway` would write it to the enrollment file).
+    if (id === identity.nodeId) return 'self';
+    if (e.role === 'gateway') return 'gateway';
+    return enrollment.revoke(id) ? 'revoked' : 'unknown';
+  };
+
   let http: Awaited<ReturnType<typeof startHttp>>;
+  let access: Access | null = null;
   try {
+    access = Access.open(opts.dataDir, opts.access ?? {}, {
+      limits: opts.quota,
+      deps: {
+        openTasksOf: (id) => engine.job(id)?.remaining,
+        totals: () => engine.stats(),
+        onError: (e) => log.warn({ err: e.message }, 'job owner not recorded'),
+      },
+    });
+    const quota = access.quota;
     await link.ready(15_000);
     http = await startHttp({
-      log, metrics, batchDelayMs: batcher.maxDelayMs,
+      log, metrics, batchDelayMs: batcher.maxDelayMs, quota: quota.limits,
       health: () => {
+        const up = link!.client.connected;
         const p = prover.status();
         return {
-          ok: true, nodeId: identity.nodeId, mqtt: link!.client.connected, regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
+          ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
           proofs: p.enabled ? { enabled: true, height: p.height, lag: p.lag, gatewayKey: p.gatewayKey } : { enabled: false, reason: p.reason },
         };
       },
       nodes: () => fleet.views(),
-      revoke: (id) => enrollment.revoke(id),
-      submitJob: async (spec) => { const { id } = engine.submit(spec); await store.synced(); return { id }; },
+      revoke,
+      readmit: (id) => rep.readmit(id),
+      submitJob: async (spec, owner) => {
+        const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
+        const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));
+        await store.synced();
+        return { id };
+      },
       listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
       getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
       proof: (id) => batcher.proveInclusion(id),
@@ -295,13 +349,15 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         batchNo: b.batch_no, count: b.count, fuelTotal: b.fuel_total, merkleRoot: b.merkle_root, headerId: b.header_id,
         createdAt: b.created_at, header: b.header.toString('hex'),
       })),
+      modules,
       ledger: () => ({
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
       }),
-      routes: [ledgerRoutes(prover)],
-    }, opts.http ?? {});
+      prover,
+    }, access, opts.http ?? {});
   } catch (e) {
+    access?.close();
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
@@ -323,6 +379,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     store,
     metrics,
     prover,
+    access: access!,
+    modules,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
       await store.synced(); // the job is on disk before its id is handed out
@@ -355,6 +413,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
       await http.server.close();
+      access!.close();
       scheduler.stop();
       await flushIntake();
       acks.flush();

@@ -6,12 +6,15 @@
  * What is checked, in order (the first failure decides the ack): parse.ts checks the
  * envelope shapes, the receipt's Ed25519 signature and that result and receipt agree (run
  * here or in verifier worker threads); then, here: the node is enrolled (role node), the
- * chain (judgeReceipt: replay -> duplicate, gap -> retry, fork -> rejected), and the task
- * is ours with matching module and input hashes.
+ * chain (judgeReceipt: replay -> duplicate, gap -> retry, fork -> rejected), and then every
+ * claim against what the gateway knows: the task is ours with matching module and input
+ * hashes, it was assigned to THIS node, the fuel claimed is within the task's fuel limit,
+ * the assignment has no result yet, and the result is not late for a task done elsewhere.
  *
- * A receipt that is authentic and in chain but not acceptable (task unknown or hashes not
- * matching) is still recorded as 'rejected' so the node's chain continues past it; it is
- * never billed or batched.
+ * A receipt that is authentic and in chain but not acceptable is still recorded as
+ * 'rejected' (with the reason) so the node's chain continues past it; it is never billed or
+ * batched. Intake bills nothing: a result is billed when the engine accepts it for its task
+ * (exactly once per task and result slot, whatever arrives late or twice).
  */
 import { bytesEqual, sha256, toHex, ZERO_HASH } from '../protocol/hash.js';
 import type { AckStatus } from '../protocol/messages.js';
@@ -30,39 +33,55 @@ export interface IntakeOutcome {
   reason: string | null;
 }
 
-/** An accepted result the scheduler should look at. */
+/** An accepted result the engine should look at (billing is the engine's: at acceptance). */
 export interface AcceptedResult extends ResultRec {
   taskId: string;
   jobId: string;
-  fuel: number;
-  billed: boolean;
 }
 
 export interface IntakeDeps {
   store: Store;
   enrollment: Enrollment;
-  /** Nodes whose results are no longer billed (caught cheating). */
-  isQuarantined(nodeId: string): boolean;
+  /**
+   * How long after its lease ended a node's result for a task that was finished without it
+   * still counts as accepted work (a task may start just before the lease ends and run for
+   * up to its timeout). Later ones are refused: the work was done elsewhere.
+   */
+  lateGraceMs?: number;
   /** Verify signatures in worker threads (processAsync); without it, inline. */
   verifyPool?: VerifyPool;
 }
 
 const FAIL_PREFIX = new TextEncoder().encode('swarmlet/v1/failure\0');
-/** Results that failed compare by failure kind: two nodes agreeing on 'trap' agree. */
-export function compareHashOf(ok: boolean, outputHash: Uint8Array, errorKind: string | null): string {
-  if (ok) return toHex(outputHash);
-  const k = new TextEncoder().encode(errorKind ?? 'unknown');
-  const b = new Uint8Array(FAIL_PREFIX.length + k.length);
-  b.set(FAIL_PREFIX);
-  b.set(k, FAIL_PREFIX.length);
+const FUEL_PREFIX = new TextEncoder().encode('swarmlet/v1/fuel\0');
+const DEFAULT_LATE_GRACE_MS = 15_000;
+
+/**
+ * What two runs of a task are compared by: the output hash (or, for a failed run, a hash
+ * naming the failure kind) AND the fuel used. Fuel is deterministic (a pure function of
+ * module, input and limits), so an honest re-execution reproduces it exactly; a different
+ * fuel figure is as much a lie as a different output.
+ */
+export function compareHashOf(ok: boolean, outputHash: Uint8Array, errorKind: string | null, fuel: number): string {
+  const what = ok ? outputHash : new TextEncoder().encode(errorKind ?? 'unknown');
+  const prefix = ok ? FUEL_PREFIX : FAIL_PREFIX;
+  const f = new Uint8Array(8);
+  new DataView(f.buffer).setBigUint64(0, BigInt(fuel));
+  const b = new Uint8Array(prefix.length + what.length + 8);
+  b.set(prefix);
+  b.set(what, prefix.length);
+  b.set(f, prefix.length + what.length);
   return toHex(sha256(b));
 }
 
 export class ReceiptIntake {
   /** Chain heads of nodes seen, kept in step with what is committed. */
   private readonly heads = new Map<string, ChainHead>();
+  private readonly lateGraceMs: number;
 
-  constructor(private readonly deps: IntakeDeps) {}
+  constructor(private readonly deps: IntakeDeps) {
+    this.lateGraceMs = deps.lateGraceMs ?? DEFAULT_LATE_GRACE_MS;
+  }
 
   private head(nodeId: string): ChainHead {
     let h = this.heads.get(nodeId);
@@ -127,28 +146,36 @@ export class ReceiptIntake {
       inGroup.add(idHex);
       newHeads.set(nodeId, { seq: receipt.seq, id: p.id });
       const info = this.deps.store.taskInfo(receipt.taskId, nodeId);
-      let reason: string | null = null;
-      if (!info || info.jobId !== receipt.jobId) reason = `task ${receipt.taskId} is not one of ours`;
-      else if (toHex(receipt.moduleHash) !== info.moduleHashHex) reason = 'module hash does not match the task';
-      else if (!bytesEqual(receipt.inputHash, info.inputHash)) reason = 'input hash does not match the task';
+      // The node's own assignment of this task (one per node per task: a node is never asked twice).
+      const att = info?.attempts[0];
+      const reason = !info || info.jobId !== receipt.jobId ? `task ${receipt.taskId} is not one of ours`
+        : toHex(receipt.moduleHash) !== info.moduleHashHex ? 'module hash does not match the task'
+        : !bytesEqual(receipt.inputHash, info.inputHash) ? 'input hash does not match the task'
+        : !att ? `task ${receipt.taskId} was never assigned to this node`
+        : receipt.fuel > info.fuelLimit ? `fuel ${receipt.fuel} exceeds the task's fuel limit ${info.fuelLimit}`
+        : att.state === 'reported' ? 'this assignment already has a result'
+        : att.state !== 'leased' && info.taskState !== 'open' && now > att.leaseUntil + this.lateGraceMs
+          ? `late: the lease ended ${now - att.leaseUntil} ms ago (${att.state}) and the task was done elsewhere`
+        : null;
       const base = { id: idHex, nodeId, seq: receipt.seq, taskId: receipt.taskId, jobId: receipt.jobId, envelope: p.receiptBytes, fuel: receipt.fuel };
-      if (reason !== null || !info) {
+      if (reason !== null || !att) {
+        // Kept (so the node's chain goes on past it) but never billed or batched.
         writes.push({ receipt: { ...base, status: 'rejected', reason } });
         out('rejected', reason);
         continue;
       }
-      const att = info.attempts.find((a) => a.attempt === result.attempt) ?? info.attempts[0];
       const errorKind = result.ok ? null : receipt.outcome;
-      const compareHash = compareHashOf(result.ok, receipt.outputHash, errorKind);
-      const billable = !!att && att.state !== 'cancelled' && att.state !== 'reported' && !this.deps.isQuarantined(nodeId);
-      const w: IntakeWrite = { receipt: { ...base, status: 'accepted', reason: null } };
-      if (att) w.attempt = { taskId: receipt.taskId, attempt: att.attempt, ok: result.ok, output: result.output, outputHash: compareHash, errorKind, fuel: receipt.fuel };
-      if (billable) w.bill = { jobId: receipt.jobId, taskId: receipt.taskId, nodeId, fuel: receipt.fuel, price: att!.price };
-      writes.push(w);
+      const compareHash = compareHashOf(result.ok, receipt.outputHash, errorKind, receipt.fuel);
+      writes.push({
+        receipt: { ...base, status: 'accepted', reason: null },
+        attempt: { taskId: receipt.taskId, attempt: att.attempt, ok: result.ok, output: result.output, outputHash: compareHash, errorKind, fuel: receipt.fuel },
+      });
       out('stored', null);
-      if (att) {
-        accepted.push({ taskId: receipt.taskId, jobId: receipt.jobId, nodeId, attempt: att.attempt, ok: result.ok, output: result.output, compareHash, errorKind, receiptId: idHex, fuel: receipt.fuel, billed: billable });
-      }
+      accepted.push({
+        taskId: receipt.taskId, jobId: receipt.jobId, nodeId, attempt: att.attempt, ok: result.ok, output: result.output, compareHash, errorKind,
+        errorMessage: result.ok ? null : result.error?.message ?? null,
+        receiptId: idHex, fuel: receipt.fuel, price: att.price,
+      });
     }
     try {
       // onAccepted runs inside the intake's transaction: its writes share the one fsync.

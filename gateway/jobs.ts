@@ -7,11 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { sha256, sha256Hex, toHex } from '../protocol/hash.js';
-import { MAX_PAYLOAD_BYTES } from '../protocol/messages.js';
+import { MAX_PAYLOAD_BYTES, MAX_TASK_FUEL } from '../protocol/messages.js';
 import { checkRegion } from '../protocol/topics.js';
 import type { JobRow, Store, TaskRow } from './store.js';
 
 export const MAX_INPUTS = 100_000;
+export const DELIVERIES = ['fast', 'verified'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
 export const DEFAULT_MAX_PRICE = 1000;
 export const DEFAULT_DEADLINE_MS = 10 * 60_000;
 
@@ -29,7 +31,9 @@ export const JobSpecSchema = v.object({
   maxPrice: v.optional(real(0, 1e12)),
   region: v.optional(v.string()),
   deadlineMs: v.optional(int(100, 7 * 24 * 3600_000)),
-  fuelLimit: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+  fuelLimit: v.optional(int(1, MAX_TASK_FUEL)),
+  /** 'fast' (default): results are released as accepted and revised if their node is caught later; 'verified': every task is re-executed by the gateway before release. */
+  delivery: v.optional(v.picklist(DELIVERIES)),
 });
 export type JobSpec = v.InferInput<typeof JobSpecSchema>;
 
@@ -41,7 +45,13 @@ export interface ResultRec {
   /** Hash that results are compared by: the output hash, or a hash naming the failure kind. */
   compareHash: string;
   errorKind: string | null;
+  /** A failure's message as the node reported it: unsigned and advisory (shown to people, never compared). */
+  errorMessage?: string | null;
   receiptId: string;
+  /** Fuel the receipt claims (checked against re-execution, part of compareHash). */
+  fuel: number;
+  /** Price of the assignment, credits per million fuel: what the result is billed at. */
+  price: number;
 }
 
 export interface Lease {
@@ -50,6 +60,13 @@ export interface Lease {
   offerId: string;
   price: number;
   leaseUntil: number;
+  /** When it was granted (restored leases: leaseUntil - leaseMs). */
+  grantedAt: number;
+  /**
+   * The node has gone silent on it: the task may go to another node as well (the lease
+   * stays: the first usable result wins, and only that one is billed).
+   */
+  stalled: boolean;
 }
 
 export interface TaskState {
@@ -90,8 +107,15 @@ export interface JobState {
   deadline: number;
   fuelLimit: number;
   createdAt: number;
+  delivery: Delivery;
   tasks: TaskState[];
   remaining: number;
+  /** Smoothed time from a lease to its result in this job (ms; 0 = none yet): how long silence may last before a lease counts as stalled. */
+  latencyMs: number;
+  /** Most fuel the gateway's own re-execution has measured for a task of this job (0 = none yet). */
+  fuelRef: number;
+  /** A re-execution to set fuelRef is under way. */
+  fuelRefPending: boolean;
 }
 
 export function newJobId(): string {
@@ -100,19 +124,6 @@ export function newJobId(): string {
 
 export function taskId(jobId: string, index: number): string {
   return `${jobId}.${index}`;
-}
-
-/** Decide which tasks are spot-checked: round(share x n) of them, spread at random. */
-export function pickSpotChecks(n: number, share: number): boolean[] {
-  const k = share <= 0 ? 0 : Math.max(1, Math.round(share * n));
-  const flags = new Array<boolean>(n).fill(false);
-  const order = [...Array(n).keys()];
-  for (let i = 0; i < Math.min(k, n); i++) {
-    const j = i + Math.floor(Math.random() * (n - i));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-    flags[order[i]!] = true;
-  }
-  return flags;
 }
 
 export function newTaskState(jobId: string, index: number, input: Uint8Array, spot: boolean): TaskState {
@@ -125,20 +136,22 @@ export function newTaskState(jobId: string, index: number, input: Uint8Array, sp
 /** Split a validated spec into an open job (not yet stored). */
 export function splitJob(p: {
   id: string; taskName: string; moduleHash: Uint8Array; inputs: Uint8Array[]; redundancy: number; spotCheck: number;
-  maxPrice: number; region: string; deadline: number; fuelLimit: number; now: number;
+  maxPrice: number; region: string; deadline: number; fuelLimit: number; now: number; delivery?: Delivery;
 }): JobState {
   checkRegion(p.region);
-  const spots = pickSpotChecks(p.inputs.length, p.spotCheck);
-  const tasks = p.inputs.map((input, i) => newTaskState(p.id, i, input, spots[i]!));
+  // Which results are re-executed is decided per result, by its node's record (trust.ts).
+  const tasks = p.inputs.map((input, i) => newTaskState(p.id, i, input, false));
   return {
     id: p.id, taskName: p.taskName, moduleHash: p.moduleHash, moduleHashHex: toHex(p.moduleHash), redundancy: p.redundancy,
     spotCheck: p.spotCheck, maxPrice: p.maxPrice, region: p.region, deadline: p.deadline, fuelLimit: p.fuelLimit,
-    createdAt: p.now, tasks, remaining: tasks.length,
+    createdAt: p.now, delivery: p.delivery ?? 'fast', tasks, remaining: tasks.length, latencyMs: 0, fuelRef: 0, fuelRefPending: false,
   };
 }
 
 export interface JobResultView {
   index: number;
+  /** done, failed, or open (being re-run in a revision). */
+  state: 'open' | 'done' | 'failed';
   ok: boolean;
   outputHex: string | null;
   outputSha256: string | null;
@@ -148,11 +161,29 @@ export interface JobResultView {
   verified: boolean;
 }
 
+/** A revision: results of a node caught cheating, voided and run again elsewhere. */
+export interface RevisionView {
+  at: number;
+  /** The node whose unverified results were voided. */
+  nodeId: string;
+  /** Input indexes re-run. */
+  indexes: number[];
+  state: 'pending' | 'done';
+  /** Once done: the indexes whose output (or outcome) came out different, i.e. were wrong before. */
+  changed: number[] | null;
+  finishedAt: number | null;
+}
+
 export interface JobView {
   id: string;
   task: string;
   moduleHash: string;
-  state: 'running' | 'done' | 'failed';
+  /** running -> done | failed; a finished job whose results are being re-run after a catch is 'revising' until they are in. */
+  state: 'running' | 'revising' | 'done' | 'failed';
+  delivery: Delivery;
+  /** Some results were revised after delivery (see revisions). */
+  revised: boolean;
+  revisions: RevisionView[];
   error: string | null;
   region: string;
   redundancy: number;
@@ -168,6 +199,7 @@ export interface JobView {
 export function gatherResults(rows: readonly TaskRow[]): JobResultView[] {
   return [...rows].sort((a, b) => a.idx - b.idx).map((t) => ({
     index: t.idx,
+    state: t.state === 'done' || t.state === 'failed' ? t.state : 'open',
     ok: t.ok === 1,
     outputHex: t.ok === 1 && t.output ? t.output.toString('hex') : null,
     outputSha256: t.ok === 1 && t.output ? sha256Hex(t.output) : null,
@@ -181,8 +213,10 @@ export function gatherResults(rows: readonly TaskRow[]): JobResultView[] {
 export function jobView(store: Store, row: JobRow, withResults = row.state !== 'running'): JobView {
   const counts = store.jobCounts(row.id);
   const bill = store.jobBilling(row.id);
+  const revisions = store.jobRevisions(row.id);
   const view: JobView = {
     id: row.id, task: row.task_name, moduleHash: row.module_hash, state: row.state as JobView['state'], error: row.error,
+    delivery: row.delivery === 'verified' ? 'verified' : 'fast', revised: revisions.length > 0, revisions,
     region: row.region, redundancy: row.redundancy, spotCheck: row.spot_check, maxPrice: row.max_price,
     createdAt: row.created_at, finishedAt: row.finished_at,
     totals: {

@@ -20,6 +20,8 @@ export interface GatewayMetrics {
   assignMessages: Counter<string>;
   assignedTasks: Counter<string>;
   resultMessages: Counter<string>;
+  /** HTTP requests refused by the access layer: host, origin, auth (no or bad credentials), role, quota. */
+  httpRefused: Counter<'reason'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -34,7 +36,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     }),
     jobs: new Counter({ name: 'swarmlet_jobs_total', help: 'Jobs by event (submitted, done, failed)', labelNames: ['event'], registers }),
-    tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome', labelNames: ['outcome'], registers }),
+    tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome: ok, or failed (a failure result, or no result in time)', labelNames: ['outcome'], registers }),
     spotChecks: new Counter({ name: 'swarmlet_reexecutions_total', help: 'Tasks re-executed by the gateway', registers }),
     cheatsCaught: new Counter({ name: 'swarmlet_cheats_caught_total', help: 'Nodes quarantined for a wrong result', registers }),
     batches: new Counter({ name: 'swarmlet_batches_total', help: 'Receipt batches sealed', registers }),
@@ -44,5 +46,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     assignMessages: new Counter({ name: 'swarmlet_assign_messages_total', help: 'Signed assign messages published (each carries one or more tasks)', registers }),
     assignedTasks: new Counter({ name: 'swarmlet_assigned_tasks_total', help: 'Tasks assigned (leases given out)', registers }),
     resultMessages: new Counter({ name: 'swarmlet_result_messages_total', help: 'Result messages taken in (each carries one or more results; see swarmlet_receipts_total)', registers }),
+    httpRefused: new Counter({ name: 'swarmlet_http_refused_total', help: 'HTTP requests refused by operator access (reason: host, origin, auth, role, quota)', labelNames: ['reason'], registers }),
   };
 }

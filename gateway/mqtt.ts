@@ -38,6 +38,7 @@ export interface LinkOptions {
 export class GatewayLink {
   readonly client: MqttClient;
   private dropped = 0;
+  private readonly connectHooks: Array<() => void> = [];
 
   constructor(private readonly o: LinkOptions) {
     const clientId = `${o.identity.nodeId}-gw`;
@@ -69,6 +70,9 @@ export class GatewayLink {
         subs[filters.results(r)] = { qos: 1 };
       }
       this.client.subscribe(subs, (err) => { if (err) o.log.error({ err: err.message }, 'subscribe failed'); });
+      for (const f of this.connectHooks) {
+        try { f(); } catch (e) { o.log.error({ err: (e as Error).message }, 'connect hook failed'); }
+      }
     });
     this.client.on('message', (topic, payload) => this.route(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)));
   }
@@ -126,6 +130,15 @@ export class GatewayLink {
     });
   }
 
+  /**
+   * Run `f` on every (re)connect, and now if connected: whatever must be on the broker
+   * (retained modules) is put back after a broker restart that lost it.
+   */
+  onConnect(f: () => void): void {
+    this.connectHooks.push(f);
+    if (this.client.connected) f();
+  }
+
   /** Resolves on the first successful connect (rejects after timeoutMs). */
   ready(timeoutMs = 10_000): Promise<void> {
     if (this.client.connected) return Promise.resolve();
@@ -137,8 +150,23 @@ export class GatewayLink {
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.client.end(false, {}, () => resolve()));
+  /**
+   * Close cleanly: wait (at most `timeoutMs`) for messages in flight to be acknowledged.
+   * Not connected (a broker gone, or our key revoked), nothing can be acknowledged: mqtt.js'
+   * end(false) would wait for that forever, so the link is closed at once.
+   */
+  close(timeoutMs = 3000): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.client.connected) {
+        this.client.end(true, {}, () => resolve());
+        return;
+      }
+      const t = setTimeout(() => {
+        this.o.log.warn({ timeoutMs }, 'messages still unacknowledged at close; closing anyway');
+        this.client.end(true, {}, () => resolve());
+      }, timeoutMs);
+      this.client.end(false, {}, () => { clearTimeout(t); resolve(); });
+    });
   }
 
   /** Drop the connection without a clean goodbye (tests simulate a crash with it). */

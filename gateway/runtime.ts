@@ -8,6 +8,7 @@ import { seal } from '../protocol/envelope.js';
 import type { Identity } from '../protocol/identity.js';
 import type { TaskRunner } from '../agent/runtime/types.js';
 import type { Logger } from '../util/log.js';
+import type { TaskLayout } from '../protocol/layout.js';
 
 export interface CatalogueEntryLike {
   name: string;
@@ -15,6 +16,8 @@ export interface CatalogueEntryLike {
   hashHex: string;
   wasm: Uint8Array;
   description?: string;
+  /** Typed input and output (catalogue entries declare one). */
+  layout?: TaskLayout;
 }
 
 export interface GatewayRuntime {

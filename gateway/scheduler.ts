@@ -38,6 +38,8 @@ export interface SchedulerDeps {
   /** The task has used up its attempts. */
   exhausted(task: TaskState): void;
   maxAttempts(task: TaskState, job: JobState): number;
+  /** A node let a lease of ours expire (it costs the node standing and capacity). */
+  leaseExpired(nodeId: string, taskId: string): void;
   publishOffer(offer: Offer): void;
   /** One message per node: the tasks it won in one round (see packAssignments). */
   publishAssign(m: AssignMessage): void;
@@ -47,6 +49,12 @@ export interface SchedulerDeps {
 const MAX_OPEN_OFFERS = 512;
 /** Tasks a pump walks past that must wait, before it stops walking the queue. */
 const MAX_WAITING_SCAN = 512;
+/** A node silent this long on a lease (at least) is stalled: its task may go elsewhere too. */
+const MIN_STALL_MS = 2000;
+/** Silence allowed, in multiples of the job's typical lease-to-result time. */
+const STALL_FACTOR = 4;
+/** A lease this many stall periods old is stalled even if its node answers other tasks. */
+const HARD_STALL_FACTOR = 8;
 
 interface OpenOffer {
   task: TaskState;
@@ -74,10 +82,24 @@ export function packAssignments(list: readonly Assignment[]): Assignment[][] {
 let offerSeq = 0;
 const newOfferId = (prefix: string) => `${prefix}${(++offerSeq).toString(36)}${randomBytes(4).toString('hex')}`;
 
+/** A lease whose task no longer needs it (its job finished): still held by the node until it answers or the lease runs out. */
+interface Outstanding {
+  nodeId: string;
+  taskId: string;
+  attempt: number;
+  leaseUntil: number;
+}
+
 export class Scheduler {
   private readonly queue = new Set<TaskState>();
   private readonly offers = new Map<string, OpenOffer>();
   private readonly leasedBy = new Map<string, Set<TaskState>>();
+  /**
+   * Leases of finished jobs, by `taskId|nodeId`: they still fill the node's window and,
+   * left to run out unanswered, still cost the node (else a device could hoard the tail of
+   * every job for free).
+   */
+  private readonly outstanding = new Map<string, Outstanding>();
   private pumpScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -110,6 +132,16 @@ export class Scheduler {
     });
   }
 
+  /**
+   * How long a node may stay silent on a lease before the lease counts as stalled: a few
+   * times the job's typical lease-to-result time, at least MIN_STALL_MS, at most half a
+   * lease (before any result: half a lease).
+   */
+  stallAfter(job: JobState): number {
+    const half = this.d.leaseMs / 2;
+    return job.latencyMs > 0 ? Math.min(half, Math.max(MIN_STALL_MS, STALL_FACTOR * job.latencyMs)) : half;
+  }
+
   /** A lease restored from the store on start. */
   restoreLease(task: TaskState, lease: Lease): void {
     task.leases.set(lease.nodeId, lease);
@@ -135,8 +167,37 @@ export class Scheduler {
     return lease;
   }
 
+  /**
+   * The task's job is finished, but the node still holds this lease: keep counting it in
+   * the node's window until the node answers (answered()) or the lease runs out (sweep).
+   */
+  releaseLease(task: TaskState, nodeId: string): void {
+    const lease = task.leases.get(nodeId);
+    if (!lease) return;
+    task.leases.delete(nodeId);
+    this.leasedBy.get(nodeId)?.delete(task);
+    this.outstanding.set(`${task.id}|${nodeId}`, { nodeId, taskId: task.id, attempt: lease.attempt, leaseUntil: lease.leaseUntil });
+  }
+
+  /** A result for a task of a finished job: true when it answered a lease still running. */
+  answered(taskId: string, nodeId: string, now = Date.now()): boolean {
+    const key = `${taskId}|${nodeId}`;
+    const o = this.outstanding.get(key);
+    if (!o) return false;
+    this.outstanding.delete(key);
+    this.d.fleet.leaseEnded(nodeId);
+    this.schedulePump();
+    return o.leaseUntil >= now;
+  }
+
   /** End every lease a node holds (it went offline, or was quarantined); re-queue those tasks. */
   dropNode(nodeId: string, state: 'lost' | 'cancelled'): number {
+    for (const [key, o] of this.outstanding) {
+      if (o.nodeId !== nodeId) continue;
+      this.outstanding.delete(key);
+      this.d.fleet.leaseEnded(nodeId);
+      this.d.store.setAttemptState(o.taskId, o.attempt, state);
+    }
     const tasks = [...(this.leasedBy.get(nodeId) ?? [])];
     for (const t of tasks) {
       this.endLease(t, nodeId, state);
@@ -148,7 +209,7 @@ export class Scheduler {
   }
 
   private lease(task: TaskState, job: JobState, nodeId: string, price: number, offerId: string, now: number): { lease: Lease; region: string } {
-    const lease: Lease = { nodeId, attempt: ++task.attempts, offerId, price, leaseUntil: now + this.d.leaseMs };
+    const lease: Lease = { nodeId, attempt: ++task.attempts, offerId, price, leaseUntil: now + this.d.leaseMs, grantedAt: now, stalled: false };
     task.leases.set(nodeId, lease);
     task.tried.add(nodeId);
     this.track(task, nodeId);
@@ -194,9 +255,9 @@ export class Scheduler {
         this.d.exhausted(task);
         continue;
       }
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(job.region)) {
-        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling);
-        if (cands.length === 0) fullRegions.add(job.region);
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(`${job.region}|${job.fuelLimit}`)) {
+        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling, now, { fuel: job.fuelLimit, memoryPages: this.d.memoryPages });
+        if (cands.length === 0) fullRegions.add(`${job.region}|${job.fuelLimit}`);
         const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
         for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
@@ -265,18 +326,44 @@ export class Scheduler {
     this.d.log.debug({ offerId, taskId: task.id, bids: o.bids.size, winners: winners.map((w) => w.candidate.nodeId) }, 'offer closed');
   }
 
-  /** Expire leases and wake tasks whose retry time came. */
+  /**
+   * Expire leases, mark stalled ones (their node has gone silent: the task may go to
+   * another node too, so one silent device cannot hold a job for a whole lease), and wake
+   * tasks whose retry time came.
+   */
   sweep(now = Date.now()): void {
     let wake = false;
     for (const [nodeId, tasks] of this.leasedBy) {
+      const lastResult = this.d.fleet.grants.lastResultAt(nodeId);
       for (const t of [...tasks]) {
         const l = t.leases.get(nodeId);
-        if (l && l.leaseUntil < now) {
+        if (!l) continue;
+        if (l.leaseUntil < now) {
           this.endLease(t, nodeId, 'expired');
+          this.d.leaseExpired(nodeId, t.id);
           this.d.log.info({ taskId: t.id, nodeId, attempt: l.attempt }, 'lease expired; task back on offer');
           if (t.state === 'open') { this.queue.add(t); wake = true; }
+          continue;
+        }
+        if (l.stalled || t.state !== 'open') continue;
+        const job = this.d.job(t.jobId);
+        if (!job) continue;
+        const stall = this.stallAfter(job);
+        if (now - Math.max(l.grantedAt, lastResult) > stall || now - l.grantedAt > HARD_STALL_FACTOR * stall) {
+          l.stalled = true;
+          this.queue.add(t);
+          wake = true;
+          this.d.log.debug({ taskId: t.id, nodeId, silentMs: now - Math.max(l.grantedAt, lastResult) }, 'lease stalled; task offered to another node too');
         }
       }
+    }
+    for (const [key, o] of this.outstanding) {
+      if (o.leaseUntil >= now) continue;
+      this.outstanding.delete(key);
+      this.d.fleet.leaseEnded(o.nodeId);
+      this.d.store.setAttemptState(o.taskId, o.attempt, 'expired');
+      this.d.leaseExpired(o.nodeId, o.taskId);
+      wake = true;
     }
     for (const t of this.queue) if (!t.offered && t.notBefore <= now) { wake = true; break; }
     if (wake) this.schedulePump();

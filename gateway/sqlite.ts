@@ -36,7 +36,22 @@ export interface Db {
 type DbCtor = new (file: string, opts?: { timeout?: number }) => Db;
 
 const require = createRequire(import.meta.url);
-const Database = require('better-sqlite3') as DbCtor;
+let Database: DbCtor | undefined;
+/**
+ * better-sqlite3 is an optional dependency (a native addon a device agent never needs, and
+ * may have no compiler for): loaded on first use, with a clear error when it is missing.
+ */
+function databaseClass(): DbCtor {
+  if (Database) return Database;
+  try {
+    return (Database = require('better-sqlite3') as DbCtor);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'MODULE_NOT_FOUND'
+      ? 'the gateway needs better-sqlite3, which is not installed (it is optional so that agent installs need no compiler): npm install better-sqlite3@12'
+      : `better-sqlite3 does not load on this machine: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
 
 /** Each entry runs once, in order; the applied count is kept in `PRAGMA user_version`. */
 const MIGRATIONS: string[] = [
@@ -101,6 +116,16 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX ledger_job ON ledger(job_id);
   CREATE INDEX ledger_node ON ledger(node_id);
+  `,
+  // 2: result checking (issue 11): a job's delivery mode, and revisions of finished results
+  // after their node was caught cheating.
+  `
+  ALTER TABLE jobs ADD COLUMN delivery TEXT NOT NULL DEFAULT 'fast';
+  CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, node_id TEXT NOT NULL, at INTEGER NOT NULL,
+    tasks TEXT NOT NULL, state TEXT NOT NULL, changed TEXT, finished_at INTEGER
+  );
+  CREATE INDEX revisions_job ON revisions(job_id);
   `,
 ];
 
@@ -178,7 +203,7 @@ export class WalSync {
 
 /** A plain connection (openDatabase's, before its pragmas, and the checkpoint worker's). */
 export function connect(path: string): Db {
-  return new Database(path, { timeout: 5000 });
+  return new (databaseClass())(path, { timeout: 5000 });
 }
 
 export function dbPathOf(dataDir: string): string {

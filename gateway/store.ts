@@ -8,6 +8,7 @@
 import { Checkpointer } from './checkpointer.js';
 import { dbPathOf, openDatabase, walPathOf, WalSync, type Db, type Statement } from './sqlite.js';
 import type { CapacityAdvert } from '../protocol/messages.js';
+import type { RevisionView } from './jobs.js';
 
 export interface NodeRow {
   node_id: string; region: string | null; online: number; state: string | null; temp_c: number | null;
@@ -18,7 +19,7 @@ export interface NodeRow {
 export interface JobRow {
   id: string; task_name: string; module_hash: string; redundancy: number; spot_check: number; max_price: number;
   region: string; deadline: number; fuel_limit: number; state: string; error: string | null; created_at: number;
-  finished_at: number | null; n_tasks: number;
+  finished_at: number | null; n_tasks: number; delivery: string;
 }
 export interface TaskRow {
   id: string; job_id: string; idx: number; input: Buffer; input_hash: Buffer; spot: number; state: string;
@@ -43,7 +44,20 @@ export interface IntakeWrite {
   receipt: { id: string; nodeId: string; seq: number; taskId: string; jobId: string; envelope: Uint8Array; fuel: number; status: 'accepted' | 'rejected'; reason: string | null };
   /** The attempt it reports, when it reports one we assigned. */
   attempt?: { taskId: string; attempt: number; ok: boolean; output: Uint8Array; outputHash: string; errorKind: string | null; fuel: number };
-  bill?: { jobId: string; taskId: string; nodeId: string; fuel: number; price: number };
+}
+
+/** One accepted result to bill: `fuel x price / 1e6` credits, keyed by receipt and by (task, node). */
+export interface Bill {
+  receiptId: string; jobId: string; taskId: string; nodeId: string; fuel: number; price: number;
+}
+
+export interface TaskInfo {
+  jobId: string;
+  inputHash: Uint8Array;
+  moduleHashHex: string;
+  fuelLimit: number;
+  taskState: string;
+  attempts: Array<{ attempt: number; price: number; state: string; leaseUntil: number }>;
 }
 
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -74,12 +88,22 @@ export class Store {
       nodes: p('SELECT * FROM nodes ORDER BY node_id'),
       rep: p('UPDATE nodes SET reputation = ?, quarantined = ?, good = ?, bad = ? WHERE node_id = ?'),
       chainHead: p('SELECT chain_seq, chain_head FROM nodes WHERE node_id = ?'),
-      insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`),
+      insJob: p(`INSERT INTO jobs (id, task_name, module_hash, redundancy, spot_check, max_price, region, deadline, fuel_limit, state, created_at, n_tasks, delivery)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`),
       insTask: p('INSERT INTO tasks (id, job_id, idx, input, input_hash, spot, state) VALUES (?, ?, ?, ?, ?, ?, \'open\')'),
       job: p('SELECT * FROM jobs WHERE id = ?'),
       jobs: p('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?'),
-      openJobs: p("SELECT * FROM jobs WHERE state = 'running' ORDER BY created_at"),
+      openJobs: p("SELECT * FROM jobs WHERE state IN ('running', 'revising') ORDER BY created_at"),
+      jobState: p('UPDATE jobs SET state = ?, deadline = ?, finished_at = NULL WHERE id = ?'),
+      // A node's billed results that the gateway's re-execution did not confirm (the task's
+      // final result unverified, or verified but different from this node's).
+      unconfirmed: p(`SELECT l.receipt_id, l.task_id, l.job_id, t.idx, t.state AS task_state, t.output_hash AS final_hash, j.state AS job_state
+        FROM ledger l JOIN tasks t ON t.id = l.task_id JOIN jobs j ON j.id = l.job_id LEFT JOIN attempts a ON a.receipt_id = l.receipt_id
+        WHERE l.node_id = ? AND l.voided = 0 AND NOT (t.verified = 1 AND a.output_hash IS NOT NULL AND a.output_hash = t.output_hash)`),
+      insRevision: p("INSERT INTO revisions (job_id, node_id, at, tasks, state) VALUES (?, ?, ?, ?, 'pending')"),
+      pendingRevisions: p("SELECT * FROM revisions WHERE job_id = ? AND state = 'pending'"),
+      finishRevision: p("UPDATE revisions SET state = 'done', changed = ?, finished_at = ? WHERE id = ?"),
+      jobRevisions: p('SELECT * FROM revisions WHERE job_id = ? ORDER BY id'),
       finishJob: p('UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?'),
       jobTasks: p('SELECT * FROM tasks WHERE job_id = ? ORDER BY idx'),
       jobCounts: p('SELECT state, COUNT(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
@@ -98,6 +122,7 @@ export class Store {
       insLedger: p(`INSERT INTO ledger (receipt_id, job_id, task_id, node_id, fuel, price, credits, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING`),
       voidLedger: p('UPDATE ledger SET voided = 1 WHERE receipt_id = ?'),
+      setAside: p("UPDATE receipts SET status = 'rejected', reason = ? WHERE id = ? AND batch_no IS NULL"),
       unbatched: p("SELECT id, fuel FROM receipts WHERE status = 'accepted' AND batch_no IS NULL ORDER BY rowid LIMIT ?"),
       countUnbatched: p("SELECT COUNT(*) AS n FROM receipts WHERE status = 'accepted' AND batch_no IS NULL"),
       setBatch: p('UPDATE receipts SET batch_no = ?, leaf = ? WHERE id = ?'),
@@ -106,14 +131,16 @@ export class Store {
       batch: p('SELECT * FROM batches WHERE batch_no = ?'),
       batches: p('SELECT * FROM batches ORDER BY batch_no DESC LIMIT ?'),
       batchIds: p('SELECT id FROM receipts WHERE batch_no = ? ORDER BY leaf'),
-      ledgerJob: p('SELECT COUNT(*) AS receipts, COALESCE(SUM(fuel), 0) AS fuel, COALESCE(SUM(credits), 0) AS credits FROM ledger WHERE job_id = ? AND voided = 0'),
-      ledgerByNode: p(`SELECT node_id, COUNT(*) AS receipts, SUM(fuel) AS fuel, SUM(credits) AS credits, SUM(voided) AS voided
+      ledgerJob: p('SELECT COUNT(*) AS receipts, TOTAL(fuel) AS fuel, TOTAL(credits) AS credits FROM ledger WHERE job_id = ? AND voided = 0'),
+      ledgerByNode: p(`SELECT node_id, COUNT(*) - SUM(voided) AS receipts, TOTAL(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
+        TOTAL(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits, SUM(voided) AS voided
         FROM ledger GROUP BY node_id ORDER BY node_id`),
-      ledgerByJob: p(`SELECT job_id, COUNT(*) AS receipts, SUM(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
-        SUM(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
+      ledgerByJob: p(`SELECT job_id, COUNT(*) - SUM(voided) AS receipts, TOTAL(CASE WHEN voided = 0 THEN fuel ELSE 0 END) AS fuel,
+        TOTAL(CASE WHEN voided = 0 THEN credits ELSE 0 END) AS credits FROM ledger GROUP BY job_id ORDER BY MAX(at) DESC LIMIT ?`),
       ledgerRows: p('SELECT * FROM ledger WHERE job_id = ? ORDER BY task_id'),
       // One query for intake: the task's hashes and this node's attempts (LEFT JOIN: none is fine).
-      taskInfo: p(`SELECT t.job_id, t.input_hash, j.module_hash, a.attempt, a.price, a.state FROM tasks t JOIN jobs j ON j.id = t.job_id
+      taskInfo: p(`SELECT t.job_id, t.input_hash, t.state AS task_state, j.module_hash, j.fuel_limit, a.attempt, a.price, a.state, a.lease_until
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
         LEFT JOIN attempts a ON a.task_id = t.id AND a.node_id = ? WHERE t.id = ? ORDER BY a.attempt DESC`),
       upsertChain: p(`INSERT INTO nodes (node_id, last_seen, chain_seq, chain_head) VALUES (?, ?, ?, ?)
         ON CONFLICT(node_id) DO UPDATE SET chain_seq = excluded.chain_seq, chain_head = excluded.chain_head`),
@@ -209,19 +236,22 @@ export class Store {
     return this.s.receipt!.get(id) as ReceiptRow | undefined;
   }
 
-  /** What intake needs to judge a receipt for a task: its hashes and this node's attempts. */
-  taskInfo(taskId: string, nodeId: string): { jobId: string; inputHash: Uint8Array; moduleHashHex: string; attempts: Array<{ attempt: number; price: number; state: string }> } | undefined {
-    const rows = this.s.taskInfo!.all(nodeId, taskId) as Array<{ job_id: string; input_hash: Buffer; module_hash: string; attempt: number | null; price: number | null; state: string | null }>;
+  /** What intake needs to judge a receipt for a task: its hashes, fuel limit, state and this node's attempts (newest first). */
+  taskInfo(taskId: string, nodeId: string): TaskInfo | undefined {
+    const rows = this.s.taskInfo!.all(nodeId, taskId) as Array<{
+      job_id: string; input_hash: Buffer; task_state: string; module_hash: string; fuel_limit: number;
+      attempt: number | null; price: number | null; state: string | null; lease_until: number | null;
+    }>;
     const t = rows[0];
     if (!t) return undefined;
-    const attempts = rows.filter((r) => r.attempt !== null).map((r) => ({ attempt: r.attempt!, price: r.price!, state: r.state! }));
-    return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, attempts };
+    const attempts = rows.filter((r) => r.attempt !== null).map((r) => ({ attempt: r.attempt!, price: r.price!, state: r.state!, leaseUntil: r.lease_until! }));
+    return { jobId: t.job_id, inputHash: new Uint8Array(t.input_hash), moduleHashHex: t.module_hash, fuelLimit: t.fuel_limit, taskState: t.task_state, attempts };
   }
 
   // ---- jobs and tasks ----------------------------------------------------------------
-  insertJob(j: Omit<JobRow, 'state' | 'error' | 'finished_at'>, tasks: Array<{ id: string; idx: number; input: Uint8Array; inputHash: Uint8Array; spot: boolean }>): void {
+  insertJob(j: Omit<JobRow, 'state' | 'error' | 'finished_at' | 'delivery'> & { delivery?: string }, tasks: Array<{ id: string; idx: number; input: Uint8Array; inputHash: Uint8Array; spot: boolean }>): void {
     this.tx(() => {
-      this.s.insJob!.run(j.id, j.task_name, j.module_hash, j.redundancy, j.spot_check, j.max_price, j.region, j.deadline, j.fuel_limit, j.created_at, j.n_tasks);
+      this.s.insJob!.run(j.id, j.task_name, j.module_hash, j.redundancy, j.spot_check, j.max_price, j.region, j.deadline, j.fuel_limit, j.created_at, j.n_tasks, j.delivery ?? 'fast');
       for (const t of tasks) this.s.insTask!.run(t.id, j.id, t.idx, buf(t.input), buf(t.inputHash), t.spot ? 1 : 0);
     });
   }
@@ -254,6 +284,37 @@ export class Store {
   reopenTask(taskId: string): void {
     this.s.taskReopen!.run(taskId);
   }
+  /** Open a job again (a revision), with a new deadline for the tasks it re-runs. */
+  reviseJob(jobId: string, deadline: number): void {
+    this.s.jobState!.run('revising', deadline, jobId);
+  }
+
+  // ---- revisions (a caught node's unconfirmed results, re-run) ------------------------
+  /** Billed results of `nodeId` that no re-execution of ours confirmed. */
+  unconfirmedResults(nodeId: string): Array<{ receipt_id: string; task_id: string; job_id: string; idx: number; task_state: string; final_hash: string | null; job_state: string }> {
+    return this.s.unconfirmed!.all(nodeId) as Array<{ receipt_id: string; task_id: string; job_id: string; idx: number; task_state: string; final_hash: string | null; job_state: string }>;
+  }
+  /** Record that these tasks of a job are re-run; `tasks` keeps each index with the result hash it had. */
+  addRevision(jobId: string, nodeId: string, tasks: ReadonlyArray<{ index: number; hash: string | null }>, now = Date.now()): void {
+    this.s.insRevision!.run(jobId, nodeId, now, JSON.stringify(tasks));
+  }
+  /** Close a job's pending revisions: each learns which of its indexes came out different. */
+  finishRevisions(jobId: string, now = Date.now()): void {
+    const pending = this.s.pendingRevisions!.all(jobId) as Array<{ id: number; tasks: string }>;
+    if (pending.length === 0) return;
+    const finalHash = new Map((this.s.jobTasks!.all(jobId) as TaskRow[]).map((t) => [t.idx, t.output_hash ?? `failed:${t.error}`]));
+    for (const r of pending) {
+      const tasks = JSON.parse(r.tasks) as Array<{ index: number; hash: string | null }>;
+      const changed = tasks.filter((t) => finalHash.get(t.index) !== t.hash).map((t) => t.index);
+      this.s.finishRevision!.run(JSON.stringify(changed), now, r.id);
+    }
+  }
+  jobRevisions(jobId: string): RevisionView[] {
+    return (this.s.jobRevisions!.all(jobId) as Array<{ node_id: string; at: number; tasks: string; state: string; changed: string | null; finished_at: number | null }>).map((r) => ({
+      at: r.at, nodeId: r.node_id, indexes: (JSON.parse(r.tasks) as Array<{ index: number }>).map((t) => t.index),
+      state: r.state === 'done' ? 'done' : 'pending', changed: r.changed ? (JSON.parse(r.changed) as number[]) : null, finishedAt: r.finished_at,
+    }));
+  }
 
   /** Record leases before the assignments are published, all in one transaction. */
   insertAttempts(list: Array<{ taskId: string; attempt: number; nodeId: string; offerId: string; price: number; leaseUntil: number }>): void {
@@ -285,10 +346,6 @@ export class Store {
           const a = w.attempt;
           this.s.attemptReport!.run(a.ok ? 1 : 0, buf(a.output), a.outputHash, a.errorKind, r.id, a.fuel, a.taskId, a.attempt);
         }
-        if (w.bill) {
-          const b = w.bill;
-          this.s.insLedger!.run(r.id, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now);
-        }
       }
       for (const [nodeId, h] of heads) this.s.upsertChain!.run(nodeId, now, h.seq, Buffer.from(h.id, 'hex'));
       // What the caller decides from these results (task outcomes, reputation) rides in the same commit.
@@ -296,8 +353,24 @@ export class Store {
     });
   }
 
+  /** Bill accepted results (a receipt, or a (task, node) pair, already billed is not billed again). */
+  bill(list: readonly Bill[], now = Date.now()): void {
+    if (list.length === 0) return;
+    this.tx(() => { for (const b of list) this.s.insLedger!.run(b.receiptId, b.jobId, b.taskId, b.nodeId, b.fuel, b.price, (b.fuel * b.price) / 1e6, now); });
+  }
+
   voidBilling(receiptIds: readonly string[]): void {
     this.tx(() => { for (const id of receiptIds) this.s.voidLedger!.run(id); });
+  }
+
+  /** Take unbatched receipts out of the accepted set (rejected with `reason`, unbilled). */
+  setAside(receiptIds: readonly string[], reason: string): void {
+    this.tx(() => {
+      for (const id of receiptIds) {
+        this.s.setAside!.run(reason, id);
+        this.s.voidLedger!.run(id);
+      }
+    });
   }
 
   // ---- batches -----------------------------------------------------------------------

@@ -5,19 +5,20 @@
  *
  * Rules:
  *  - A task needs `redundancy` results from distinct, non-quarantined nodes.
- *  - All equal (compared by output hash, or by failure kind for failed runs): accept,
+ *  - Results compare by compareHash: the output hash (or the failure kind) AND the fuel
+ *    claimed, so a re-execution checks the fuel billed as well as the output.
+ *  - All equal: accept,
  *    unless the task is spot-checked, then re-execute with the gateway's own runtime.
  *  - Any disagreement: re-execute locally; whoever differs from the local run cheated.
  *  - Without a local runtime, a strict majority of at least two decides; otherwise one
  *    more node is asked.
  *  - A 'timeout' is not evidence (machines differ in speed): that result is dropped and
  *    the task goes to another node.
- *  - A cheater's reputation drops to 0 and it is quarantined; the engine then re-checks
- *    its other results in open jobs.
+ *  - Which results are re-executed, and what trust a node has, is trust.ts's; what a
+ *    caught node's other results become is the engine's (revision).
  */
 import { compareHashOf } from './intake.js';
 import type { ResultRec, TaskState } from './jobs.js';
-import type { Store } from './store.js';
 import type { TaskRunner, RunLimits } from '../agent/runtime/types.js';
 import { sha256 } from '../protocol/hash.js';
 
@@ -63,60 +64,13 @@ export class LocalChecker {
     private readonly moduleByHash: (hex: string) => Uint8Array | undefined,
   ) {}
 
-  /** null = inconclusive (module unknown here, or our own run timed out). */
-  async run(moduleHashHex: string, moduleHash: Uint8Array, input: Uint8Array, limits: Partial<RunLimits>): Promise<{ compareHash: string; ok: boolean; output: Uint8Array } | null> {
+  /** null = inconclusive (module unknown here, or our own run timed out). compareHash covers output and fuel. */
+  async run(moduleHashHex: string, moduleHash: Uint8Array, input: Uint8Array, limits: Partial<RunLimits>): Promise<{ compareHash: string; ok: boolean; output: Uint8Array; fuel: number } | null> {
     const wasm = this.moduleByHash(moduleHashHex);
     if (!wasm) return null;
     const out = await this.runner.run(wasm, input, limits, { expectedHash: moduleHash });
     if (!out.ok && out.error.kind === 'timeout') return null;
     const output = out.ok ? out.output : new Uint8Array(0);
-    return { ok: out.ok, output, compareHash: compareHashOf(out.ok, sha256(output), out.ok ? null : out.error.kind) };
-  }
-}
-
-export interface Standing {
-  reputation: number;
-  quarantined: boolean;
-  good: number;
-  bad: number;
-}
-
-export const INITIAL_REPUTATION = 0.5;
-const REWARD = 0.02;
-
-/** Reputation per node, persisted in the nodes table. */
-export class Reputation {
-  private readonly m = new Map<string, Standing>();
-
-  constructor(private readonly store: Store) {
-    for (const n of store.listNodes()) this.m.set(n.node_id, { reputation: n.reputation, quarantined: n.quarantined === 1, good: n.good, bad: n.bad });
-  }
-
-  get(nodeId: string): Standing {
-    return this.m.get(nodeId) ?? { reputation: INITIAL_REPUTATION, quarantined: false, good: 0, bad: 0 };
-  }
-
-  isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
-
-  private save(nodeId: string, s: Standing): void {
-    // The node's row exists once it has a standing here (loaded from it, or ensured once).
-    if (!this.m.has(nodeId)) this.store.ensureNode(nodeId, null);
-    this.m.set(nodeId, s);
-    this.store.setReputation(nodeId, s.reputation, s.quarantined, s.good, s.bad);
-  }
-
-  reward(nodeIds: readonly string[]): void {
-    for (const id of nodeIds) {
-      const s = this.get(id);
-      if (s.quarantined) continue;
-      this.save(id, { ...s, reputation: Math.min(1, s.reputation + REWARD * (1 - s.reputation) * 2), good: s.good + 1 });
-    }
-  }
-
-  /** Returns true when the node was not quarantined before (the caller then re-checks its work). */
-  punish(nodeId: string): boolean {
-    const s = this.get(nodeId);
-    this.save(nodeId, { reputation: 0, quarantined: true, good: s.good, bad: s.bad + 1 });
-    return !s.quarantined;
+    return { ok: out.ok, output, fuel: out.fuel, compareHash: compareHashOf(out.ok, sha256(output), out.ok ? null : out.error.kind, out.fuel) };
   }
 }

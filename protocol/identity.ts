@@ -3,10 +3,10 @@
  * (first 16 bytes of its sha256, hex), so anyone holding a signed message can check that
  * the signer really is the node it claims to be without a directory lookup.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import * as v from 'valibot';
 import { check } from '../util/valid.js';
+import { writeFileAtomicSync } from '../util/files.js';
 import { fast, randomSecretKey, PUBLIC_KEY_LEN } from './ed25519.js';
 import { sha256, toHex, fromHex } from './hash.js';
 import { ProtocolError } from './errors.js';
@@ -54,15 +54,7 @@ export function saveIdentity(file: string, id: Identity, { overwrite = false } =
   let exists = false;
   try { statSync(file); exists = true; } catch { /* absent: fine */ }
   if (exists && !overwrite) throw new Error(`${file} already exists; refusing to overwrite a key`);
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, identityToJson(id));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, identityToJson(id), 0o600);
 }
 
 /**

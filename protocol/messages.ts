@@ -12,6 +12,14 @@ import { ProtocolError } from './errors.js';
 export const MAX_PAYLOAD_BYTES = 512 * 1024;   // one task input or output
 export const MAX_MODULE_BYTES = 1024 * 1024;   // one compiled task module
 export const MAX_ERROR_MESSAGE = 512;
+/**
+ * Most fuel one task may be given (and so claim): 2^40, minutes to hours of work on any
+ * device. Bounding it on the wire keeps every sum the gateway makes exact: a batch of up to
+ * 4096 receipts totals at most 2^52, inside the safe-integer range.
+ */
+export const MAX_TASK_FUEL = 2 ** 40;
+/** Largest batch a gateway seals (MAX_TASK_FUEL x this stays a safe integer). */
+export const MAX_BATCH_RECEIPTS = 4096;
 
 export const FAILURE_KINDS = [
   'fuel-exhausted', 'trap', 'timeout', 'memory-limit', 'invalid-module', 'forbidden-import', 'bad-output',
@@ -32,6 +40,7 @@ const num = (min = -Number.MAX_VALUE, max = Number.MAX_VALUE) => v.pipe(v.number
 /** A whole number in [min, max] (default: any non-negative safe integer). */
 const uint = (min = 0, max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
 const time = () => uint();
+const fuel = () => uint(0, MAX_TASK_FUEL);
 const str = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const safeId = () => v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -'));
 const nodeId = () => v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'expected a 32-hex-digit node id'));
@@ -62,6 +71,12 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /**
+   * The most fuel and memory this device gives one task. A device never runs a task under
+   * smaller limits than the gateway asked for (its result would differ from a re-execution
+   * under the asked limits), so the gateway sends it nothing that needs more.
+   */
+  limits: v.optional(v.strictObject({ fuel: fuel(), memoryPages: uint(1, 65536) })),
 });
 
 export const Status = v.strictObject({
@@ -80,7 +95,7 @@ export const Offer = v.strictObject({
   moduleName: str(64),
   inputHash: hash32(),
   inputSize: uint(0, MAX_PAYLOAD_BYTES),
-  fuelLimit: uint(),
+  fuelLimit: fuel(),
   memoryPages: uint(0, 65536),
   timeoutMs: uint(),
   maxPrice: price(),
@@ -114,7 +129,7 @@ export const AssignedTask = v.strictObject({
   offerId: safeId(),
   moduleHash: hash32(),
   input: bytesMax(MAX_PAYLOAD_BYTES),
-  fuelLimit: uint(),
+  fuelLimit: fuel(),
   memoryPages: uint(0, 65536),
   timeoutMs: uint(),
   leaseUntil: time(),
@@ -141,7 +156,7 @@ export const Receipt = v.pipe(v.strictObject({
   inputHash: hash32(),
   outputHash: hash32(),
   outcome: v.picklist(['ok', ...FAILURE_KINDS]),
-  fuel: uint(),
+  fuel: fuel(),
   wallMs: num(0),
   startedAt: time(),
   finishedAt: time(),
@@ -200,7 +215,7 @@ export const BatchHeader = v.strictObject({
   batchNo: uint(),
   prevBatchHash: hash32(),
   merkleRoot: hash32(),
-  count: uint(),
+  count: uint(0, MAX_BATCH_RECEIPTS),
   fuelTotal: uint(),
   createdAt: time(),
 });

@@ -59,7 +59,9 @@ export async function startThreadedFleet(o: FleetOptions, threads: number): Prom
   const devices: SimDevice[] = ids.map((id, i) => ({
     index: i, nodeId: id.nodeId, publicKey: id.publicKey, profile: profiles[i]!, cheater: i >= n - cheaters, handle: null,
   }));
-  const started = await Promise.allSettled(splitDevices(n, threads).map((ix) => startPart(o, ix)));
+  const skip = new Set(o.skip ?? []);
+  const split = splitDevices(n, threads).map((ix) => ix.filter((i) => !skip.has(i))).filter((ix) => ix.length > 0);
+  const started = await Promise.allSettled(split.map((ix) => startPart(o, ix)));
   const parts = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const stopAll = async () => {

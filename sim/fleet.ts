@@ -47,6 +47,8 @@ export interface FleetOptions {
   threads?: number;
   /** Run only these device indices here (the rest run elsewhere); used by fleet-worker. */
   only?: number[];
+  /** Device indices not to start at all (e.g. their keys are revoked); they keep their place and key. */
+  skip?: number[];
 }
 
 export interface SimDevice {
@@ -122,9 +124,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   }));
   const started: AgentHandle[] = [];
   const here = o.only ? new Set(o.only) : null;
+  const skip = new Set(o.skip ?? []);
   try {
     for (const d of devices) {
-      if (here && !here.has(d.index)) continue;
+      if ((here && !here.has(d.index)) || skip.has(d.index)) continue;
       const dir = join(o.dataDir, `dev-${String(d.index).padStart(3, '0')}`);
       const cfg: AgentConfigInput = {
         brokers: o.brokers,
@@ -147,7 +150,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     if (ownRunner) await runner.close();
     throw e;
   }
-  log.info({ devices: here ? here.size : n, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
+  log.info({ devices: started.length, skipped: skip.size || undefined, cheaters, profiles: [...new Set(profiles)] }, 'fleet started');
   return {
     devices,
     kill(index) {

@@ -9,8 +9,13 @@
  *
  * Level from SWARMLET_LOG_LEVEL (trace, debug, info, warn, error, fatal, silent; default
  * info). Services log to stdout; commands whose stdout is data log to stderr (`logToStderr`).
+ *
+ * Format from SWARMLET_LOG_FORMAT (or the CLI's `--log-format`): `json`, or `pretty` (one
+ * short human line: time, level, component, message, then key=value); by default pretty
+ * when the log goes to a terminal, JSON otherwise (files, journald, log shippers).
  */
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
 export type LevelName = keyof typeof LEVELS;
@@ -62,6 +67,38 @@ function fieldsJson(fields: Fields): string {
   return s;
 }
 
+const NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+
+function prettyValue(v: unknown): string {
+  if (typeof v === 'string') return /^[^\s"=]{1,200}$/.test(v) ? v : JSON.stringify(v);
+  try {
+    return JSON.stringify(v, replacer) ?? 'null';
+  } catch {
+    return '[unserializable]';
+  }
+}
+
+/** `12:00:01.234 WARN  agent  dropped message  topic=... reason=...` */
+function prettyLine(level: number, bindings: Fields, fields: Fields | undefined, msg: string | undefined): string {
+  const t = new Date().toISOString().slice(11, 23);
+  const { component, ...rest } = { ...bindings, ...fields };
+  let s = `${t} ${NAMES[level] ?? level} ${String(component ?? '-')}`;
+  if (msg !== undefined) s += `  ${msg}`;
+  const kv = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${prettyValue(v)}`);
+  if (kv.length) s += `  ${kv.join(' ')}`;
+  return s + '\n';
+}
+
+let formatCache: { key: string; format: 'json' | 'pretty' } | undefined;
+function formatFromEnv(fd: number): 'json' | 'pretty' {
+  const f = (process.env.SWARMLET_LOG_FORMAT ?? '').toLowerCase();
+  const key = `${fd}/${f}`;
+  if (formatCache?.key !== key) {
+    formatCache = { key, format: f === 'json' || f === 'pretty' ? f : isatty(fd) ? 'pretty' : 'json' };
+  }
+  return formatCache.format;
+}
+
 function line(level: number, bindings: string, fields: Fields | undefined, msg: string | undefined): string {
   let s = `{"level":${level},"time":"${new Date().toISOString()}","pid":${process.pid}${bindings}`;
   if (fields) s += fieldsJson(fields);
@@ -70,7 +107,7 @@ function line(level: number, bindings: string, fields: Fields | undefined, msg: 
 }
 
 class JsonLogger implements Logger {
-  constructor(private readonly state: { level: LevelName }, private readonly bindings: string) {}
+  constructor(private readonly state: { level: LevelName }, private readonly bindings: string, private readonly raw: Fields = {}) {}
 
   get level(): LevelName {
     return this.state.level;
@@ -84,14 +121,16 @@ class JsonLogger implements Logger {
   }
 
   child(bindings: Fields): Logger {
-    return new JsonLogger(this.state, this.bindings + fieldsJson(bindings));
+    return new JsonLogger(this.state, this.bindings + fieldsJson(bindings), { ...this.raw, ...bindings });
   }
 
   private write(level: LevelName, a: Fields | string, b?: string): void {
     if (LEVELS[level] < LEVELS[this.state.level]) return;
-    const out = typeof a === 'string' ? line(LEVELS[level], this.bindings, undefined, a) : line(LEVELS[level], this.bindings, a, b);
+    const fd = process.env.SWARMLET_LOG_FD === '2' ? 2 : 1;
+    const [fields, msg] = typeof a === 'string' ? [undefined, a] : [a, b];
+    const out = formatFromEnv(fd) === 'pretty' ? prettyLine(LEVELS[level], this.raw, fields, msg) : line(LEVELS[level], this.bindings, fields, msg);
     try {
-      writeSync(process.env.SWARMLET_LOG_FD === '2' ? 2 : 1, out);
+      writeSync(fd, out);
     } catch {
       /* a closed stdout (EPIPE) must not take the service down */
     }

@@ -18,3 +18,5 @@ export function projectRoot(): string {
 }
 
 export const tasksBuildDir = (): string => join(projectRoot(), 'tasks', 'build');
+/** AssemblyScript libraries tasks import ('swarmlet/abi' is tasks/lib/swarmlet/abi.ts). */
+export const taskLibDir = (): string => join(projectRoot(), 'tasks', 'lib');

@@ -1,11 +1,13 @@
 /**
  * Static admission checks for ABI v1, done in plain JS before any compiler sees the bytes:
- * well-formed and valid wasm, the only import is env.abort, exports memory/alloc/run, one
- * 32-bit unshared memory whose initial size fits the page cap.
+ * well-formed, only the features ABI v1 allows, inside the static limits (static-limits.ts),
+ * valid wasm, the only import is env.abort, exports memory/alloc/run, one 32-bit unshared
+ * memory whose initial size fits the page cap. Linear in the module's size.
  */
 import type { FailureKind } from '../../protocol/messages.js';
 import { MAX_MODULE_BYTES } from '../../protocol/messages.js';
 import { readModuleInfo, WasmFormatError, type ModuleInfo } from './wasm-sections.js';
+import { scanCode, type FunctionStats } from './wasm-code.js';
 
 /** Export names the instrumentation adds; a module may not use them itself. */
 export const RESERVED_PREFIX = '__swarmlet';
@@ -13,7 +15,7 @@ export const RESERVED_PREFIX = '__swarmlet';
 export const MAX_PAGES = 65536;
 
 export type AbiCheck =
-  | { ok: true; info: ModuleInfo; initialPages: number; maximumPages: number | null }
+  | { ok: true; info: ModuleInfo; functions: FunctionStats[]; initialPages: number; maximumPages: number | null }
   | { ok: false; kind: FailureKind; message: string };
 
 export function checkAbi(bytes: Uint8Array, opts: { maxMemoryPages?: number } = {}): AbiCheck {
@@ -33,6 +35,15 @@ export function checkAbi(bytes: Uint8Array, opts: { maxMemoryPages?: number } = 
     const names = foreign.slice(0, 5).map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
     return fail('forbidden-import', `imports outside ABI v1 (only env.abort is allowed): ${names}${foreign.length > 5 ? ', ...' : ''}`);
   }
+  if (info.refused) return fail('invalid-module', info.refused);
+  let code;
+  try {
+    code = scanCode(bytes, info);
+  } catch (e) {
+    if (e instanceof WasmFormatError) return fail('invalid-module', e.message);
+    throw e;
+  }
+  if (!code.ok) return fail('invalid-module', code.refused);
   if (!WebAssembly.validate(bytes)) return fail('invalid-module', 'module does not validate');
   const exp = new Map(info.exports.map((e) => [e.name, e.kind] as const));
   for (const [name, kind] of [['memory', 'memory'], ['alloc', 'function'], ['run', 'function']] as const) {
@@ -47,5 +58,5 @@ export function checkAbi(bytes: Uint8Array, opts: { maxMemoryPages?: number } = 
   if (cap !== undefined && mem.initial > cap) {
     return fail('memory-limit', `module asks for ${mem.initial} initial pages, over the cap of ${cap}`);
   }
-  return { ok: true, info, initialPages: mem.initial, maximumPages: mem.maximum };
+  return { ok: true, info, functions: code.functions, initialPages: mem.initial, maximumPages: mem.maximum };
 }

@@ -15,8 +15,9 @@ import * as v from 'valibot';
 import { check } from '../../util/valid.js';
 import { sha256Hex } from '../../protocol/hash.js';
 import { projectRoot } from '../../util/paths.js';
-import { checkAbi } from './abi-check.js';
+import { parseTaskLayout } from '../../protocol/layout.js';
 import { MANIFEST_VERSION, type Manifest } from './catalogue.js';
+import { compileAssemblyScript } from './compile.js';
 
 const str = (max: number) => v.pipe(v.string(), v.maxLength(max));
 const CatalogueSource = v.strictObject({
@@ -26,6 +27,8 @@ const CatalogueSource = v.strictObject({
     description: str(1024),
     input: str(512),
     output: str(512),
+    /** Typed input and output (protocol/layout.ts), checked by parseTaskLayout. */
+    layout: v.unknown(),
   })), v.minLength(1)),
 });
 
@@ -45,7 +48,7 @@ function parseFile<S extends v.GenericSchema>(schema: S, value: unknown, file: s
   throw new Error(`${file}: ${r.reason}`);
 }
 
-export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number }
+export interface BuildResult { built: string[]; skipped: boolean; manifest: Manifest; ms: number; premetered: number }
 
 /** The AssemblyScript source holding the mlp weights as static data. */
 export function mlpWeightsSource(weightsJson: string): string {
@@ -71,7 +74,9 @@ export function mlpWeightsSource(weightsJson: string): string {
 function fingerprint(root: string): string {
   const parts: string[] = [];
   const add = (rel: string) => parts.push(rel, sha256Hex(readFileSync(join(root, rel))));
-  for (const f of readdirSync(join(root, 'tasks', 'assembly')).filter((f) => f.endsWith('.ts')).sort()) add(`tasks/assembly/${f}`);
+  for (const dir of ['tasks/assembly', 'tasks/lib/swarmlet']) {
+    for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).sort()) add(`${dir}/${f}`);
+  }
   for (const f of ['asconfig.json', 'tasks/catalogue.json', 'tasks/mlp/weights.json']) add(f);
   const require = createRequire(import.meta.url);
   parts.push((require('assemblyscript/package.json') as { version: string }).version);
@@ -95,9 +100,13 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   const buildDir = join(root, 'tasks', 'build');
   const fp = fingerprint(root);
   const current = opts.force ? null : upToDate(buildDir, fp);
-  if (current) return { built: [], skipped: true, manifest: current, ms: performance.now() - t0 };
+  if (current) {
+    const premetered = await premeter(buildDir, current);
+    return { built: [], skipped: true, manifest: current, ms: performance.now() - t0, premetered };
+  }
 
   const source = parseFile(CatalogueSource, JSON.parse(readFileSync(join(root, 'tasks', 'catalogue.json'), 'utf8')), 'tasks/catalogue.json');
+  const layouts = source.tasks.map((t, i) => parseTaskLayout(t.layout, `tasks/catalogue.json: tasks.${i}.layout`));
   mkdirSync(join(buildDir, 'gen'), { recursive: true });
   // Concurrent builds (parallel test files) must never see half-written files: everything is
   // written under a private name and renamed into place.
@@ -108,33 +117,37 @@ export async function buildTasks(opts: { root?: string; force?: boolean; log?: (
   mkdirSync(join(buildDir, tmp));
   try {
     const manifest: Manifest = { version: MANIFEST_VERSION, fingerprint: fp, tasks: [] };
-    for (const t of source.tasks) {
+    for (const [i, t] of source.tasks.entries()) {
       const wasm = await compileTask(root, t.name, tmp);
       renameSync(join(buildDir, tmp, `${t.name}.wasm`), join(buildDir, `${t.name}.wasm`));
-      manifest.tasks.push({ name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output });
+      manifest.tasks.push({
+        name: t.name, file: `${t.name}.wasm`, hash: sha256Hex(wasm), size: wasm.length, description: t.description, input: t.input, output: t.output,
+        layout: layouts[i]!,
+      });
       opts.log?.(`built tasks/build/${t.name}.wasm (${wasm.length} bytes)`);
     }
     writeFileSync(join(buildDir, tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     renameSync(join(buildDir, tmp, 'manifest.json'), join(buildDir, 'manifest.json'));
-    return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0 };
+    const premetered = await premeter(buildDir, manifest);
+    return { built: manifest.tasks.map((t) => t.name), skipped: false, manifest, ms: performance.now() - t0, premetered };
   } finally {
     rmSync(join(buildDir, tmp), { recursive: true, force: true });
   }
 }
 
-/** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm and check it against ABI v1. */
+/**
+ * Ship the catalogue metered too (tasks/build/metered/): an agent then runs catalogue tasks
+ * without loading binaryen at all. Remade whenever the metering rules change (meter.js).
+ */
+async function premeter(buildDir: string, manifest: Manifest): Promise<number> {
+  const { premeterCatalogue } = await import('./metered-store.js');
+  const modules = manifest.tasks.map((t) => ({ hashHex: t.hash, wasm: new Uint8Array(readFileSync(join(buildDir, t.file))) }));
+  return premeterCatalogue(modules, join(buildDir, 'metered'));
+}
+
+/** Compile tasks/assembly/NAME.ts into tasks/build/TMP/NAME.wasm (checked against ABI v1). */
 async function compileTask(root: string, name: string, tmp: string): Promise<Uint8Array> {
   const entry = join('tasks', 'assembly', `${name}.ts`);
   if (!existsSync(join(root, entry))) throw new Error(`tasks/catalogue.json names ${name} but ${entry} does not exist`);
-  const { default: asc } = await import('assemblyscript/asc');
-  let errText = '';
-  const res = await asc.main(
-    [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', 'release', '--outFile', `tasks/build/${tmp}/${name}.wasm`],
-    { stdout: { write: () => true } as never, stderr: { write: (s: string | Uint8Array) => { errText += String(s); return true; } } as never },
-  );
-  if (res.error) throw new Error(`asc failed on ${entry}: ${res.error.message}\n${errText}`);
-  const wasm = new Uint8Array(readFileSync(join(root, 'tasks', 'build', tmp, `${name}.wasm`)));
-  const abi = checkAbi(wasm);
-  if (!abi.ok) throw new Error(`${entry} compiled to a module outside ABI v1: ${abi.message}`);
-  return wasm;
+  return compileAssemblyScript({ baseDir: root, entry, outFile: `tasks/build/${tmp}/${name}.wasm` });
 }

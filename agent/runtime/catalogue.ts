@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { check } from '../../util/valid.js';
 import { fromHex, sha256Hex } from '../../protocol/hash.js';
+import { parseTaskLayout, TaskLayoutSchema, type TaskLayout } from '../../protocol/layout.js';
 import { tasksBuildDir } from '../../util/paths.js';
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 const ManifestSchema = v.strictObject({
   version: v.literal(MANIFEST_VERSION),
@@ -23,6 +24,7 @@ const ManifestSchema = v.strictObject({
     description: v.string(),
     input: v.string(),
     output: v.string(),
+    layout: TaskLayoutSchema,
   })),
 });
 
@@ -36,6 +38,8 @@ export interface CatalogueEntry {
   description: string;
   input: string;
   output: string;
+  /** Typed input and output (protocol/layout.ts). */
+  layout: TaskLayout;
 }
 
 export interface Catalogue {
@@ -58,7 +62,8 @@ export function loadCatalogue(dir: string = tasksBuildDir()): Catalogue {
     const wasm = new Uint8Array(readFileSync(join(dir, t.file)));
     const hashHex = sha256Hex(wasm);
     if (hashHex !== t.hash) throw new Error(`${join(dir, t.file)} does not match its manifest hash (rebuild: swarmlet task build)`);
-    return Object.freeze({ name: t.name, hash: fromHex(hashHex), hashHex, wasm, description: t.description, input: t.input, output: t.output });
+    const layout = parseTaskLayout(t.layout, `${file}: ${t.name}.layout`);
+    return Object.freeze({ name: t.name, hash: fromHex(hashHex), hashHex, wasm, description: t.description, input: t.input, output: t.output, layout });
   });
   const names = new Map(entries.map((e) => [e.name, e]));
   const hashes = new Map(entries.map((e) => [e.hashHex, e]));

@@ -8,7 +8,7 @@
 import type { FailureKind } from '../../protocol/messages.js';
 import { MAX_PAYLOAD_BYTES } from '../../protocol/messages.js';
 import type { RunOutcome } from './types.js';
-import { METER } from './meter.js';
+import { METER, STACK_SLOTS } from './meter.js';
 
 /** A task called env.abort (an AssemblyScript assertion, or a task refusing its input). */
 class TaskAbort extends Error {}
@@ -126,6 +126,9 @@ function classify(
   }
   if (metered && Number((exports[METER.fuel] as () => bigint)()) < 0) {
     return fail('fuel-exhausted', `fuel limit of ${limits.fuel} exhausted`, limits.fuel);
+  }
+  if (metered && ((exports[METER.stack] as (() => number) | undefined)?.() ?? 0) < 0) {
+    return fail('trap', `call stack exhausted (budget of ${STACK_SLOTS} slots)`, used());
   }
   if (e instanceof TaskAbort) return fail('trap', e.message, used());
   if (e instanceof RangeError && /call stack/i.test(e.message)) return fail('trap', 'stack overflow', used());

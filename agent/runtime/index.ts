@@ -7,3 +7,4 @@ export { loadCatalogue, type Catalogue, type CatalogueEntry, type Manifest } fro
 export { runOnce } from './run-once.js';
 export { resolveLimits } from './limits.js';
 export { METERING_VERSION } from './meter.js';
+export { STATIC_LIMITS, type StaticLimits } from './static-limits.js';

@@ -3,6 +3,13 @@
  * and a fixed number of worker threads that each run one task at a time on a fresh
  * instance. A task past its deadline has its worker terminated and replaced; a worker that
  * dies for any reason is replaced too, so the pool survives every failure.
+ *
+ * A task's deadline covers instrumenting its module (the first time this pool sees it) and
+ * running it; time queued behind other tasks or other modules, and binaryen's own start,
+ * do not count.
+ * V8 compiles a module's functions lazily, each on its first call, inside the task: the
+ * static limits (static-limits.ts) bound what one function costs the optimising compiler,
+ * which is how long a task terminated at its deadline can go on using the CPU.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -14,22 +21,28 @@ import { checkAbi } from './abi-check.js';
 import { resolveLimits } from './limits.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 import { preferOptimizingCompiler } from './tiering.js';
+import type { MeteredStore } from './metered-store.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './types.js';
+import { Instrumenter } from './instrumenter.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-/** Instrumenting even a 1 MiB module takes well under this; past it the module is refused. */
-const INSTRUMENT_TIMEOUT_MS = 30_000;
+/** A task worker's stack: the metered call stack budget (meter.ts STACK_SLOTS) uses at most ~0.7 MiB of it. */
+export const STACK_MB = 4;
 /** V8 heap per worker: wasm memory is outside it (capped by max pages); this bounds the JS side. */
-const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: STACK_MB };
 
 interface Prepared { key: string; module: WebAssembly.Module; initialPages: number; maximumPages: number | null }
 type PrepareResult = { ok: true; prepared: Prepared } | { ok: false; kind: FailureKind; message: string };
+/** A module being prepared: `started` resolves when its instrumentation begins. */
+interface Preparing { done: Promise<PrepareResult>; started: Promise<void> }
 
 interface Job {
   module: Prepared;
   input: Uint8Array;
   limits: RunLimits;
+  /** What is left of the deadline once the module was prepared. */
+  timeoutMs: number;
   resolve: (o: RunOutcome) => void;
 }
 
@@ -50,18 +63,25 @@ export interface PoolOptions {
   cacheSize?: number;
   /** Keep V8's baseline wasm compiler (default false: compile tasks with TurboFan; see tiering.ts). */
   liftoff?: boolean;
+  /**
+   * Instrumented modules kept by hash (shipped pre-metered catalogue, a device's own cache):
+   * a module found there is not instrumented again, so binaryen (~100 MB resident) loads
+   * only for a module this device has never metered.
+   */
+  metered?: MeteredStore;
 }
 
 export class WorkerPool implements TaskRunner {
   readonly size: number;
   private readonly log = createLogger('runtime.pool');
   private readonly cache: Lru<string, PrepareResult>;
-  private readonly inflight = new Map<string, Promise<PrepareResult>>();
+  private readonly inflight = new Map<string, Preparing>();
   private readonly slots: (Slot | null)[];
   private readonly queue: Job[] = [];
-  private meter: { worker: Worker; pending: Map<number, (r: WorkerReply & { type: 'instrumented' }) => void> } | null = null;
+  private readonly instrumenter = new Instrumenter();
   private nextId = 1;
   private closed = false;
+  private readonly metered: MeteredStore | undefined;
 
   constructor(opts: PoolOptions = {}) {
     const size = opts.size ?? availableParallelism();
@@ -72,12 +92,14 @@ export class WorkerPool implements TaskRunner {
     if (!opts.liftoff) preferOptimizingCompiler();
     this.cache = new Lru(cacheSize);
     this.slots = new Array<Slot | null>(size).fill(null);
+    this.metered = opts.metered;
   }
 
   async run(module: Uint8Array, input: Uint8Array, limits?: Partial<RunLimits>, opts: { expectedHash?: Uint8Array } = {}): Promise<RunOutcome> {
     if (this.closed) throw new Error('worker pool is closed');
     const lim = resolveLimits(limits);
-    const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: 0 });
+    const started = performance.now();
+    const fail = (kind: FailureKind, message: string): RunOutcome => ({ ok: false, error: { kind, message }, fuel: 0, wallMs: performance.now() - started });
     if (!(input instanceof Uint8Array)) return fail('invalid-module', 'input must be a Uint8Array');
     if (!(module instanceof Uint8Array)) return fail('invalid-module', 'module must be a Uint8Array');
     // Hash first: a cache hit skips the static checks (they ran when the entry was made).
@@ -86,92 +108,95 @@ export class WorkerPool implements TaskRunner {
     if (opts.expectedHash !== undefined && !bytesEqual(hash, opts.expectedHash)) {
       return fail('invalid-module', `module hash ${toHex(hash)} is not the expected ${toHex(opts.expectedHash)}`);
     }
-    const prepared = await this.prepare(module, toHex(hash));
+    const hex = toHex(hash);
+    let prepared = this.cache.get(hex);
+    let counted = 0;
+    if (!prepared) ({ result: prepared, countedMs: counted } = await this.prepareWithin(module, hex, lim.timeoutMs));
     if (!prepared.ok) return fail(prepared.kind, prepared.message);
     if (prepared.prepared.initialPages > lim.memoryPages) {
       return fail('memory-limit', `module asks for ${prepared.prepared.initialPages} initial pages, over the cap of ${lim.memoryPages}`);
     }
     if (this.closed) return fail('trap', 'worker pool closed');
+    const timeoutMs = Math.max(1, Math.round(lim.timeoutMs - counted));
+    const ready = prepared.prepared;
     return new Promise<RunOutcome>((resolve) => {
-      this.queue.push({ module: prepared.prepared, input: compact(input), limits: lim, resolve });
+      this.queue.push({ module: ready, input: compact(input), limits: lim, timeoutMs, resolve });
       this.pump();
     });
   }
 
-  /** Instrumented, compiled module for a hash: from the cache, or made once (concurrent callers share). */
-  private prepare(bytes: Uint8Array, hex: string): Promise<PrepareResult> {
-    const hit = this.cache.get(hex);
-    if (hit) return Promise.resolve(hit);
+  /**
+   * prepare(), or 'timeout' when the deadline passes first, with the time that counted
+   * against the deadline: from when this module's instrumentation started (or this caller
+   * joined it), not while binaryen loaded or other modules were instrumented. The
+   * preparation goes on past the deadline (at most INSTRUMENT_TIMEOUT_MS) and is cached.
+   */
+  private async prepareWithin(bytes: Uint8Array, hex: string, timeoutMs: number): Promise<{ result: PrepareResult; countedMs: number }> {
+    const p = this.prepare(bytes, hex);
+    let timer: NodeJS.Timeout | undefined;
+    let from = -1;
+    let settled = false;
+    const late = new Promise<PrepareResult>((resolve) => {
+      void p.started.then(() => {
+        if (settled) return;
+        from = performance.now();
+        timer = setTimeout(() => resolve({ ok: false, kind: 'timeout', message: `deadline of ${timeoutMs} ms passed while the module was instrumented` }), timeoutMs);
+      });
+    });
+    try {
+      const result = await Promise.race([p.done, late]);
+      return { result, countedMs: from < 0 ? 0 : performance.now() - from };
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+    }
+  }
+
+  /** Instrumented, compiled module for a hash, made once (concurrent callers share). */
+  private prepare(bytes: Uint8Array, hex: string): Preparing {
     let p = this.inflight.get(hex);
     if (!p) {
-      p = this.doPrepare(bytes, hex).then((r) => {
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => { start = resolve; });
+      const done = this.doPrepare(bytes, hex, start).then((r) => {
         this.inflight.delete(hex);
         // Only successes are cached: a failure may be transient (a crashed or slow worker).
         if (r.ok) this.cache.set(hex, r);
         return r;
       });
+      p = { done, started };
       this.inflight.set(hex, p);
     }
     return p;
   }
 
-  private async doPrepare(bytes: Uint8Array, key: string): Promise<PrepareResult> {
+  private async doPrepare(bytes: Uint8Array, key: string, onStart: () => void): Promise<PrepareResult> {
     const check = checkAbi(bytes);
     if (!check.ok) return { ok: false, kind: check.kind, message: check.message };
-    const reply = await this.instrumentInWorker(bytes);
-    if (!reply.ok) return { ok: false, kind: 'invalid-module', message: reply.message };
+    const stored = this.metered?.get(key);
+    if (stored) {
+      // A stored module that does not compile (a damaged file) is made again below.
+      try {
+        const module = await WebAssembly.compile(stored);
+        return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
+      } catch { /* instrument it afresh */ }
+    }
+    const reply = await this.instrumenter.instrument(bytes, onStart);
+    if (!reply.ok) return reply;
     try {
       const module = await WebAssembly.compile(reply.wasm);
+      this.metered?.put(key, reply.wasm);
       return { ok: true, prepared: { key, module, initialPages: check.initialPages, maximumPages: check.maximumPages } };
     } catch (e) {
       return { ok: false, kind: 'invalid-module', message: `instrumented module does not compile: ${(e as Error).message}` };
     }
   }
 
-  private instrumentInWorker(wasm: Uint8Array): Promise<{ ok: true; wasm: Uint8Array } | { ok: false; message: string }> {
-    if (!this.meter) {
-      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 } });
-      const meter = { worker, pending: new Map<number, (r: WorkerReply & { type: 'instrumented' }) => void>() };
-      const dead = (why: string) => {
-        if (this.meter === meter) this.meter = null;
-        for (const cb of meter.pending.values()) cb({ type: 'instrumented', id: 0, ok: false, message: why });
-        meter.pending.clear();
-      };
-      worker.on('message', (r: WorkerReply) => {
-        if (r.type !== 'instrumented') return;
-        const cb = meter.pending.get(r.id);
-        meter.pending.delete(r.id);
-        cb?.(r);
-        if (meter.pending.size === 0) worker.unref();
-      });
-      worker.on('error', (e) => dead(`instrumentation worker failed: ${e.message}`));
-      worker.on('exit', (code) => dead(`instrumentation worker exited (${code})`));
-      this.meter = meter;
-    }
-    const meter = this.meter;
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        meter.pending.delete(id);
-        if (this.meter === meter) this.meter = null;
-        void meter.worker.terminate();
-        resolve({ ok: false, message: `instrumentation took over ${INSTRUMENT_TIMEOUT_MS} ms` });
-      }, INSTRUMENT_TIMEOUT_MS);
-      meter.pending.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r.ok ? { ok: true, wasm: r.wasm } : { ok: false, message: r.message });
-      });
-      meter.worker.ref();
-      const copy = wasm.slice();
-      meter.worker.postMessage({ type: 'instrument', id, wasm: copy } satisfies WorkerRequest, [copy.buffer]);
-    });
-  }
-
   private spawn(index: number): Slot {
     const worker = new Worker(WORKER_URL, { resourceLimits: RESOURCE_LIMITS });
     const slot: Slot = { worker, jobs: [], done: 0, timer: null, started: 0, id: 0, known: new Lru(WORKER_MODULE_CACHE) };
     worker.on('message', (r: WorkerReply) => {
-      if (r.type === 'instrumented' || r.id !== slot.id || r.index !== slot.done || slot.done >= slot.jobs.length) return;
+      if (r.type === 'instrumented' || r.type === 'ready' || r.id !== slot.id || r.index !== slot.done || slot.done >= slot.jobs.length) return;
       if (r.type === 'ran') this.finishOne(index, slot, r.outcome);
       else this.post(slot, true); // 'missing': the mirror slipped; send the rest with their modules
     });
@@ -208,7 +233,7 @@ export class WorkerPool implements TaskRunner {
 
   private startClock(index: number, slot: Slot): void {
     slot.started = performance.now();
-    slot.timer = setTimeout(() => this.expire(index, slot), slot.jobs[slot.done]!.limits.timeoutMs);
+    slot.timer = setTimeout(() => this.expire(index, slot), slot.jobs[slot.done]!.timeoutMs);
   }
 
   private pump(): void {
@@ -261,7 +286,7 @@ export class WorkerPool implements TaskRunner {
     if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
-    const all: Promise<number>[] = [];
+    const all: Promise<unknown>[] = [];
     for (const [i, s] of this.slots.entries()) {
       if (!s) continue;
       this.slots[i] = null;
@@ -269,10 +294,7 @@ export class WorkerPool implements TaskRunner {
       for (const job of s.jobs.splice(s.done)) job.resolve({ ok: false, error: { kind: 'trap', message: 'worker pool closed' }, fuel: 0, wallMs: 0 });
       all.push(s.worker.terminate());
     }
-    if (this.meter) {
-      all.push(this.meter.worker.terminate());
-      this.meter = null;
-    }
+    all.push(this.instrumenter.close());
     await Promise.allSettled(all);
   }
 }

@@ -1,15 +1,17 @@
 /**
- * The worker thread behind the pool. Two jobs: 'instrument' (binaryen, kept off the main
- * thread so a huge or pathological module cannot stall it, and a crash costs one worker) and
- * 'run' (one task on a fresh instance). The pool terminates this thread on a deadline.
+ * The worker thread behind the pool. Two jobs: 'instrument' (binaryen, in the pool's
+ * instrumentation worker: instrumenter.ts) and 'run' (tasks, each on a fresh instance, in a
+ * task worker). The pool terminates a task worker on a deadline.
  */
 import { parentPort } from 'node:worker_threads';
 import { execute, type ExecuteLimits, type MemoryShape } from './execute.js';
-import { instrument, loadBinaryen, UnsupportedModuleError } from './meter.js';
+import { errorText, instrument, loadBinaryen, UnsupportedModuleError } from './meter.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 
 export type WorkerRequest =
   | { type: 'instrument'; id: number; wasm: Uint8Array }
+  /** Load binaryen and instrument a small module once (compiling binaryen's own code), then answer 'ready'. */
+  | { type: 'warm' }
   /**
    * Jobs run in order; each is answered as it ends, with its index (`first` + position).
    * `module` is null when this worker was sent it before (under `key`, the module's hash).
@@ -20,10 +22,15 @@ export interface RunJob { key: string; module: WebAssembly.Module | null; input:
 
 export type WorkerReply =
   | { type: 'instrumented'; id: number; ok: true; wasm: Uint8Array }
-  | { type: 'instrumented'; id: number; ok: false; message: string }
+  | { type: 'instrumented'; id: number; ok: false; kind: 'invalid-module' | 'timeout'; message: string }
   | { type: 'ran'; id: number; index: number; outcome: import('./types.js').RunOutcome }
   /** The module of job `index` is not here (never expected: the pool mirrors this cache); the rest of the batch is not run. */
-  | { type: 'missing'; id: number; index: number };
+  | { type: 'missing'; id: number; index: number }
+  | { type: 'ready'; ok: true }
+  | { type: 'ready'; ok: false; message: string };
+
+/** A small ABI module (a loop, a call, memory.fill and memory.grow) instrumented once to warm binaryen up. */
+const WARM_UP = Buffer.from('AGFzbQEAAAABFgRgBH9/f38AYAF/AX9gAn9/AX5gAAACDQEDZW52BWFib3J0AAADBAMBAgMFAwEAAQcYAwZtZW1vcnkCAAVhbGxvYwABA3J1bgACCjsDBQBBgAgLLwEBfwNAIAJBAWohAhADIAJBAkkNAAtBAEEAQQj8CwBBAEAAGiABBEBCAQ8LQgALAwABCw==', 'base64');
 
 const port = parentPort;
 if (!port) throw new Error('agent/runtime/worker.js must run in a worker thread');
@@ -45,15 +52,25 @@ port.on('message', (msg: WorkerRequest) => {
     }
     return;
   }
+  if (msg.type === 'warm') {
+    loadBinaryen().then((b) => {
+      instrument(b, new Uint8Array(WARM_UP));
+      port.postMessage({ type: 'ready', ok: true } satisfies WorkerReply);
+    }).catch((e: unknown) => {
+      port.postMessage({ type: 'ready', ok: false, message: `cannot load binaryen: ${errorText(e)}` } satisfies WorkerReply);
+    });
+    return;
+  }
   loadBinaryen().then((b) => {
     try {
       const { wasm } = instrument(b, msg.wasm);
       port.postMessage({ type: 'instrumented', id: msg.id, ok: true, wasm } satisfies WorkerReply, [wasm.buffer as ArrayBuffer]);
     } catch (e) {
-      const message = e instanceof UnsupportedModuleError ? e.message : `instrumentation failed: ${(e as Error)?.message ?? String(e)}`;
-      port.postMessage({ type: 'instrumented', id: msg.id, ok: false, message } satisfies WorkerReply);
+      const message = e instanceof UnsupportedModuleError ? e.message : `instrumentation failed: ${errorText(e)}`;
+      port.postMessage({ type: 'instrumented', id: msg.id, ok: false, kind: 'invalid-module', message } satisfies WorkerReply);
     }
   }, (e: unknown) => {
-    port.postMessage({ type: 'instrumented', id: msg.id, ok: false, message: `cannot load binaryen: ${(e as Error)?.message}` } satisfies WorkerReply);
+    // Not the module's fault: this machine cannot instrument anything.
+    port.postMessage({ type: 'instrumented', id: msg.id, ok: false, kind: 'timeout', message: `cannot load binaryen: ${errorText(e)}` } satisfies WorkerReply);
   });
 });

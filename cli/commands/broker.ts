@@ -40,6 +40,9 @@ export default defineCommand({
     'max-node-packet': { type: 'string' },
     'publish-rate': { type: 'string' },
     'publish-burst': { type: 'string' },
+    'connect-rate': { type: 'string' },
+    'connect-burst': { type: 'string' },
+    'max-sessions-per-node': { type: 'string' },
     'max-subscriptions': { type: 'string' },
     'max-inflight': { type: 'string' },
     'max-clients': { type: 'string' },
@@ -63,8 +66,11 @@ export default defineCommand({
     'ws-port': 'also serve MQTT over WebSocket on this port (for the dashboard)',
     'max-packet': 'largest packet from a gateway/bridge, bytes',
     'max-node-packet': 'largest packet from a node, bytes',
-    'publish-rate': 'sustained publishes/s per node before it is disconnected',
-    'publish-burst': 'publish burst allowance per node',
+    'publish-rate': 'sustained publishes/s per node (across all its sessions and reconnects) before it is disconnected (default 200)',
+    'publish-burst': 'publish burst allowance per node (default 400)',
+    'connect-rate': 'sustained connects/s per node; more get CONNACK 3 (default 0.5)',
+    'connect-burst': 'connect burst allowance per node (default 20)',
+    'max-sessions-per-node': 'live sessions per node; a new one takes over the oldest (default 1)',
     'max-subscriptions': 'subscriptions per client',
     'max-inflight': 'inbound QoS 2 messages awaiting PUBREL per client',
     'max-clients': 'connected clients on this broker',
@@ -95,6 +101,9 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
       ...(values['max-node-packet'] !== undefined ? { maxNodePacketBytes: numberOption(values, 'max-node-packet', 0, { min: 1024 }) } : {}),
       ...(values['publish-rate'] !== undefined ? { publishRate: numberOption(values, 'publish-rate', 0, { min: 0.001, integer: false }) } : {}),
       ...(values['publish-burst'] !== undefined ? { publishBurst: numberOption(values, 'publish-burst', 0, { min: 1 }) } : {}),
+      ...(values['connect-rate'] !== undefined ? { connectRate: numberOption(values, 'connect-rate', 0, { min: 0.001, integer: false }) } : {}),
+      ...(values['connect-burst'] !== undefined ? { connectBurst: numberOption(values, 'connect-burst', 0, { min: 1 }) } : {}),
+      ...(values['max-sessions-per-node'] !== undefined ? { maxSessionsPerNode: numberOption(values, 'max-sessions-per-node', 0, { min: 1 }) } : {}),
       ...(values['max-subscriptions'] !== undefined ? { maxSubscriptions: numberOption(values, 'max-subscriptions', 0, { min: 1 }) } : {}),
       ...(values['max-inflight'] !== undefined ? { maxInflight: numberOption(values, 'max-inflight', 0, { min: 1 }) } : {}),
       ...(values['max-clients'] !== undefined ? { maxClients: numberOption(values, 'max-clients', 0, { min: 1 }) } : {}),
@@ -155,11 +164,11 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
     const h = handle;
     // The enrollment follows its file (polled, so a gateway's revocation written there, or
     // `swarmlet sim --enroll`, reaches this broker), and SIGHUP re-reads it at once.
-    const { readEnrollmentFile } = await import('../../protocol/enrollment.js');
+    const { readEnrollmentDoc } = await import('../../protocol/enrollment.js');
     const reload = () => {
       if (!enrollment) return;
       try {
-        const r = h.enrollment.syncWith(readEnrollmentFile(enrollment));
+        const r = h.enrollment.syncWith(readEnrollmentDoc(enrollment));
         log.info({ added: r.added.length, revoked: r.revoked.length, changed: r.changed.length }, 'enrollment reloaded');
       } catch (e) {
         log.error({ err: (e as Error).message }, 'enrollment reload failed; keeping the current one');

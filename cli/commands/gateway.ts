@@ -1,5 +1,6 @@
 /** `swarmlet gateway`: run a regional gateway until SIGINT/SIGTERM. */
 import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
+import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 
 const WEIGHT_NAMES = ['price', 'eta', 'headroom', 'proximity', 'reputation'] as const;
 
@@ -40,6 +41,7 @@ export default defineCommand({
     durability: { type: 'string' },
     'no-proofs': { type: 'boolean' },
     'zk-cache': { type: 'string' },
+    ...ACCESS_OPTIONS,
   },
   help: {
     broker: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1884',
@@ -61,7 +63,9 @@ export default defineCommand({
     durability: "SQLite: 'full' (fsync every commit, default) or 'normal'",
     'no-proofs': 'no recursive ledger proofs (on by default when o1js is installed; proving runs in its own process)',
     'zk-cache': 'folder for the compiled circuit keys (default $SWARMLET_ZK_CACHE or ~/.cache/swarmlet/zk)',
+    ...ACCESS_HELP,
   },
+  details: 'Operators need a token: swarmlet token create --data DIR --name NAME --role operator (see gateway/README.md, Access).',
   async run({ values }) {
     const brokerUrl = requireOption(values, 'broker');
     const keyFile = requireOption(values, 'key');
@@ -78,6 +82,10 @@ export default defineCommand({
     if (durability !== 'full' && durability !== 'normal') throw new CliError("--durability must be 'full' or 'normal'");
     const weights = typeof values.weights === 'string' ? parseWeights(values.weights) : undefined;
     try { new URL(brokerUrl); } catch { throw new CliError(`--broker: not a URL: ${brokerUrl}`); }
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const { access, quota } = accessFromFlags(values);
+    const { checkExposure } = await import('../../gateway/access/index.js');
+    try { checkExposure(host, access); } catch (e) { throw new CliError(`gateway: ${(e as Error).message}`); }
 
     const { loadIdentity } = await import('../../protocol/identity.js');
     const { Enrollment } = await import('../../protocol/enrollment.js');
@@ -97,28 +105,33 @@ export default defineCommand({
       process.stderr.write(`swarmlet gateway: warning: key ${identity.nodeId} is not enrolled as a gateway in ${enrollmentFile}; an authenticating broker will refuse it\n`);
     }
     const { createLogger } = await import('../../util/log.js');
-    const log = createLogger('gateway', { nodeId: identity.nodeId });
+    const log = createLogger('gateway', { gatewayId: identity.nodeId });
     const unwatch = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
-    // Revocations through the HTTP API reach brokers in other processes through the file.
-    enrollment.on('revoked', () => {
-      try { enrollment.saveTo(enrollmentFile); } catch (e) { log.warn({ err: (e as Error).message }, 'could not write the enrollment file'); }
-    });
+    // Revocations through the HTTP API reach brokers in other processes through the file,
+    // and outlive restarts there (recorded under "revoked", written under the file's lock).
+    const { persistRevocations } = await import('../../protocol/enrollment.js');
+    const unpersist = persistRevocations(enrollment, enrollmentFile, (e) => log.error({ err: e.message }, 'could not record a revocation in the enrollment file'));
 
     const { startGateway } = await import('../../gateway/index.js');
     let gw;
     try {
       gw = await startGateway({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
-        http: { host: (values.host as string | undefined) ?? '127.0.0.1', port }, leaseMs, bidWindowMs,
+        http: { host, port }, access, quota, leaseMs, bidWindowMs,
         fastPath: values['no-fast-path'] !== true, fastPathDepth, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
         proofs: { enabled: values['no-proofs'] !== true, ...(typeof values['zk-cache'] === 'string' ? { cacheDir: values['zk-cache'] } : {}) },
         ...(weights ? { weights } : {}),
       });
     } catch (e) {
       unwatch();
+      unpersist();
       throw new CliError(`gateway: ${(e as Error).message}`, 1);
     }
     process.stdout.write(`swarmlet gateway listening on ${gw.url} (node ${gw.nodeId}, regions ${regions.join(', ')})\n`);
+    if (!access.auth) process.stderr.write('swarmlet gateway: warning: operator auth is OFF (--no-auth): anyone who reaches the HTTP port is an admin\n');
+    else if (!gw.access.tokens.list().some((t) => gw.access.tokens.live(t.id))) {
+      process.stdout.write(`no operator tokens yet; make one: swarmlet token create --data ${dataDir} --name NAME --role admin\n`);
+    }
     const proofs = gw.prover.status();
     process.stdout.write(proofs.enabled
       ? 'ledger proofs on: folded in a separate process (its Pallas key and height at GET /api/proofs/latest)\n'
@@ -129,6 +142,7 @@ export default defineCommand({
       process.once('SIGTERM', stop);
     });
     unwatch();
+    unpersist();
     await gw.stop();
     return 0;
   },

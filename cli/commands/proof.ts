@@ -3,7 +3,8 @@
  * (check works offline). Ledger proofs need the optional o1js, loaded only for them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CliError, defineCommand, requireOption } from '../../util/cli.js';
+import { CliError, defineCommand } from '../../util/cli.js';
+import { CLIENT_HELP, CLIENT_OPTIONS, GatewayClient } from '../gateway-client.js';
 import type { Group } from '../main.js';
 
 const check = defineCommand({
@@ -18,6 +19,7 @@ const check = defineCommand({
   },
   details: [
     'Exit status: 0 valid, 1 invalid (the reason is printed), 2 bad arguments.',
+    'Get a proof with: swarmlet proof get RECEIPT_ID --gateway URL --out proof.json',
     'Formats: swarmlet-inclusion-v1 (swarmlet proof get), swarmlet-ledger-inclusion-v1 (swarmlet proof get --ledger),',
     'swarmlet-ledger-proof-v1 (swarmlet proof latest). Ledger proofs are checked against the committed',
     'verification key (gateway/prover/ledger-vk.json) and need o1js.',
@@ -76,23 +78,14 @@ async function checkLedger(raw: unknown, format: string, pallasKey: string | und
   return v.ok ? 0 : 1;
 }
 
-async function fetchText(url: string): Promise<string> {
-  let res: Response;
-  try { res = await fetch(url); } catch (e) { throw new CliError(`cannot reach ${url}: ${(e as Error).message}`, 1); }
-  const body = await res.text();
-  if (!res.ok) throw new CliError(`gateway said ${res.status}: ${body}`, 1);
-  return body;
-}
-
 const latest = defineCommand({
   name: 'proof latest',
   summary: "Fetch a gateway's latest recursive ledger proof (check it with swarmlet proof check).",
-  usage: 'swarmlet proof latest --gateway URL [--out FILE]',
-  options: { gateway: { type: 'string', short: 'g' }, out: { type: 'string', short: 'o' } },
-  help: { gateway: 'gateway HTTP address', out: 'write the proof to FILE (default: stdout)' },
+  usage: 'swarmlet proof latest --gateway URL [--token T] [--out FILE]',
+  options: { ...CLIENT_OPTIONS, out: { type: 'string', short: 'o' } },
+  help: { ...CLIENT_HELP, out: 'write the proof to FILE (default: stdout)' },
   async run({ values }) {
-    const base = requireOption(values, 'gateway').replace(/\/$/, '');
-    const status = JSON.parse(await fetchText(`${base}/api/proofs/latest`)) as { enabled: boolean; reason?: string; latest?: unknown };
+    const status = await GatewayClient.from(values).json<{ enabled: boolean; reason?: string; latest?: unknown }>('/api/proofs/latest');
     if (!status.enabled) throw new CliError(`the gateway proves no ledger: ${status.reason ?? 'disabled'}`, 1);
     if (!status.latest) throw new CliError('the gateway has no ledger proof yet', 1);
     const body = JSON.stringify(status.latest);
@@ -105,18 +98,17 @@ const latest = defineCommand({
 const get = defineCommand({
   name: 'proof get',
   summary: 'Fetch the inclusion proof of a receipt from a gateway.',
-  usage: 'swarmlet proof get RECEIPT_ID --gateway URL [--ledger] [--out FILE]',
-  options: { gateway: { type: 'string', short: 'g' }, ledger: { type: 'boolean' }, out: { type: 'string', short: 'o' } },
+  usage: 'swarmlet proof get RECEIPT_ID --gateway URL [--token T] [--ledger] [--out FILE]',
+  options: { ...CLIENT_OPTIONS, ledger: { type: 'boolean' }, out: { type: 'string', short: 'o' } },
   help: {
-    gateway: 'gateway HTTP address',
+    ...CLIENT_HELP,
     ledger: "the receipt's inclusion in the recursive ledger proof instead of in a signed batch header",
     out: 'write the proof to FILE (default: stdout)',
   },
   allowPositionals: true,
   async run({ values, positionals }) {
     if (positionals.length !== 1 || !/^[0-9a-f]{64}$/.test(positionals[0]!)) throw new CliError('proof get: expected one receipt id (64 hex digits)');
-    const base = requireOption(values, 'gateway').replace(/\/$/, '');
-    const body = await fetchText(`${base}/api/receipts/${positionals[0]}/${values.ledger ? 'ledger-proof' : 'proof'}`);
+    const body = await GatewayClient.from(values).text(`/api/receipts/${positionals[0]}/${values.ledger ? 'ledger-proof' : 'proof'}`);
     if (typeof values.out === 'string') writeFileSync(values.out, body + '\n');
     else process.stdout.write(body + '\n');
     return 0;

@@ -1,7 +1,7 @@
 /** `swarmlet sim`: a fleet of real agents with simulated sensors. */
 import { existsSync, readFileSync } from 'node:fs';
 import { defineCommand, numberOption, requireOption, CliError } from '../../util/cli.js';
-import { Enrollment } from '../../protocol/enrollment.js';
+import { enrollKeys, updateEnrollmentFile } from '../../protocol/enrollment.js';
 import { profileNames } from '../../sim/profiles.js';
 
 /** A trusted key given as hex, or as a file holding the hex (or a key file's publicKey). */
@@ -42,7 +42,7 @@ export default defineCommand({
     'cheat-rate': 'share of a cheater\'s tasks that are wrong, 0..1 (default 1)',
     data: 'folder for device keys and outboxes (default .data/sim)',
     trust: 'gateway public key (hex, or a file with it) trusted for modules, assignments and acks; repeatable',
-    enroll: 'add the devices\' keys (role node) to this enrollment file before starting',
+    enroll: 'add the devices\' keys (role node) to this enrollment file before starting (a locked update; revoked keys stay out and their devices are not started)',
     region: 'region (default local)',
     'mesh-id': 'broker mesh id used in connect proofs (default swarmlet)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
@@ -63,14 +63,26 @@ export default defineCommand({
     } catch (e) {
       throw new CliError(`sim: --profiles: ${(e as Error).message}`);
     }
+    let skip: number[] = [];
     if (values.enroll) {
+      // A locked read-modify-write: several `sim --enroll` (and a running `up`) share the file.
       const file = values.enroll as string;
-      const e = existsSync(file) ? Enrollment.fromFile(file) : new Enrollment();
-      for (const id of fleetIdentities(dataDir, devices)) if (!e.has(id.nodeId)) e.add(id.publicKey, 'node', `sim-${id.nodeId.slice(0, 6)}`);
-      e.saveTo(file);
+      const ids = fleetIdentities(dataDir, devices);
+      let r;
+      try {
+        r = updateEnrollmentFile(file, (doc) => enrollKeys(doc, ids.map((id) => ({ publicKey: id.publicKey, role: 'node' as const, name: `sim-${id.nodeId.slice(0, 6)}` }))));
+      } catch (e) {
+        throw new CliError(`sim: --enroll: ${(e as Error).message}`, 1);
+      }
+      for (const rev of r.stillRevoked) {
+        process.stderr.write(`swarmlet sim: device ${rev.nodeId} stays revoked (at ${rev.at}: ${rev.reason}); not enrolled, not started\n`);
+      }
+      const gone = new Set(r.stillRevoked.map((x) => x.nodeId));
+      skip = ids.flatMap((id, i) => (gone.has(id.nodeId) ? [i] : []));
+      process.stdout.write(`swarmlet sim: enrolled ${r.added.length} new device key(s) in ${file} (${r.present.length} already there)\n`);
     }
     const fleet = await startFleet({
-      brokers, devices, dataDir, trustedPublishers: trusted,
+      brokers, devices, dataDir, trustedPublishers: trusted, skip,
       ...(values.profiles ? { profiles: values.profiles as string } : {}),
       cheaters: numberOption(values, 'cheaters', 0, { min: 0, max: devices }),
       cheatRate: numberOption(values, 'cheat-rate', 1, { min: 0, max: 1, integer: false }),
@@ -79,7 +91,7 @@ export default defineCommand({
       ...(values.region ? { region: values.region as string } : {}),
       ...(values['mesh-id'] ? { meshId: values['mesh-id'] as string } : {}),
     });
-    process.stdout.write(`swarmlet sim: ${devices} devices connected to ${brokers.join(', ')}\n`);
+    process.stdout.write(`swarmlet sim: ${devices - skip.length} devices connected to ${brokers.join(', ')}\n`);
     await new Promise<void>((resolve) => {
       const done = () => resolve();
       process.once('SIGINT', done);

@@ -1,16 +1,30 @@
-/** `swarmlet task build|run|list`: build the task catalogue and run a module locally. */
-import { readFileSync } from 'node:fs';
-import { CliError, defineCommand, numberOption } from '../../util/cli.js';
+/** `swarmlet task new|build|run|list|publish`: write, build, run and publish wasm tasks. */
+import { CliError, defineCommand } from '../../util/cli.js';
 import type { Group } from '../main.js';
+import { create } from '../task/new.js';
+import { publish } from '../task/publish.js';
+import { projectIn } from '../task/resolve.js';
+import { run } from '../task/run.js';
 
 const build = defineCommand({
   name: 'task build',
-  summary: 'Compile the AssemblyScript tasks in tasks/ to tasks/build/*.wasm with a manifest.',
-  usage: 'swarmlet task build [--force]',
+  summary: 'Compile a task project (DIR, or this folder when it holds task.json) or, elsewhere, the catalogue in tasks/.',
+  usage: 'swarmlet task build [DIR] [--force]',
   options: { force: { type: 'boolean' } },
-  help: { force: 'rebuild even when the sources have not changed' },
-  details: 'Skips the compile when tasks/build/manifest.json already matches every source (npm install runs this).',
-  async run({ values }) {
+  help: { force: 'catalogue: rebuild even when the sources have not changed' },
+  allowPositionals: true,
+  details: 'A project builds to DIR/build/NAME.wasm, checked against ABI v1. The catalogue build skips the compile when tasks/build/manifest.json already matches every source (npm install runs it).',
+  async run({ values, positionals }) {
+    if (positionals.length > 1) throw new CliError('task build: give at most one project folder');
+    const dir = positionals[0];
+    if (dir !== undefined || projectIn(process.cwd())) {
+      if (dir !== undefined && !projectIn(dir)) throw new CliError(`task build: ${dir} holds no task.json (make a project with: swarmlet task new NAME)`);
+      const { buildProject } = await import('../../sdk/build.js');
+      let b;
+      try { b = await buildProject(dir ?? process.cwd()); } catch (e) { throw new CliError((e as Error).message.split('\n').slice(0, 12).join('\n')); }
+      process.stdout.write(`built ${b.project.output} (${b.size} bytes, sha256 ${b.hash}) in ${Math.round(b.ms)} ms\n`);
+      return 0;
+    }
     const { buildTasks } = await import('../../agent/runtime/build-tasks.js');
     const r = await buildTasks({ force: values.force === true, log: (l) => process.stderr.write(l + '\n') });
     process.stdout.write(r.skipped
@@ -22,12 +36,13 @@ const build = defineCommand({
 
 const list = defineCommand({
   name: 'task list',
-  summary: 'List the built task modules (name, sha256, input and output).',
+  summary: 'List the built catalogue tasks (name, sha256, input and output layouts).',
   usage: 'swarmlet task list [--json]',
   options: { json: { type: 'boolean' } },
   help: { json: 'print one JSON line per task' },
   async run({ values }) {
     const { loadCatalogue } = await import('../../agent/runtime/catalogue.js');
+    const { describeLayout } = await import('../../protocol/layout.js');
     let cat;
     try {
       cat = loadCatalogue();
@@ -36,74 +51,12 @@ const list = defineCommand({
     }
     for (const e of cat.entries) {
       process.stdout.write(values.json
-        ? JSON.stringify({ name: e.name, hash: e.hashHex, description: e.description, input: e.input, output: e.output }) + '\n'
-        : `${e.name.padEnd(11)} ${e.hashHex}\n            in:  ${e.input}\n            out: ${e.output}\n`);
+        ? JSON.stringify({ name: e.name, hash: e.hashHex, description: e.description, input: e.input, output: e.output, layout: e.layout }) + '\n'
+        : `${e.name.padEnd(11)} ${e.hashHex}\n            in:  ${describeLayout(e.layout.input)}\n            out: ${describeLayout(e.layout.output)}\n            (${e.input})\n`);
     }
     return 0;
   },
 });
 
-const run = defineCommand({
-  name: 'task run',
-  summary: 'Run a wasm task module (ABI v1) once, metered and sandboxed.',
-  usage: 'swarmlet task run MODULE.wasm [--input FILE | --input-hex HEX] [--fuel N] [--memory-pages N] [--timeout-ms N] [--json]',
-  options: {
-    input: { type: 'string' },
-    'input-hex': { type: 'string' },
-    fuel: { type: 'string' },
-    'memory-pages': { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  help: {
-    input: 'file holding the task input (default: empty input)',
-    'input-hex': 'the task input as hex',
-    fuel: 'fuel limit (default 2000000000)',
-    'memory-pages': 'memory cap in 64 KiB pages (default 256)',
-    'timeout-ms': 'wall-clock deadline (default 10000)',
-    json: 'print one JSON line: {"ok":true,"outputHex","outputSha256","fuel","wallMs"} or {"ok":false,"error":{kind,message}}',
-  },
-  allowPositionals: true,
-  details: 'Exit status: 0 on success, 2 when the task fails or the arguments are bad.',
-  async run({ values, positionals }) {
-    const { DEFAULT_RUN_LIMITS } = await import('../../agent/runtime/types.js');
-    if (positionals.length !== 1) throw new CliError('task run: give exactly one MODULE.wasm (see: swarmlet task run --help)');
-    if (values.input !== undefined && values['input-hex'] !== undefined) throw new CliError('task run: use --input or --input-hex, not both');
-    const limits = {
-      fuel: numberOption(values, 'fuel', DEFAULT_RUN_LIMITS.fuel, { min: 1, max: Number.MAX_SAFE_INTEGER }),
-      memoryPages: numberOption(values, 'memory-pages', DEFAULT_RUN_LIMITS.memoryPages, { min: 1, max: 65536 }),
-      timeoutMs: numberOption(values, 'timeout-ms', DEFAULT_RUN_LIMITS.timeoutMs, { min: 1, max: 600_000 }),
-    };
-    const readBytes = (file: string, what: string): Uint8Array => {
-      try {
-        return new Uint8Array(readFileSync(file));
-      } catch (e) {
-        throw new CliError(`task run: cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-    };
-    const module = readBytes(positionals[0]!, 'module');
-    let input: Uint8Array = new Uint8Array(0);
-    if (typeof values.input === 'string') input = readBytes(values.input, 'input');
-    if (typeof values['input-hex'] === 'string') {
-      const hex = values['input-hex'];
-      if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new CliError('task run: --input-hex must be an even-length hex string');
-      input = new Uint8Array(Buffer.from(hex, 'hex'));
-    }
-    const { runOnce } = await import('../../agent/runtime/run-once.js');
-    const { sha256Hex, toHex } = await import('../../protocol/hash.js');
-    const o = await runOnce(module, input, limits);
-    if (values.json) {
-      process.stdout.write(JSON.stringify(o.ok
-        ? { ok: true, outputHex: toHex(o.output), outputSha256: sha256Hex(o.output), fuel: o.fuel, wallMs: Math.round(o.wallMs * 1000) / 1000 }
-        : { ok: false, error: o.error }) + '\n');
-    } else if (o.ok) {
-      process.stdout.write(`ok: ${o.output.length} bytes, fuel ${o.fuel}, ${o.wallMs.toFixed(2)} ms\noutput sha256 ${sha256Hex(o.output)}\n${toHex(o.output.subarray(0, 256))}${o.output.length > 256 ? '...' : ''}\n`);
-    } else {
-      process.stdout.write(`failed: ${o.error.kind}: ${o.error.message}\n`);
-    }
-    return o.ok ? 0 : 2;
-  },
-});
-
-const group: Group = { name: 'task', summary: 'Build and run wasm tasks locally.', commands: [build, list, run] };
+const group: Group = { name: 'task', summary: 'Write, build, run and publish wasm tasks.', commands: [create, build, run, list, publish] };
 export default group;

@@ -5,6 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
+import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
+import { UP_TOKEN_FILE } from '../gateway-client.js';
 import type { LedgerStatus } from '../../protocol/ledger-proof.js';
 
 const proofLine = (s: LedgerStatus): string => s.enabled
@@ -26,6 +28,7 @@ export default defineCommand({
     region: { type: 'string' },
     'time-scale': { type: 'string' },
     'no-proofs': { type: 'boolean' },
+    ...ACCESS_OPTIONS,
   },
   help: {
     data: 'data folder: keys, enrollment, SQLite store, device outboxes (default .data/mesh)',
@@ -38,15 +41,21 @@ export default defineCommand({
     region: 'region served (default local)',
     'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
     'no-proofs': 'no recursive ledger proofs (they need o1js; proving uses a core and ~3 GB in its own process)',
+    ...ACCESS_HELP,
   },
-  details: 'Logs are JSON lines on stdout (level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C.',
+  details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs go to stdout, human lines on a terminal,\nelse JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
   async run({ values }) {
     process.env.SWARMLET_LOG_LEVEL ??= 'warn';
     const dataDir = resolve((values.data as string | undefined) ?? '.data/mesh');
     const devices = numberOption(values, 'devices', 6, { min: 0, max: 2000 });
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const { access, quota } = accessFromFlags(values);
+    const { checkExposure } = await import('../../gateway/access/index.js');
+    try { checkExposure(host, access); } catch (e) { throw new CliError(`up: ${(e as Error).message}`); }
     const opts = {
       dataDir,
-      host: (values.host as string | undefined) ?? '127.0.0.1',
+      host,
+      gateway: { access, quota, proofs: { enabled: values['no-proofs'] !== true } },
       httpPort: numberOption(values, 'port', 8080, { min: 0, max: 65535 }),
       mqttPort: numberOption(values, 'mqtt-port', 18830, { min: 0, max: 65535 }),
       portFallback: true,
@@ -57,7 +66,6 @@ export default defineCommand({
         timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
         ...(values.profiles ? { profiles: values.profiles as string } : {}),
       },
-      gateway: { proofs: { enabled: values['no-proofs'] !== true } },
       onEnrollmentError: (e: Error) => process.stderr.write(`swarmlet up: enrollment file change ignored: ${e.message}\n`),
     };
     const [{ startLocalMesh }, { profileMix }] = await Promise.all([import('../../sim/mesh.js'), import('../../sim/fleet.js')]);
@@ -66,29 +74,51 @@ export default defineCommand({
     } catch (e) {
       throw new CliError(`up: --profiles: ${(e as Error).message}`);
     }
-    const mesh = await startLocalMesh(opts);
+    let mesh;
+    try {
+      mesh = await startLocalMesh(opts);
+    } catch (e) {
+      throw new CliError(`up: ${(e as Error).message}`, 1);
+    }
     const profiles = mesh.fleet ? [...new Set(mesh.fleet.devices.map((d) => d.profile))].join(', ') : 'none';
+    // The CLI finds the token by itself only in the default place (relative to where it runs).
+    const tokenFlag = mesh.tokenFile === resolve(UP_TOKEN_FILE) ? '' : ` --token-file ${mesh.tokenFile}`;
     process.stdout.write([
       'swarmlet mesh is up',
       `  dashboard + API  ${mesh.url}/`,
+      ...(access.auth
+        ? [`  log in           ${mesh.loginUrl()}  (one-time link, 15 min)`,
+          `  admin token      ${mesh.tokenFile}  (paste it into the dashboard's login; the CLI reads it)`]
+        : ['  operator auth    OFF (--no-auth)']),
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
-      `  devices          ${devices} simulated (${profiles})`,
+      `  devices          ${devices} simulated (${profiles})${mesh.revokedDevices.length ? `, ${mesh.revokedDevices.length} revoked (not started)` : ''}`,
       `  data             ${dataDir}`,
       `  ledger proofs    ${proofLine(mesh.gateway.prover.status())}`,
       '',
       'Try:',
       '  mkdir -p /tmp/in && for i in 1 2 3; do echo "hello $i" > /tmp/in/$i.txt; done',
-      `  npx swarmlet job submit --gateway ${mesh.url} --task sha256 --input-dir /tmp/in --wait --json`,
+      `  npx swarmlet job submit --gateway ${mesh.url}${tokenFlag} --task sha256 --input-dir /tmp/in --wait --json`,
       '',
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'));
-    await new Promise<void>((res) => {
-      process.once('SIGINT', () => res());
-      process.once('SIGTERM', () => res());
+    const signal = await new Promise<NodeJS.Signals>((res) => {
+      process.once('SIGINT', () => res('SIGINT'));
+      process.once('SIGTERM', () => res('SIGTERM'));
     });
-    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes)\n');
-    await mesh.stop();
-    return 0;
+    process.stdout.write('swarmlet up: stopping (devices drain, gateway flushes, broker closes; Ctrl-C again to exit at once)\n');
+    const now = () => {
+      process.stderr.write(`swarmlet up: second ${signal === 'SIGINT' ? 'interrupt' : 'signal'}: exiting without finishing the shutdown\n`);
+      process.exit(1);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    // Every step of stop() is bounded (devices 20 s, gateway 10 s, broker 5 s).
+    const late = await mesh.stop();
+    if (late.length) process.stderr.write(`swarmlet up: stopped; these parts did not stop in time and were left behind: ${late.join(', ')}\n`);
+    else process.stdout.write('swarmlet up: stopped\n');
+    // Whatever a stuck part left open (a socket, a timer) must not keep the process alive.
+    setTimeout(() => process.exit(late.length ? 1 : 0), 1000).unref();
+    return late.length ? 1 : 0;
   },
 });

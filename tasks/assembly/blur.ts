@@ -1,7 +1,9 @@
 // blur: [width u32][height u32][width*height grayscale bytes] -> the same size, blurred with
 // the 3x3 kernel [1 2 1; 2 4 2; 1 2 1] / 16 (edges clamped, rounded half up). Integer only.
-import { input, output, u32At, fail } from './abi';
-export { alloc } from './abi';
+// Limits: each side <= 8192 and width*height <= 524280, so the input (8 + w*h bytes) and the
+// output fit the 512 KiB a task input or output may have.
+import { input, output, u32At, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 @inline function px(img: usize, w: i32, h: i32, x: i32, y: i32): u32 {
   x = x < 0 ? 0 : (x >= w ? w - 1 : x);
@@ -13,6 +15,7 @@ export function run(ptr: i32, len: i32): i64 {
   const a = input(ptr, len);
   const w = u32At(a, 0), h = u32At(a, 4);
   if (w > 8192 || h > 8192) fail('blur: side over 8192');
+  if (<u64>w * h > 524280) fail('blur: image over 524280 pixels (512 KiB)');
   if (<u64>len != <u64>8 + <u64>w * h) fail('blur: input length does not match width*height');
   const W = <i32>w, Hh = <i32>h;
   const img = a.dataStart + 8;

@@ -1,9 +1,9 @@
 // mlp: N windows of 16 int8 sensor samples -> N class bytes (0 flat, 1 rising, 2 falling,
 // 3 oscillating), by int8 inference of the 16-32-4 classifier in tasks/mlp/weights.json.
 // The build turns that JSON into tasks/build/gen/mlp_weights.ts (static data in the module).
-import { input, output, fail } from './abi';
+import { input, output, fail } from 'swarmlet/abi';
 import { IN, HID, OUT, W1, B1, M1, W2, B2 } from '../build/gen/mlp_weights';
-export { alloc } from './abi';
+export { alloc } from 'swarmlet/abi';
 
 const h = new StaticArray<i32>(HID);
 

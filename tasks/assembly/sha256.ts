@@ -1,7 +1,7 @@
 // sha256: input bytes -> their 32-byte SHA-256 digest (FIPS 180-4).
 // unchecked(): indices are loop bounds below the fixed array sizes, so the checks are dead.
-import { input, output } from './abi';
-export { alloc } from './abi';
+import { input, output } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 const K: StaticArray<u32> = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

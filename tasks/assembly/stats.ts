@@ -1,8 +1,8 @@
 // stats: f32 sensor samples (little-endian) -> 8 f64: count, mean, variance (population),
 // min, max, p50, p90, p99 (nearest rank). Sums are f64 in input order; -0 counts as +0;
 // NaN samples are refused. An empty input gives eight zeros.
-import { input, output, putF64, fail } from './abi';
-export { alloc } from './abi';
+import { input, output, putF64, fail } from 'swarmlet/abi';
+export { alloc } from 'swarmlet/abi';
 
 function heapSort(a: StaticArray<f32>, n: i32): void {
   for (let start = (n >> 1) - 1; start >= 0; start--) sift(a, start, n);

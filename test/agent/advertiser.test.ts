@@ -23,7 +23,7 @@ function rig(gapMs: number) {
     identity: generateIdentity(), region: 'test',
     sensors: { kind: 'sim', sources: ['test'], read: async () => reading },
     capacity: { update: (_r, b): CapacitySnapshot => ({ state, headroom: 0.5, slots: SLOTS, freeSlots: SLOTS - b, fuelRate: 1e6, accepts: SLOTS - b > 0 && state !== 'critical', reason: null }) },
-    busy: () => busy, priceFloor: 1, location: null, profile: 'test',
+    busy: () => busy, priceFloor: 1, location: null, profile: 'test', limits: { fuel: 2e9, memoryPages: 256 },
     sampleIntervalMs: 60_000, advertIntervalMs: 60_000, minAdvertGapMs: gapMs,
     publish: async () => true, refusal: () => refusal, onAdvert: (a) => sent.push(a), logger: createLogger('test'),
   });

@@ -51,7 +51,7 @@ describe('agent flow', () => {
 
   it('bids on an offer it can serve, not on one below its price floor or over its limits', async () => {
     const cheap = gw.makeOffer(moduleHash, { maxPrice: 1 });
-    const huge = gw.makeOffer(moduleHash, { fuelLimit: 1e15 });
+    const huge = gw.makeOffer(moduleHash, { fuelLimit: 1e12 }); // over the agent's 2e9 limit, within the protocol's 2^40
     const good = gw.makeOffer(moduleHash, { maxPrice: 50 });
     await gw.offer(cheap);
     await gw.offer(huge);

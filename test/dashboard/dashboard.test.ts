@@ -1,9 +1,11 @@
 /// <reference lib="dom" />
 /**
  * The dashboard in real headless Chromium against a real local mesh (broker, gateway,
- * simulated agents): devices show up, a job submitted from the form completes with the
- * right digests, a receipt's inclusion proof verifies in the browser, and revoking a
- * device from the table takes it offline.
+ * simulated agents), logged in through the one-time link: devices show up, a job submitted
+ * from the form completes with the right digests, a receipt's inclusion proof verifies in
+ * the browser, a job whose task traps shows as failed with the task's reason, the module
+ * registry is listed beside the catalogue, revoking a device from the table takes it
+ * offline, and nothing the page does is refused by its Content Security Policy.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,12 +16,14 @@ import { join } from 'node:path';
 import { CHROMIUM, launchChromium, needProgram } from '../helpers/external.js';
 import { startLocalMesh, type LocalMesh } from '../../sim/mesh.js';
 import type { BrowserContext, Page } from 'playwright-core';
+import { BYTESUM_LAYOUT, BYTESUM_WAT, publishModule } from '../helpers/modules.js';
 
 const skip = needProgram(CHROMIUM, 'chromium');
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-dash-'));
 let mesh: LocalMesh;
 let chrome: { context: BrowserContext; close: () => Promise<void> };
 let page: Page;
+const cspViolations: string[] = [];
 
 before(async () => {
   if (skip) return;
@@ -27,7 +31,10 @@ before(async () => {
   chrome = await launchChromium();
   page = await chrome.context.newPage();
   page.on('dialog', (d) => void d.accept());
-  await page.goto(`${mesh.url}/`);
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  // The one-time login link `swarmlet up` prints: the page trades it for a session cookie.
+  await page.goto(mesh.loginUrl());
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10_000 });
 });
 
 after(async () => {
@@ -76,6 +83,30 @@ test('a receipt inclusion proof verifies in the browser', { skip: skip ?? false 
   assert.fail('no inclusion proof became available');
 });
 
+test('a job whose task traps is shown failed, with the task\'s reason', { skip: skip ?? false }, async () => {
+  await page.fill('input[name=task]', 'primes');
+  await page.fill('textarea[name=inputs]', 'not eight bytes');
+  await page.click('#submit button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#jobs tbody tr td.failed') !== null, null, { timeout: 60_000 });
+  await page.waitForFunction(() => /trap: abort: primes: input must be 8 bytes/.test(document.querySelector('#results tbody td.no')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.match((await page.textContent('#jd-id')) ?? '', /primes · failed/);
+});
+
+test('published modules are listed beside the catalogue, with their layouts', { skip: skip ?? false }, async () => {
+  const r = await publishModule(mesh.url, mesh.token, { name: 'bytesum', version: '1.0.0', wasm: BYTESUM_WAT, layout: BYTESUM_LAYOUT });
+  assert.equal(r.status, 201);
+  await page.waitForSelector('#modules tbody tr[data-module="bytesum@1.0.0"]', { timeout: 10_000 });
+  const row = await page.$$eval('#modules tbody tr[data-module="bytesum@1.0.0"] td', (tds) => tds.map((t) => t.textContent));
+  assert.equal(row[1], 'registry');
+  assert.equal(row[4], 'data bytes[]');
+  assert.equal(row[5], 'sum u32, length u32');
+  assert.match(row[6] ?? '', /by swarmlet-up/);
+  const sha = await page.$$eval('#modules tbody tr[data-module="sha256"] td', (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual([sha[1], sha[4], sha[5]], ['catalogue', 'data bytes[]', 'digest bytes[32]']);
+  const offered = await page.$$eval('#tasks option', (els) => els.map((e) => e.textContent));
+  assert.ok(offered.includes('bytesum@1.0.0') && offered.includes('mandelbrot'), `the form offers every module: ${offered.join(', ')}`);
+});
+
 test('revoking a device from the table takes it offline', { skip: skip ?? false }, async () => {
   const id = await page.getAttribute('#nodes tbody tr:last-child', 'data-node');
   assert.ok(id);
@@ -85,4 +116,8 @@ test('revoking a device from the table takes it offline', { skip: skip ?? false 
     return !row || row.querySelector('td.offline, td.quarantined') !== null;
   }, id, { timeout: 30_000 });
   assert.equal(mesh.enrollment.has(id!), false);
+});
+
+test('the dashboard runs under its CSP (no inline script or style refused)', { skip: skip ?? false }, () => {
+  assert.deepEqual(cspViolations, []);
 });

@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { authedFetch } from '../helpers/operator.js';
 import { splitDevices } from '../../sim/fleet-threads.js';
 import { defaultFleetThreads } from '../../sim/fleet.js';
 import { assertAllMatchReference, inputs, withMesh } from './helpers.js';
 
-async function nodeOnline(url: string, id: string): Promise<boolean | undefined> {
-  const { nodes } = await (await fetch(`${url}/api/nodes`)).json() as { nodes: Array<{ id: string; online: boolean }> };
+async function nodeOnline(mesh: { url: string; token: string }, id: string): Promise<boolean | undefined> {
+  const { nodes } = await (await authedFetch(mesh.token)(`${mesh.url}/api/nodes`)).json() as { nodes: Array<{ id: string; online: boolean }> };
   return nodes.find((n) => n.id === id)?.online;
 }
 
@@ -44,8 +45,33 @@ test('fleet in worker threads runs real tasks; a device killed in a worker goes 
     assert.ok([...byNode].some((n) => first.has(n)) && [...byNode].some((n) => !first.has(n)), 'devices of both threads worked');
 
     const victim = mesh.fleet!.devices[3]!.nodeId;
-    await until('victim online', async () => (await nodeOnline(mesh.url, victim)) === true);
+    await until('victim online', async () => (await nodeOnline(mesh, victim)) === true);
     mesh.fleet!.kill(3);
-    await until('victim offline (last will)', async () => (await nodeOnline(mesh.url, victim)) === false);
+    await until('victim offline (last will)', async () => (await nodeOnline(mesh, victim)) === false);
   });
+});
+
+test('fleet in worker threads: skipped devices (revoked keys) are not started', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startBroker } = await import('../../broker/index.js');
+  const { Enrollment } = await import('../../protocol/enrollment.js');
+  const { fleetIdentities, startFleet } = await import('../../sim/fleet.js');
+  const dir = mkdtempSync(join(tmpdir(), 'swarmlet-skip-'));
+  const e = new Enrollment();
+  for (const id of fleetIdentities(dir, 3)) e.add(id.publicKey, 'node');
+  const broker = await startBroker({ port: 0, enrollment: e });
+  const fleet = await startFleet({ brokers: [broker.url], devices: 3, dataDir: dir, trustedPublishers: ['11'.repeat(32)], threads: 2, skip: [1], poolSize: 1 });
+  const clients = () => (broker.aedes as unknown as { clients: Record<string, unknown> }).clients;
+  try {
+    const want = [0, 2].map((i) => fleet.devices[i]!.nodeId).sort();
+    await until('devices 0 and 2 connected', async () => Object.keys(clients()).sort().join() === want.join());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!(fleet.devices[1]!.nodeId in clients()), 'the skipped device never connects');
+  } finally {
+    await fleet.stop();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

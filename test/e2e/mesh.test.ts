@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { authedFetch } from '../helpers/operator.js';
 import { join } from 'node:path';
 import { startAgent } from '../../agent/index.js';
 import { createSimSensors } from '../../sim/sensors.js';
@@ -42,7 +43,7 @@ test('devices killed mid-job and a device running hot do not stop the job', asyn
       const job = await mesh.gateway.waitForJob(id, 120_000);
       assertAllMatchReference(job, 'primes', ins);
       const killed = new Set([mesh.fleet!.devices[0]!.nodeId, mesh.fleet!.devices[1]!.nodeId]);
-      const res = await fetch(`${mesh.url}/api/nodes`).then((r) => r.json()) as { nodes: { id: string; online: boolean; thermalState: string }[] };
+      const res = await authedFetch(mesh.token)(`${mesh.url}/api/nodes`).then((r) => r.json()) as { nodes: { id: string; online: boolean; thermalState: string }[] };
       for (const n of res.nodes) if (killed.has(n.id)) assert.equal(n.online, false, 'a killed device is marked offline by its last will');
       const hotView = res.nodes.find((n) => n.id === hotId.nodeId);
       assert.ok(hotView && ['hot', 'critical'].includes(hotView.thermalState), `hot device reports ${hotView?.thermalState}`);
@@ -61,7 +62,7 @@ test('a cheating device is caught and the job\'s outputs are all correct', async
     const job = await mesh.gateway.waitForJob(id, 120_000);
     assertAllMatchReference(job, 'sha256', ins);
     assert.equal(job.results!.filter((r) => r.nodeId === cheater.nodeId).length, 0, 'no result from the cheater survives');
-    const res = await fetch(`${mesh.url}/api/nodes`).then((r) => r.json()) as { nodes: { id: string; quarantined: boolean; reputation: number }[] };
+    const res = await authedFetch(mesh.token)(`${mesh.url}/api/nodes`).then((r) => r.json()) as { nodes: { id: string; quarantined: boolean; reputation: number }[] };
     const view = res.nodes.find((n) => n.id === cheater.nodeId)!;
     assert.equal(view.quarantined, true, 'the cheater is quarantined');
     const honest = res.nodes.filter((n) => n.id !== cheater.nodeId);

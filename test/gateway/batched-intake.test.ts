@@ -23,7 +23,7 @@ const wrap = (nodeId: string, items: Uint8Array[], signer: Identity) => seal('re
 /** A comparable summary of parse outcomes (structured clone keeps the values, not the classes). */
 const summary = (list: ParseOutcome[]) => list.map((o) => (o.ok ? `ok ${o.parsed.result.taskId} ${o.parsed.idHex}` : `refused ${o.outcome.taskId} ${o.outcome.reason}`));
 
-test('one message with several good items: all stored, one outcome per item, in order', () => {
+test('one message with several good items: all stored, one outcome per item, in order', async () => {
   const s = setup();
   try {
     const items = [0, 1, 2, 3, 4].map(s.good);
@@ -34,14 +34,14 @@ test('one message with several good items: all stored, one outcome per item, in 
     assert.deepEqual(r.outcomes.map((o) => o.taskId), ['j1.0', 'j1.1', 'j1.2', 'j1.3', 'j1.4']);
     assert.deepEqual(r.outcomes.map((o) => o.receiptId), s.dev.receiptIds);
     assert.equal(r.accepted.length, 5);
-    assert.equal(s.store.jobBilling('j1').receipts, 5);
+    assert.equal(s.store.countUnbatched(), 5);
     assert.equal(s.store.chainHead(s.node.nodeId).seq, 5);
     // the same message again: every item a duplicate
     assert.deepEqual(s.intake.process([msg]).outcomes.map((o) => o.status), Array(5).fill('duplicate'));
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('a corrupt item among good ones rejects only that item', () => {
+test('a corrupt item among good ones rejects only that item', async () => {
   const s = setup();
   try {
     const g0 = s.good(0);
@@ -61,12 +61,12 @@ test('a corrupt item among good ones rejects only that item', () => {
     assert.match(r.outcomes[4]!.reason!, /another node/);
     assert.deepEqual([0, 2, 5].map((i) => r.outcomes[i]!.taskId), ['j1.0', 'j1.1', 'j1.2']);
     assert.equal(r.accepted.length, 3);
-    assert.equal(s.store.jobBilling('j1').receipts, 3);
+    assert.equal(s.store.countUnbatched(), 3);
     assert.equal(s.store.chainHead(s.node.nodeId).seq, 3, 'the good items chained; the bad ones moved nothing');
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('a message signed by another key than the node it names is refused as a whole', () => {
+test('a message signed by another key than the node it names is refused as a whole', async () => {
   const s = setup();
   try {
     const items = [0, 1, 2].map(s.good);
@@ -75,13 +75,13 @@ test('a message signed by another key than the node it names is refused as a who
     assert.equal(r.outcomes.length, 1, 'one refusal, not one per item');
     assert.equal(r.outcomes[0]!.status, 'rejected');
     assert.match(r.outcomes[0]!.reason!, /signer is not the node/);
-    assert.equal(s.store.jobBilling('j1').receipts, 0);
+    assert.equal(s.store.countUnbatched(), 0);
     // an unreadable message is one refusal too
     const trunc = wrap(s.node.nodeId, items, s.node);
     assert.equal(s.intake.process([trunc.slice(0, trunc.length - 4)]).outcomes.length, 1);
     // and the same items, properly signed, still go in
     assert.deepEqual(s.intake.process([wrap(s.node.nodeId, items, s.node)]).outcomes.map((o) => o.status), ['stored', 'stored', 'stored']);
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
 test('VerifyPool gives the same verdicts as the main thread, per message and per item', async () => {
@@ -118,10 +118,10 @@ test('VerifyPool gives the same verdicts as the main thread, per message and per
     assert.deepEqual(summary(pooled.flat()), summary(inline.flat()));
 
     // Intake through the pool: every good item stored, every bad one (or bad message) rejected.
-    const intake = new ReceiptIntake({ store: s.store, enrollment: s.enrollment, isQuarantined: () => false, verifyPool: pool });
+    const intake = new ReceiptIntake({ store: s.store, enrollment: s.enrollment, verifyPool: pool });
     const r = await intake.processAsync(msgs);
     assert.deepEqual(r.outcomes.map((o) => o.status), expected);
-    assert.equal(s.store.jobBilling('j1').receipts, next);
+    assert.equal(s.store.countUnbatched(), next);
     assert.equal(s.store.chainHead(s.node.nodeId).seq, next);
-  } finally { await pool.close(); s.close(); }
+  } finally { await pool.close(); await s.close(); }
 });

@@ -6,6 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { authedFetch, operatorToken } from '../helpers/operator.js';
 import { createHash } from 'node:crypto';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway, type GatewayOptions } from '../../gateway/index.js';
@@ -67,9 +68,10 @@ test('spot checks catch a cheater; it is quarantined, its other results are re-d
     assert.ok(bill.length <= caughtWith, `${bill.length} bills for ${caughtWith} tasks`);
     assert.ok(bill.every((r) => r.voided === 1), 'none of the cheater\'s thrown-away work is billed');
     assert.equal(v.totals.receipts, 10, 'the job pays for the ten honest results only');
-    const nodes = (await (await fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; quarantined: boolean; reputation: number }> };
+    const viewer = authedFetch(operatorToken(m.gw, 'viewer'));
+    const nodes = (await (await viewer(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; quarantined: boolean; reputation: number }> };
     assert.equal(nodes.nodes.find((n) => n.id === cheater.nodeId)?.quarantined, true);
-    const metrics = await (await fetch(`${m.gw.url}/metrics`)).text();
+    const metrics = await (await viewer(`${m.gw.url}/metrics`)).text();
     assert.match(metrics, /swarmlet_cheats_caught_total 1/);
     // a quarantined device gets no new work
     const { id: id2 } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('after')] });
@@ -100,7 +102,9 @@ test('an honest result that matches the re-execution raises reputation and marks
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: ins });
     const v = await m.gw.waitForJob(id, 30_000);
     assert.deepEqual(v.results!.map((r) => r.verified), [true, true]);
-    assert.ok(m.gw.store.getNode(m.ds[0]!.nodeId)!.reputation > 0.5);
+    const node = m.gw.store.getNode(m.ds[0]!.nodeId)!;
+    assert.equal(node.good, 2, 'two verified results on its record');
+    assert.ok(node.reputation > 0, 'trust earned from verified work only');
   } finally { await m.close(); }
 });
 

@@ -1,13 +1,15 @@
 /**
- * The CLI against a running gateway: `job submit --wait --json` returns the right digests
- * in file order, `job status` shows the job, `proof check` exits 0 on a served proof and 1
- * with a reason on a tampered one, and bad arguments exit 2 with a one-line error.
+ * The CLI against a running gateway: `token create` makes an operator token the gateway
+ * takes at once; `job submit --wait --json` returns the right digests in file order,
+ * `job status` shows the job, `proof check` exits 0 on a served proof and 1 with a reason
+ * on a tampered one; the token goes by --token-file, SWARMLET_TOKEN or --token, none gets a
+ * 401 with a hint, a revoked one stops working; bad arguments exit 2 with a one-line error.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateIdentity } from '../../protocol/identity.js';
@@ -19,9 +21,12 @@ const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Run the CLI without blocking the event loop (the gateway lives in this process). */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn' } });
+    // cwd: a folder with no .data/mesh/operator.token (the CLI's fallback for local gateways)
+    const base: NodeJS.ProcessEnv = { ...process.env, SWARMLET_LOG_LEVEL: 'warn' };
+    delete base.SWARMLET_TOKEN;
+    const c = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd: dir.path });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -57,7 +62,17 @@ test('job submit --wait --json returns the right digests; job status and proof c
   const files = ['b.bin', 'a.txt', 'c.dat'];
   const contents = files.map((f) => new TextEncoder().encode(`content of ${f}`));
   files.forEach((f, i) => writeFileSync(join(inDir, f), contents[i]!));
-  const r = await cli(['job', 'submit', '--gateway', gw.url, '--task', 'sha256', '--input-dir', inDir, '--wait', '--json']);
+  const tokenFile = join(dir.path, 'op.token');
+  const made = await cli(['token', 'create', '--data', join(dir.path, 'data'), '--name', 'ci', '--role', 'operator', '--out', tokenFile]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+  const token = readFileSync(tokenFile, 'utf8').trim();
+
+  const anon = await cli(['job', 'submit', '--gateway', gw.url, '--task', 'sha256', '--input-dir', inDir]);
+  assert.equal(anon.code, 1);
+  assert.match(anon.stderr, /401.*give a token/);
+
+  const r = await cli(['job', 'submit', '--gateway', gw.url, '--token-file', tokenFile, '--task', 'sha256', '--input-dir', inDir, '--wait', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { job: { id: string; state: string }; results: Array<{ index: number; file: string; outputHex: string; outputSha256: string; receiptId: string }> };
   assert.equal(out.job.state, 'done');
@@ -68,19 +83,19 @@ test('job submit --wait --json returns the right digests; job status and proof c
     assert.equal(x.outputSha256, sha(Buffer.from(x.outputHex, 'hex')));
   }
 
-  const st = await cli(['job', 'status', out.job.id, '--gateway', gw.url]);
+  const st = await cli(['job', 'status', out.job.id, '--gateway', gw.url], { SWARMLET_TOKEN: token });
   assert.equal(st.code, 0, st.stderr);
   assert.match(st.stdout, new RegExp(`job ${out.job.id} \\(sha256\\): done`));
 
   // proof get + proof check, then a tampered copy
   await waitFor('batched', () => gw.store.getReceipt(out.results[0]!.receiptId)?.batch_no != null, 10_000);
   const proofFile = join(dir.path, 'proof.json');
-  const g = await cli(['proof', 'get', out.results[0]!.receiptId, '--gateway', gw.url, '--out', proofFile]);
+  const g = await cli(['proof', 'get', out.results[0]!.receiptId, '--gateway', gw.url, '--token', token, '--out', proofFile]);
   assert.equal(g.code, 0, g.stderr);
   const ok = await cli(['proof', 'check', proofFile, '--gateway-key', Buffer.from(gw.publicKey).toString('hex')]);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^valid: /);
-  const proof = JSON.parse(await (await fetch(`${gw.url}/api/receipts/${out.results[0]!.receiptId}/proof`)).text()) as { merkleRoot: string };
+  const proof = JSON.parse(readFileSync(proofFile, 'utf8')) as { merkleRoot: string };
   const tampered = join(dir.path, 'tampered.json');
   writeFileSync(tampered, JSON.stringify({ ...proof, merkleRoot: (proof.merkleRoot[0] === 'a' ? 'b' : 'a') + proof.merkleRoot.slice(1) }));
   const bad = await cli(['proof', 'check', tampered, '--json']);
@@ -88,6 +103,18 @@ test('job submit --wait --json returns the right digests; job status and proof c
   const verdict = JSON.parse(bad.stdout) as { valid: boolean; reason: string };
   assert.equal(verdict.valid, false);
   assert.match(verdict.reason, /merkle/);
+
+  // list shows the token without its secret; once revoked it is refused at once
+  const list = await cli(['token', 'list', '--data', join(dir.path, 'data'), '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  const listed = JSON.parse(list.stdout) as { tokens: Array<{ name: string; role: string; lastUsedAt: number | null }> };
+  assert.deepEqual(listed.tokens.map((t) => [t.name, t.role]), [['ci', 'operator']]);
+  assert.ok(listed.tokens[0]!.lastUsedAt, 'last use recorded');
+  assert.ok(!list.stdout.includes(token.split('_')[2]!), 'no secret listed');
+  assert.equal((await cli(['token', 'revoke', 'ci', '--data', join(dir.path, 'data')])).code, 0);
+  const after = await cli(['job', 'status', out.job.id, '--gateway', gw.url, '--token', token]);
+  assert.equal(after.code, 1);
+  assert.match(after.stderr, /401/);
 });
 
 test('bad arguments exit 2 with a one-line error', () => {
@@ -102,6 +129,14 @@ test('bad arguments exit 2 with a one-line error', () => {
     [['gateway', '--broker', 'mqtt://127.0.0.1:1'], /--key is required/],
     [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--port', '70000'], /--port/],
     [['gateway', '--weights', 'speed=1', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd'], /unknown weight/],
+    [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--host', '0.0.0.0', '--no-auth'], /refusing to listen on 0\.0\.0\.0 with operator auth off/],
+    [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--quota', 'tasks=1'], /--quota: unknown key/],
+    [['up', '--host', '0.0.0.0', '--no-auth'], /refusing to listen/],
+    [['token', 'create', '--name', 'x'], /--data is required/],
+    [['token', 'create', '--data', '.', '--name', 'x', '--role', 'boss'], /--role/],
+    [['token', 'create', '--data', '/no/such/dir', '--name', 'x'], /no folder/],
+    [['token', 'revoke', '--data', '.'], /one token id or name/],
+    [['job', 'status', 'j1', '--gateway', 'http://127.0.0.1:1', '--token', 'a', '--token-file', 'b'], /not both/],
   ];
   for (const [args, re] of cases) {
     const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

@@ -2,7 +2,8 @@
  * The fast path's window per node (Fleet.fastCandidates with a real Store and Reputation):
  * up to depth x slots leases; once all slots are busy, a node is refilled only when a whole
  * slot's worth of its window is free (hysteresis, so assignments go out several to a
- * message), or while it is being filled in the current round.
+ * message), or while it is being filled in the current round. The slots counted are the
+ * advertised ones bounded by what the node has earned (grants.ts): a claim alone buys one.
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fleet } from '../../gateway/fleet.js';
 import { Store } from '../../gateway/store.js';
-import { Reputation } from '../../gateway/verifier.js';
+import { Reputation } from '../../gateway/trust.js';
 import type { CapacityAdvert, ThermalState } from '../../protocol/messages.js';
 
 let seq = 0;
@@ -34,9 +35,11 @@ describe('fast-path window', () => {
     store = new Store(dir);
     rep = new Reputation(store);
     fleet = new Fleet(store, rep, 60_000);
+    // Both nodes have a record of delivered results: their advertised slots count in full.
+    for (const id of [A, B]) for (let i = 0; i < 16; i++) fleet.grants.delivered(id);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.closeAsync();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -122,5 +125,27 @@ describe('fast-path window', () => {
     end(A, 5);
     fleet.onStatus(A, 'r', false);
     assert.deepEqual(ids(3), [], 'offline');
+  });
+
+  it('a claim alone buys one slot: the window grows with delivered results, halves on expiries, and a node is benched after three in a row', () => {
+    const C = 'c'.repeat(32);
+    fleet.onAdvert(advert(A, 2));
+    fleet.onAdvert(advert(C, 1024));
+    assert.deepEqual(profile(C, 4, 3), [true, true, true, false, false], 'unproven: 1 slot x depth 3, whatever it advertises');
+    for (let i = 0; i < 7; i++) fleet.grants.delivered(C);
+    assert.equal(fleet.grants.slots(C, 1024), 8, 'one more slot per delivered result');
+    assert.equal(profile(C, 30, 3, new Set([C])).filter(Boolean).length, 24, 'window: 8 slots x depth 3');
+    assert.equal(fleet.grants.slots(C, 4), 4, 'never more than it advertises');
+    fleet.grants.expired(C);
+    assert.equal(fleet.grants.slots(C, 1024), 4, 'an expired lease halves it');
+    fleet.grants.expired(C);
+    assert.equal(fleet.grants.expired(C), true, 'the third expiry in a row benches it');
+    assert.deepEqual(ids(3).includes(C), false, 'benched: no work');
+    assert.equal(fleet.hasRoom(C, 4), false);
+    assert.equal(fleet.hasFastNodes('r'), true, 'others still can');
+    const later = Date.now() + 16_000;
+    assert.equal(fleet.grants.slots(C, 1024, later), 1, 'after the bench: a probe of one slot');
+    fleet.grants.delivered(C, later);
+    assert.equal(fleet.grants.view(C, later).granted, 2);
   });
 });

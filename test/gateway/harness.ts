@@ -8,7 +8,9 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import { open, seal } from '../../protocol/envelope.js';
+import { ENVELOPE_VERSION, open, seal, signingBytes, type Sealed } from '../../protocol/envelope.js';
+import { encode } from '../../protocol/codec.js';
+import { fast } from '../../protocol/ed25519.js';
 import { Enrollment } from '../../protocol/enrollment.js';
 import { sha256, toHex, ZERO_HASH } from '../../protocol/hash.js';
 import { generateIdentity, type Identity } from '../../protocol/identity.js';
@@ -76,7 +78,19 @@ export interface DeviceOptions {
   bid?: boolean;
   /** Wait this long before running each task (to catch a job mid-way). */
   holdMs?: number;
+  /** The fuel it claims, from what the run really used (a liar inflates it). */
+  fuelClaim?: (real: number) => number;
   identity?: Identity;
+}
+
+/**
+ * Sign a message WITHOUT validating it first, as a lying device with its own code would:
+ * the gateway must refuse what protocol's seal() would never have let out.
+ */
+export function sealUnchecked(kind: string, message: unknown, identity: Identity): Sealed {
+  const body = encode(message);
+  const sig = fast.sign(signingBytes(kind, body), identity.secretKey);
+  return { bytes: encode({ v: ENVELOPE_VERSION, kind, signer: identity.publicKey, body, sig }), body, id: sha256(body) };
 }
 
 export class Device {
@@ -95,6 +109,8 @@ export class Device {
   seq = 0;
   prev: Uint8Array = ZERO_HASH;
   behavior: NonNullable<DeviceOptions['behavior']>;
+  /** When set, the device lies (signs a wrong output) on the assignments it picks. */
+  cheatIf: ((a: Assignment) => boolean) | null = null;
   private advertSeq = 0;
 
   private constructor(private readonly o: DeviceOptions, private readonly gatewayKey: Uint8Array) {
@@ -172,8 +188,8 @@ export class Device {
     const started = Date.now();
     const out = await runner.run(entry.wasm, a.input, { fuel: a.fuelLimit, memoryPages: a.memoryPages, timeoutMs: a.timeoutMs });
     let output = out.ok ? out.output : new Uint8Array(0);
-    if (this.behavior === 'cheat') output = sha256(new TextEncoder().encode(`wrong ${a.taskId}`));
-    this.publishResult(this.makeResult(a, output, { fuel: out.fuel, started }));
+    if (this.behavior === 'cheat' || this.cheatIf?.(a)) output = sha256(new TextEncoder().encode(`wrong ${a.taskId}`));
+    this.publishResult(this.makeResult(a, output, { fuel: this.o.fuelClaim ? this.o.fuelClaim(out.fuel) : out.fuel, started }));
   }
 
   makeResult(a: Pick<Assignment, 'taskId' | 'jobId' | 'moduleHash' | 'input' | 'attempt'>, output: Uint8Array, o: { fuel?: number; started?: number; seq?: number; prev?: Uint8Array } = {}): Uint8Array {
@@ -183,7 +199,7 @@ export class Device {
       outputHash: sha256(output), outcome: 'ok', fuel: o.fuel ?? 1000, wallMs: 1, startedAt: o.started ?? Date.now(), finishedAt: Date.now(),
       tempStartC: 45, tempEndC: 46, seq, prevHash: o.prev ?? this.prev,
     };
-    const sealed = seal('receipt', receipt, this.identity);
+    const sealed = sealUnchecked('receipt', receipt, this.identity);
     if (o.seq === undefined) { this.seq = seq; this.prev = sealed.id; this.receiptIds.push(toHex(sealed.id)); }
     const item = encodeResult({ taskId: a.taskId, jobId: a.jobId, nodeId: this.nodeId, attempt: a.attempt, ok: true, output, error: null, receipt: sealed.bytes });
     return seal('result', { nodeId: this.nodeId, results: [item] }, this.identity).bytes;

@@ -32,12 +32,12 @@ export function intakeFixture(nTasks: number) {
   store.insertJob({ id: 'j1', task_name: 'sha256', module_hash: toHex(MOD), redundancy: 1, spot_check: 0, max_price: 10, region: 'local', deadline: 1e13, fuel_limit: 1e6, created_at: 1, n_tasks: nTasks },
     inputs.map((input, i) => ({ id: `j1.${i}`, idx: i, input, inputHash: sha256(input), spot: false })));
   store.insertAttempts(inputs.map((_, i) => ({ taskId: `j1.${i}`, attempt: 1, nodeId: node.nodeId, offerId: 'o', price: 2, leaseUntil: 1e13 })));
-  const quarantined = new Set<string>();
-  const intake = new ReceiptIntake({ store, enrollment, isQuarantined: (n) => quarantined.has(n) });
+  const intake = new ReceiptIntake({ store, enrollment, lateGraceMs: 1000 });
   const dev = Device.offline(node);
   const task = (i: number) => ({ taskId: `j1.${i}`, jobId: 'j1', moduleHash: MOD, input: inputs[i]!, attempt: 1 });
   /** A chained good item for task i (moves the device's chain). */
   const good = (i: number) => itemOf(dev.makeResult(task(i), sha256(inputs[i]!)));
-  const close = () => { store.close(); dir.cleanup(); };
-  return { store, enrollment, node, other, intake, dev, task, inputs, quarantined, good, close };
+  // closeAsync: the checkpoint worker's connection must be gone before the folder is removed.
+  const close = async () => { await store.closeAsync(); dir.cleanup(); };
+  return { store, enrollment, node, other, intake, dev, task, inputs, good, close };
 }

@@ -1,7 +1,10 @@
 /**
  * Receipt intake against a real SQLite store: forged, unenrolled, replayed, out-of-chain
- * (gap, fork) and mismatched receipts are refused with the right ack; good ones are
- * stored once and billed once; a group that arrived shuffled still chains.
+ * (gap, fork) and mismatched receipts are refused with the right ack; so is every claim the
+ * gateway can check: a task never assigned to the sender, fuel over the task's limit, a
+ * second result for one assignment, a late result for a task done elsewhere. Good ones are
+ * stored once (billing is the engine's, at acceptance); a group that arrived shuffled
+ * still chains.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,31 +22,29 @@ import { intakeFixture, itemOf } from './intake-fixture.js';
 
 const setup = (nTasks = 6) => intakeFixture(nTasks);
 
-test('good receipts are stored once, acked stored, billed once at the winning price', () => {
+test('good receipts are stored once and acked stored; each carries its fuel and the lease price; nothing is billed at intake', async () => {
   const s = setup();
   try {
     const msgs = [0, 1, 2].map((i) => s.dev.makeResult(s.task(i), sha256(s.inputs[i]!), { fuel: 1_000_000 }));
     const r = s.intake.process(msgs);
     assert.deepEqual(r.outcomes.map((o) => o.status), ['stored', 'stored', 'stored']);
     assert.equal(r.accepted.length, 3);
-    assert.ok(r.accepted.every((a) => a.billed));
-    const bill = s.store.jobBilling('j1');
-    assert.equal(bill.receipts, 3);
-    assert.equal(bill.fuel, 3_000_000);
-    assert.equal(bill.credits, 6, 'credits = fuel x price / 1e6');
-    // the same messages again: duplicates, nothing billed twice
+    assert.ok(r.accepted.every((a) => a.fuel === 1_000_000 && a.price === 2));
+    assert.equal(s.store.countUnbatched(), 3);
+    assert.equal(s.store.jobBilling('j1').receipts, 0, 'billing waits for the engine to accept a result for its task');
+    // the same messages again: duplicates
     const again = s.intake.process(msgs);
     assert.deepEqual(again.outcomes.map((o) => o.status), ['duplicate', 'duplicate', 'duplicate']);
     assert.equal(again.accepted.length, 0);
-    assert.equal(s.store.jobBilling('j1').receipts, 3);
+    assert.equal(s.store.countUnbatched(), 3);
     // a fresh intake (a restarted gateway) reads the chain head from SQLite
-    const fresh = new ReceiptIntake({ store: s.store, enrollment: s.enrollment, isQuarantined: () => false });
+    const fresh = new ReceiptIntake({ store: s.store, enrollment: s.enrollment });
     assert.equal(fresh.process([msgs[1]!]).outcomes[0]!.status, 'duplicate');
     assert.equal(fresh.process([s.dev.makeResult(s.task(3), sha256(s.inputs[3]!))]).outcomes[0]!.status, 'stored');
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('forged and unenrolled results are rejected and name no receipt', () => {
+test('forged and unenrolled results are rejected and name no receipt', async () => {
   const s = setup();
   try {
     const good = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!), { seq: 1, prev: new Uint8Array(32) });
@@ -66,13 +67,13 @@ test('forged and unenrolled results are rejected and name no receipt', () => {
     assert.equal(r.outcomes[0]!.receiptId, null, 'a forged receipt gets no receipt id (and so no ack)');
     assert.match(r.outcomes[1]!.reason!, /not enrolled/);
     assert.match(r.outcomes[2]!.reason!, /output does not hash/);
-    assert.equal(s.store.jobBilling('j1').receipts, 0);
+    assert.equal(s.store.countUnbatched(), 0);
     // the genuine one still goes in afterwards: nothing above moved the chain
     assert.equal(s.intake.process([good]).outcomes[0]!.status, 'stored');
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuffled group still chains', () => {
+test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuffled group still chains', async () => {
   const s = setup();
   try {
     const r1 = s.dev.makeResult(s.task(0), sha256(s.inputs[0]!));
@@ -95,10 +96,10 @@ test('out-of-chain receipts: a gap asks for a retry, a fork is rejected; a shuff
     const late = s.dev.makeResult(s.task(4), sha256(s.inputs[4]!), { seq: 2, prev: sha256(new Uint8Array([1])) });
     assert.equal(s.intake.process([late]).outcomes[0]!.status, 'rejected');
     assert.equal(s.store.chainHead(s.node.nodeId).seq, 3);
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('a receipt whose hashes do not match the task is rejected but keeps the chain going', () => {
+test('a receipt whose hashes do not match the task is rejected but keeps the chain going', async () => {
   const s = setup();
   try {
     const wrongInput = s.dev.makeResult({ ...s.task(0), input: new TextEncoder().encode('other input') }, sha256(s.inputs[0]!));
@@ -110,20 +111,45 @@ test('a receipt whose hashes do not match the task is rejected but keeps the cha
     assert.match(r.outcomes[0]!.reason!, /input hash/);
     assert.match(r.outcomes[1]!.reason!, /module hash/);
     assert.match(r.outcomes[2]!.reason!, /not one of ours/);
-    assert.equal(s.store.jobBilling('j1').receipts, 1);
     assert.equal(s.store.countUnbatched(), 1, 'only accepted receipts are batched');
-  } finally { s.close(); }
+  } finally { await s.close(); }
 });
 
-test('a quarantined node\'s receipts are stored but not billed', () => {
+test('claims the gateway can check are refused: not assigned to the sender, fuel over the limit, a second result, a late one', async () => {
   const s = setup();
   try {
-    s.quarantined.add(s.node.nodeId);
-    const r = s.intake.process([s.dev.makeResult(s.task(0), sha256(s.inputs[0]!))]);
-    assert.equal(r.outcomes[0]!.status, 'stored');
-    assert.equal(r.accepted[0]!.billed, false);
-    assert.equal(s.store.jobBilling('j1').receipts, 0);
-  } finally { s.close(); }
+    // `other` is enrolled but holds no lease on any task: its receipts are refused, never batched.
+    const stranger = Device.offline(s.other);
+    const notMine = s.intake.process([stranger.makeResult(s.task(0), sha256(s.inputs[0]!))]).outcomes[0]!;
+    assert.equal(notMine.status, 'rejected');
+    assert.match(notMine.reason!, /never assigned to this node/);
+    // fuel claims above the task's limit (1e6 in the fixture), up to the protocol's bound
+    const greedy = s.intake.process([s.dev.makeResult(s.task(1), sha256(s.inputs[1]!), { fuel: 1_000_001 })]).outcomes[0]!;
+    assert.equal(greedy.status, 'rejected');
+    assert.match(greedy.reason!, /fuel 1000001 exceeds the task's fuel limit 1000000/);
+    // beyond MAX_TASK_FUEL the receipt does not even pass the schema
+    const huge = s.intake.process([s.dev.makeResult(s.task(1), sha256(s.inputs[1]!), { fuel: 5e15, seq: 3, prev: new Uint8Array(32) })]).outcomes[0]!;
+    assert.equal(huge.status, 'rejected');
+    assert.match(huge.reason!, /fuel/);
+    // a good result, then a second (different) receipt for the same assignment
+    assert.equal(s.intake.process([s.dev.makeResult(s.task(2), sha256(s.inputs[2]!))]).outcomes[0]!.status, 'stored');
+    const twice = s.intake.process([s.dev.makeResult(s.task(2), sha256(s.inputs[2]!), { fuel: 999 })]).outcomes[0]!;
+    assert.equal(twice.status, 'rejected');
+    assert.match(twice.reason!, /already has a result/);
+    // a late result: the lease expired long ago and the task was finished by someone else
+    s.store.tx(() => {
+      s.store.db.prepare("UPDATE attempts SET state = 'expired', lease_until = 1000 WHERE task_id = 'j1.3'").run();
+      s.store.setTaskFinal('j1.3', { state: 'done', output: null, outputHash: null, ok: true, error: null, nodeId: s.other.nodeId, receiptId: 'x', verified: false });
+    });
+    const late = s.intake.process([s.dev.makeResult(s.task(3), sha256(s.inputs[3]!))]).outcomes[0]!;
+    assert.equal(late.status, 'rejected');
+    assert.match(late.reason!, /late/);
+    // an expired lease whose task is still open: the result is still wanted
+    s.store.db.prepare("UPDATE attempts SET state = 'expired', lease_until = 1000 WHERE task_id = 'j1.4'").run();
+    assert.equal(s.intake.process([s.dev.makeResult(s.task(4), sha256(s.inputs[4]!))]).outcomes[0]!.status, 'stored');
+    assert.equal(s.store.countUnbatched(), 2, 'only the two acceptable receipts are batched');
+    assert.equal(s.store.chainHead(s.node.nodeId).seq, 5, 'refused (but authentic, in-chain) receipts still move the chain');
+  } finally { await s.close(); }
 });
 
 test('verifier worker threads give the same verdicts as inline parsing, in order', async () => {
@@ -145,5 +171,5 @@ test('verifier worker threads give the same verdicts as inline parsing, in order
     assert.deepEqual(r.outcomes.slice(0, firstBad).map((o) => o.status), new Array(firstBad).fill('stored'));
     assert.equal(r.outcomes[firstBad]!.status, 'rejected');
     assert.ok(r.outcomes.slice(firstBad + 1).every((o) => o.status === 'retry' || o.status === 'rejected'));
-  } finally { await pool.close(); s.close(); }
+  } finally { await pool.close(); await s.close(); }
 });

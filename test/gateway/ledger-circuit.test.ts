@@ -18,6 +18,7 @@ import { loadO1js, ZkUnavailable, type O1js } from '../../gateway/prover/o1js.js
 import { LedgerFolder, type ProverReceipt } from '../../gateway/prover/folder.js';
 import { checkLedgerInclusion } from '../../gateway/prover/check.js';
 import { leafFields } from '../../gateway/prover/hashing.js';
+import { MAX_TASK_FUEL } from '../../protocol/messages.js';
 import { sampleMessages } from '../protocol/samples.js';
 import { tempDir } from '../helpers/common.js';
 
@@ -54,8 +55,8 @@ test('a missing o1js is a clear ZkUnavailable, not a crash', async () => {
 test('genesis, then folds whose totals are the exact sums of their receipts', async () => {
   assert.equal(f.height, 0);
   assert.equal(f.latest?.state.receipts, '0');
-  // Extremes: fuel near 2^53 and the highest protocol price (1e12 credits per Mfuel = 1e18 micro).
-  const b1 = receipts(3, 1, (i) => Number.MAX_SAFE_INTEGER - i, () => priceToMicro(1e12));
+  // Extremes: the most fuel a task may bill (2^40) and the highest protocol price (1e12 credits per Mfuel = 1e18 micro).
+  const b1 = receipts(3, 1, (i) => MAX_TASK_FUEL - i, () => priceToMicro(1e12));
   const b2 = receipts(RECEIPTS_PER_STEP, 2, (i) => 1000 + i, (i) => (i % 3 === 0 ? 0n : priceToMicro(0.25 + i / 1000)));
   const s1 = (await f.fold(1, b1)).state;
   const s2 = (await f.fold(2, b2)).state;

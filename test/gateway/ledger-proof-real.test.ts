@@ -23,6 +23,7 @@ import { projectRoot } from '../../util/paths.js';
 import { CHROMIUM, launchChromium, needProgram } from '../helpers/external.js';
 import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
 import { closeAll } from '../helpers/common.js';
+import { authedFetch } from '../helpers/operator.js';
 
 const MINUTES = 60_000;
 const skipBrowser = needProgram(CHROMIUM, 'chromium');
@@ -57,9 +58,11 @@ test('two batches fold into a real recursive proof that checks offline and in th
   gw.flushBatches();
   await gw.waitForJob((await gw.submitJob({ task: 'sha256', inputs: ['d', 'e'].map((s) => new TextEncoder().encode(s)) })).id, MINUTES);
   gw.flushBatches();
+  const viewer = gw.access.tokens.create('ledger-viewer', 'viewer');
+  const get = authedFetch(viewer.token);
   const t0 = Date.now();
   await waitFor('two batches proven', () => { const s = gw.prover.status(); if (s.enabled && s.error) throw new Error(s.error); return s.enabled && s.height >= 2; }, 20 * MINUTES, 500);
-  const s = await (await fetch(`${gw.url}/api/proofs/latest`)).json() as Extract<LedgerStatus, { enabled: true }>;
+  const s = await (await get(`${gw.url}/api/proofs/latest`)).json() as Extract<LedgerStatus, { enabled: true }>;
   process.stdout.write(`# compile + genesis + 2 folds: ${Math.round((Date.now() - t0) / 1000)} s; last fold ${Math.round((gw.prover.lastFold?.ms ?? 0) / 1000)} s at ${gw.prover.lastFold?.rssMb} MB\n`);
   assert.deepEqual([s.height, s.sealed, s.lag], [2, 2, 0]);
   const latest = s.latest as LedgerProof;
@@ -67,7 +70,7 @@ test('two batches fold into a real recursive proof that checks offline and in th
   const key = s.gatewayKey!;
   // Fetched now: the checks below block this process (the gateway's too) for a while.
   const rid = jobA.results![1]!.receiptId!;
-  const inc = await (await fetch(`${gw.url}/api/receipts/${rid}/ledger-proof`)).json() as LedgerInclusion;
+  const inc = await (await get(`${gw.url}/api/receipts/${rid}/ledger-proof`)).json() as LedgerInclusion;
 
   // The proof against the committed key (vkHash differs when the circuit changed: regenerate ledger-vk.json).
   const o = await loadO1js();
@@ -100,7 +103,8 @@ test('two batches fold into a real recursive proof that checks offline and in th
   const chrome = await launchChromium();
   try {
     const page = await chrome.context.newPage();
-    await page.goto(`${gw.url}/`);
+    // The one-time login link `swarmlet up` prints: the page trades it for a session cookie.
+    await page.goto(`${gw.url}/#login=${gw.access.loginCode(viewer.info.id)}`);
     await page.waitForFunction(() => document.querySelector('#l-height')?.textContent === '2', null, { timeout: MINUTES });
     assert.equal(await page.textContent('#l-lag'), '0 batches');
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);

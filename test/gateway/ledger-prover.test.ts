@@ -17,6 +17,7 @@ import { loadO1js } from '../../gateway/prover/o1js.js';
 import { checkLedgerInclusion } from '../../gateway/prover/check.js';
 import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type Device } from './harness.js';
 import { closeAll } from '../helpers/common.js';
+import { authedFetch, operatorToken } from '../helpers/operator.js';
 
 const inputs = (n: number, tag: string) => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`${tag}-${i}`));
 const gwId = generateIdentity();
@@ -31,7 +32,9 @@ const start = (dataDir: string, extra: Partial<GatewayOptions> = {}) => startGat
   batch: { maxReceipts: 8, maxDelayMs: 50 }, bidWindowMs: 60, durability: 'normal',
   proofs: { enabled: true, proofsEnabled: false, cacheDir: join(dir.path, 'zk-cache'), retryMs: 200 }, ...extra,
 });
-const status = async (gw: GatewayHandle): Promise<LedgerStatus> => (await fetch(`${gw.url}/api/proofs/latest`)).json() as Promise<LedgerStatus>;
+/** GET as a viewer (the ledger routes need that role). */
+const get = (gw: GatewayHandle, path: string) => authedFetch(operatorToken(gw, 'viewer'))(`${gw.url}${path}`);
+const status = async (gw: GatewayHandle): Promise<LedgerStatus> => (await get(gw, '/api/proofs/latest')).json() as Promise<LedgerStatus>;
 const caughtUp = (gw: GatewayHandle, what: string) => waitFor(what, () => {
   const s = gw.prover.status();
   return s.enabled && s.latest && s.sealed > 0 && s.height === s.sealed && s.lag === 0 ? s : null;
@@ -70,15 +73,18 @@ test('every sealed batch is folded; proven totals equal the billed ledger; inclu
 
     // A receipt's inclusion: everything up to the (dummy) proof checks.
     const rid = job.results![7]!.receiptId!;
-    const res = await fetch(`${gw.url}/api/receipts/${rid}/ledger-proof`);
+    const res = await get(gw, `/api/receipts/${rid}/ledger-proof`);
     assert.equal(res.status, 200);
     const inc = await res.json() as LedgerInclusion;
     const v = await checkLedgerInclusion(await loadO1js(), inc);
     const fail = v.steps.find((x) => !x.ok);
     assert.equal(fail?.step, 'made for the committed circuit', JSON.stringify(v.steps));
     assert.ok(v.steps.some((x) => x.ok && /batches tree/.test(x.step)));
-    assert.equal((await fetch(`${gw.url}/api/receipts/xyz/ledger-proof`)).status, 400);
-    assert.equal((await fetch(`${gw.url}/api/receipts/${'0'.repeat(64)}/ledger-proof`)).status, 404);
+    assert.equal((await get(gw, '/api/receipts/xyz/ledger-proof')).status, 400);
+    assert.equal((await get(gw, `/api/receipts/${'0'.repeat(64)}/ledger-proof`)).status, 404);
+    // Viewer routes: nothing without a token.
+    assert.equal((await fetch(`${gw.url}/api/proofs/latest`)).status, 401);
+    assert.equal((await fetch(`${gw.url}/api/receipts/${rid}/ledger-proof`)).status, 401);
 
     // Restart: same key, no new genesis, the height goes on from where it was.
     const before = s;
@@ -120,7 +126,7 @@ test('without o1js (or with proofs off) the gateway runs on and the API says why
     const s = await status(gw);
     assert.deepEqual(s, { enabled: false, reason: 'o1js is not installed (an optional dependency): ledger proofs are disabled' });
     const job = gw.getJob(id)!;
-    const r = await fetch(`${gw.url}/api/receipts/${job.results![0]!.receiptId}/ledger-proof`);
+    const r = await get(gw, `/api/receipts/${job.results![0]!.receiptId}/ledger-proof`);
     assert.equal(r.status, 503);
     assert.match((await r.json() as { error: string }).error, /not installed/);
   } finally {

@@ -5,6 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { authedFetch, operatorToken } from '../helpers/operator.js';
 import { createHash } from 'node:crypto';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../gateway/index.js';
@@ -84,7 +85,7 @@ test('a node whose last will says it is gone loses its lease at once (long befor
     assert.equal(v.results![0]!.nodeId, m.ds[1]!.nodeId);
     assert.equal(v.results![0]!.outputHex, sha(enc('will')));
     assert.deepEqual(attemptStates(m.gw, id), [`${m.ds[0]!.nodeId.slice(0, 6)}:lost`, `${m.ds[1]!.nodeId.slice(0, 6)}:reported`]);
-    const nodes = (await (await fetch(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; online: boolean }> };
+    const nodes = (await (await authedFetch(operatorToken(m.gw, 'viewer'))(`${m.gw.url}/api/nodes`)).json()) as { nodes: Array<{ id: string; online: boolean }> };
     assert.equal(nodes.nodes.find((n) => n.id === m.ds[0]!.nodeId)?.online, false);
   } finally { await m.close(); }
 });
@@ -114,7 +115,7 @@ test('revoking a node over HTTP returns its leases to the queue and refuses its 
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('revoke')] });
     await waitFor('silent node assigned', () => m.ds[0]!.assignments.length === 1);
-    const r = await fetch(`${m.gw.url}/api/nodes/${m.ds[0]!.nodeId}/revoke`, { method: 'POST' });
+    const r = await authedFetch(operatorToken(m.gw, 'admin'))(`${m.gw.url}/api/nodes/${m.ds[0]!.nodeId}/revoke`, { method: 'POST' });
     assert.equal(r.status, 200);
     const v = await m.gw.waitForJob(id, 20_000);
     assert.equal(v.results![0]!.nodeId, m.ds[1]!.nodeId);

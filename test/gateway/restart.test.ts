@@ -6,13 +6,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateIdentity, saveIdentity } from '../../protocol/identity.js';
 import { closeRuntime, devices, enrollmentFor, startBroker, tempDir, waitFor } from './harness.js';
+import { authedFetch } from '../helpers/operator.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -50,6 +51,11 @@ test('a gateway killed mid-job and restarted finishes it with nothing lost or bi
   // while the gateway is down re-offers a task whose result is already queued for it.
   const args = ['--broker', broker.url, '--key', keyFile, '--enrollment', enrollFile, '--data', join(dir.path, 'data'), '--port', '0',
     '--lease-ms', '20000', '--spot-check', '0', '--batch-delay-ms', '50'];
+  // An operator token, made the way an operator makes one, before the gateway's first start.
+  mkdirSync(join(dir.path, 'data'));
+  const made = spawnSync(process.execPath, [CLI, 'token', 'create', '--data', join(dir.path, 'data'), '--name', 'restart', '--role', 'operator'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const fetch = authedFetch(made.stdout.trim());
   let gw = await startCli(args);
   const devs = await devices(broker.url, gwId.publicKey, ids.map((identity) => ({ identity, slots: 2, holdMs: 120 })));
   try {

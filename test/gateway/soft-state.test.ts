@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fleet } from '../../gateway/fleet.js';
 import { Store } from '../../gateway/store.js';
-import { Reputation } from '../../gateway/verifier.js';
+import { Reputation } from '../../gateway/trust.js';
 import type { CapacityAdvert } from '../../protocol/messages.js';
 
 const advert = (nodeId: string, seq: number, freeSlots: number): CapacityAdvert => ({
@@ -41,7 +41,7 @@ describe('fleet soft state', () => {
       assert.equal(store.getNode(b)?.online, 0, 'views() wrote the change first');
       assert.equal(fleet.onlineCount(), 1);
     } finally {
-      store.close();
+      await store.closeAsync();
       rmSync(dir, { recursive: true, force: true });
     }
   });

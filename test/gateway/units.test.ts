@@ -11,7 +11,7 @@ import { generateIdentity } from '../../protocol/identity.js';
 import { merklePath, merkleRoot, rootFromPath, leafHash, innerHash } from '../../gateway/merkle.js';
 import { buildInclusionProof, verifyInclusionProof } from '../../gateway/proof.js';
 import { DEFAULT_WEIGHTS, ineligible, mergeWeights, pickWinners, rank, type Candidate } from '../../gateway/auction.js';
-import { gatherResults, pickSpotChecks, splitJob } from '../../gateway/jobs.js';
+import { gatherResults, splitJob } from '../../gateway/jobs.js';
 import { Store } from '../../gateway/store.js';
 import { tempDir } from './harness.js';
 
@@ -122,7 +122,7 @@ test('auction: each factor moves the score the right way; ineligible bids never 
   assert.equal(Object.values(DEFAULT_WEIGHTS).reduce((a, b) => a + b, 0).toFixed(6), '1.000000');
 });
 
-test('jobs: split into one task per input; spot checks are the asked share; gather is in input order', () => {
+test('jobs: split into one task per input (none pre-picked for checking: that is per result, by trust); gather is in input order', async () => {
   const inputs = Array.from({ length: 10 }, (_, i) => new Uint8Array([i, i + 1]));
   const job = splitJob({ id: 'jx', taskName: 'sha256', moduleHash: sha256(Buffer.from('m')), inputs, redundancy: 2, spotCheck: 0.3, maxPrice: 5, region: 'local', deadline: 1e13, fuelLimit: 1000, now: 1 });
   assert.equal(job.tasks.length, 10);
@@ -131,10 +131,8 @@ test('jobs: split into one task per input; spot checks are the asked share; gath
     assert.equal(t.id, `jx.${i}`);
     assert.deepEqual(t.inputHash, sha256(inputs[i]!));
   });
-  assert.equal(job.tasks.filter((t) => t.spot).length, 3);
-  assert.equal(pickSpotChecks(10, 0).filter(Boolean).length, 0);
-  assert.equal(pickSpotChecks(10, 1).filter(Boolean).length, 10);
-  assert.equal(pickSpotChecks(3, 0.01).filter(Boolean).length, 1, 'a share above zero checks at least one');
+  assert.equal(job.tasks.filter((t) => t.spot).length, 0);
+  assert.equal(job.delivery, 'fast');
   assert.throws(() => splitJob({ ...job, inputs, taskName: 'x', region: 'a/b', now: 1 }));
 
   const dir = tempDir();
@@ -150,7 +148,7 @@ test('jobs: split into one task per input; spot checks are the asked share; gath
     assert.deepEqual(res.map((r) => r.index), [...Array(10).keys()]);
     res.forEach((r, i) => assert.equal(r.outputHex, toHex(sha256(inputs[i]!))));
   } finally {
-    store.close();
+    await store.closeAsync();
     dir.cleanup();
   }
 });

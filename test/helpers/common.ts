@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 export function tempDir(prefix = 'swarmlet-test-'): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  // Retries: a gateway's checkpoint thread may still be writing its -wal/-shm as the folder goes (ENOTEMPTY).
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }) };
 }
 
 /** Poll `f` until it returns something truthy (returned), or fail naming `what`. */

@@ -22,14 +22,14 @@ export function needProgram(path: string, pkg = path.split('/').pop()!): string 
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Headless Chromium with the flags this machine needs and a fresh profile. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+/** Headless Chromium with the flags this machine needs (plus `extraArgs`) and a fresh profile. */
+export async function launchChromium(extraArgs: string[] = []): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'swarmlet-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
   });
   return {
     context,

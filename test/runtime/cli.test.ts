@@ -49,8 +49,11 @@ describe('swarmlet task run', () => {
       writeFileSync(loop, abiModule('(loop $l (br $l)) (i64.const 0)'));
       const f = swarmlet('task', 'run', loop, '--fuel', '100000', '--json');
       assert.equal(f.status, 2);
-      assert.deepEqual(Object.keys(JSON.parse(f.stdout)), ['ok', 'error']);
-      assert.equal(JSON.parse(f.stdout).error.kind, 'fuel-exhausted');
+      const failed = JSON.parse(f.stdout);
+      assert.deepEqual(Object.keys(failed), ['ok', 'error', 'fuel', 'wallMs']);
+      assert.equal(failed.error.kind, 'fuel-exhausted');
+      assert.equal(failed.fuel, 100000, 'a fuel-exhausted run reports its whole budget');
+      assert.ok(typeof failed.wallMs === 'number' && failed.wallMs >= 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

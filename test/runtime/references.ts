@@ -60,6 +60,7 @@ export function matmul(input: Uint8Array): Uint8Array {
   if (input.length < 12) throw new ReferenceInputError('input too short');
   const m = dv.getUint32(0, true), k = dv.getUint32(4, true), n = dv.getUint32(8, true);
   if (m > 1024 || k > 1024 || n > 1024) throw new ReferenceInputError('matmul: dimension over 1024');
+  if (m * n > 131072) throw new ReferenceInputError('matmul: output m*n over 131072 floats (512 KiB)');
   if (input.length !== 12 + (m * k + k * n) * 4) throw new ReferenceInputError('matmul: input length does not match m, k, n');
   const A = new Float32Array(m * k), B = new Float32Array(k * n);
   for (let i = 0; i < m * k; i++) A[i] = dv.getFloat32(12 + i * 4, true);
@@ -84,6 +85,7 @@ export function blur(input: Uint8Array): Uint8Array {
   const dv = view(input);
   const w = dv.getUint32(0, true), h = dv.getUint32(4, true);
   if (w > 8192 || h > 8192) throw new ReferenceInputError('blur: side over 8192');
+  if (w * h > 524280) throw new ReferenceInputError('blur: image over 524280 pixels (512 KiB)');
   if (input.length !== 8 + w * h) throw new ReferenceInputError('blur: input length does not match width*height');
   const img = input.subarray(8);
   const out = new Uint8Array(w * h);
@@ -168,8 +170,9 @@ export function mandelbrot(input: Uint8Array): Uint8Array {
   const dv = view(input);
   const x0 = dv.getFloat64(0, true), y0 = dv.getFloat64(8, true), step = dv.getFloat64(16, true);
   const w = dv.getUint32(24, true), h = dv.getUint32(28, true), maxIter = dv.getUint32(32, true);
-  if (w > 4096 || h > 4096 || w * h > 1048576) throw new ReferenceInputError('mandelbrot: tile over 1M pixels');
+  if (w > 4096 || h > 4096 || w * h > 262144) throw new ReferenceInputError('mandelbrot: tile over 262144 pixels (512 KiB of output)');
   if (maxIter > 65535) throw new ReferenceInputError('mandelbrot: maxIter over 65535');
+  if (w * h * maxIter > 33554432) throw new ReferenceInputError('mandelbrot: width*height*maxIter over 2^25 (33554432)');
   const out = new Uint16Array(w * h);
   for (let py = 0; py < h; py++) {
     const cy = y0 + py * step;

@@ -1,15 +1,18 @@
 /** Hostile and hand-made test modules, written in WebAssembly text and compiled by binaryen. */
 import binaryen from 'binaryen';
 
-export function wat(text: string): Uint8Array {
+/** `names`: keep the names of functions and globals (a name section). */
+export function wat(text: string, opts: { names?: boolean } = {}): Uint8Array {
   const m = binaryen.parseText(text);
   try {
     // What Node 20's V8 accepts by default (binaryen's All includes encodings V8 lacks).
     const F = binaryen.Features;
-    m.setFeatures(F.MVP | F.MutableGlobals | F.BulkMemory | F.SignExt | F.NontrappingFPToInt | F.SIMD128 | F.ReferenceTypes | F.Multivalue);
+    m.setFeatures(F.MVP | F.MutableGlobals | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.NontrappingFPToInt | F.SIMD128 | F.ReferenceTypes | F.Multivalue);
     if (!m.validate()) throw new Error('test module does not validate');
+    binaryen.setDebugInfo(opts.names === true);
     return m.emitBinary();
   } finally {
+    binaryen.setDebugInfo(false);
     m.dispose();
   }
 }

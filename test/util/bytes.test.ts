@@ -17,3 +17,14 @@ test('compact copies only views into bigger buffers', () => {
   const head = big.subarray(0, 10); // offset 0 but shorter than the buffer
   assert.equal(compact(head).buffer.byteLength, 10);
 });
+
+test('crc32 fallback equals zlib crc32', async () => {
+  const { crc32Js, crc32 } = await import('../../util/crc32.js');
+  const zlib = await import('node:zlib');
+  for (const s of ['', 'a', '123456789', 'x'.repeat(1000)]) {
+    const b = new TextEncoder().encode(s);
+    assert.equal(crc32Js(b), crc32(b));
+    if ('crc32' in zlib) assert.equal(crc32Js(b), (zlib as unknown as { crc32(d: Uint8Array): number }).crc32(b));
+  }
+  assert.equal(crc32Js(new TextEncoder().encode('123456789')), 0xcbf43926);
+});

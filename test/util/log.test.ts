@@ -41,3 +41,22 @@ test('levels filter', () => {
   assert.equal(run('error').length, 1);
   assert.equal(run('silent').length, 0);
 });
+
+function runRaw(env: Record<string, string>, args: string[] = []): string {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script('info'), ...args], { encoding: 'utf8', env: { ...process.env, SWARMLET_LOG_LEVEL: 'info', ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test('SWARMLET_LOG_FORMAT=pretty gives one human line per entry; json (and a pipe by default) gives JSON', () => {
+  const pretty = runRaw({ SWARMLET_LOG_FORMAT: 'pretty' }).trim().split('\n');
+  assert.equal(pretty.length, 3);
+  assert.match(pretty[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO  demo  ran  nodeId=n1 task=t1 n=3 err=\{.*"message":"boom".*\} bytes="01ff"$/);
+  assert.match(pretty[1]!, /^\S+ WARN  demo  child line  nodeId=n1 part=link$/);
+  assert.match(pretty[2]!, /^\S+ ERROR demo  plain message  nodeId=n1$/);
+  for (const env of [{ SWARMLET_LOG_FORMAT: 'json' }, { SWARMLET_LOG_FORMAT: '' }]) {
+    const lines = runRaw(env).trim().split('\n');
+    assert.equal(lines.length, 3);
+    for (const l of lines) assert.equal(typeof JSON.parse(l).level, 'number');
+  }
+});

@@ -1,12 +1,17 @@
 // The fleet dashboard: polls the gateway's JSON API, renders devices, jobs, batches and
 // the ledger, submits jobs, revokes devices, and verifies receipt inclusion proofs in the
 // browser (verify.js) without trusting the gateway; ledger.js shows the recursive proof.
+// Login and roles: session.js. No inline script or style anywhere (the gateway's CSP
+// forbids them): styles go through CSSOM.
 import { renderLedger } from './ledger.js';
+import { can, currentSession, loginFromLink, loginWithToken, logout } from './session.js';
+
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === 'class') e.className = v;
+    else if (k === 'style') e.style.cssText = v;
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v);
   }
@@ -22,13 +27,23 @@ const si = (n) => {
 };
 const ago = (t) => (t ? `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago` : '–');
 
+class LoggedOut extends Error {}
+
 async function api(path, init) {
   const r = await fetch(path, init);
   const body = await r.json().catch(() => ({}));
+  if (r.status === 401) throw new LoggedOut(body.error || 'log in');
   if (!r.ok) throw new Error(body.error || `${r.status} ${r.statusText}`);
   return body;
 }
 
+/** /healthz answers 503 (with the same JSON) while the gateway is not healthy. */
+async function health() {
+  const r = await fetch('/healthz');
+  return r.json();
+}
+
+let session = null;
 let selectedJob = null;
 let shownState = null;
 let credits = new Map();
@@ -36,7 +51,7 @@ let credits = new Map();
 function renderHealth(h) {
   const e = $('#health');
   e.className = `health ${h.ok && h.mqtt ? 'ok' : 'bad'}`;
-  e.textContent = `gateway ${short(h.nodeId)} · regions ${h.regions.join(', ')} · MQTT ${h.mqtt ? 'connected' : 'down'} · re-execution ${h.reexecution ? 'on' : 'off'}`;
+  e.textContent = `gateway ${short(h.nodeId)} · regions ${h.regions.join(', ')} · MQTT ${h.mqtt ? 'connected' : `down (${h.mqttError || 'not connected'})`} · re-execution ${h.reexecution ? 'on' : 'off'}`;
   $('#s-open').textContent = num(h.openTasks);
 }
 
@@ -56,7 +71,7 @@ function renderNodes(nodes) {
     el('td', { class: 'num' }, `${si(n.fuelRate)}/s`),
     el('td', { class: 'num' }, num(n.reputation, 2)),
     el('td', { class: 'num' }, num(credits.get(n.id) ?? 0, 4)),
-    el('td', {}, el('button', { class: 'small danger', onclick: () => revoke(n.id) }, 'revoke')),
+    el('td', {}, can(session, 'admin') ? el('button', { class: 'small danger', onclick: () => revoke(n.id) }, 'revoke') : ''),
   )));
 }
 
@@ -82,6 +97,19 @@ function renderBatches(batches) {
   $('#batches tbody').replaceChildren(...batches.slice(0, 10).map((b) => el('tr', {},
     el('td', { class: 'num' }, b.batchNo), el('td', { class: 'num' }, b.count), el('td', { class: 'num' }, si(b.fuelTotal)),
     el('td', { class: 'mono', title: b.merkleRoot }, short(b.merkleRoot)), el('td', {}, ago(b.createdAt)))));
+}
+
+/** The catalogue and the registry (GET /api/modules); their refs are what the form's task field offers. */
+function renderModules(modules) {
+  $('#tasks').replaceChildren(...modules.map((m) => el('option', {}, m.ref)));
+  $('#modules tbody').replaceChildren(...modules.map((m) => el('tr', { 'data-module': m.ref },
+    el('td', { title: m.description }, m.ref),
+    el('td', {}, m.source),
+    el('td', { class: 'mono', title: m.hash }, short(m.hash)),
+    el('td', { class: 'num' }, si(m.size)),
+    el('td', { class: 'mono' }, m.summary ? m.summary.input : '–'),
+    el('td', { class: 'mono' }, m.summary ? m.summary.output : '–'),
+    el('td', {}, m.publishedAt ? `${ago(m.publishedAt)} by ${m.publishedBy}` : 'built in'))));
 }
 
 async function selectJob(id) {
@@ -147,20 +175,67 @@ $('#submit').addEventListener('submit', async (ev) => {
 });
 
 async function refresh() {
+  if (!session || !(session.authenticated || session.publicRead)) return;
   try {
-    const [h, n, j, b, l, p] = await Promise.all([api('/healthz'), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger'), api('/api/proofs/latest')]);
+    const [h, n, j, b, l, m, p] = await Promise.all([health(), api('/api/nodes'), api('/api/jobs'), api('/api/batches'), api('/api/ledger'), api('/api/modules'), api('/api/proofs/latest')]);
     renderLedger(p);
     credits = new Map((l.nodes || []).map((x) => [x.nodeId, x.credits]));
-    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []);
+    renderHealth(h); renderNodes(n.nodes); renderJobs(j.jobs); renderBatches(b.batches || []); renderModules(m.modules || []);
     // Re-render the selected job only when its state changes (keeps a proof check on screen).
     const sel = j.jobs.find((x) => x.id === selectedJob);
     if (sel && sel.state !== shownState) { shownState = sel.state; selectJob(sel.id); }
   } catch (e) {
+    if (e instanceof LoggedOut) return showSession(await currentSession());
     const h = $('#health');
     h.className = 'health bad';
     h.textContent = `gateway unreachable: ${e.message}`;
   }
 }
 
-refresh();
-setInterval(refresh, 2000);
+/** Show what the session may see: the login form, the data, the controls of its role. */
+function showSession(s) {
+  session = s;
+  const canRead = s.authenticated || s.publicRead;
+  $('#login').hidden = s.authenticated;
+  $('#app').hidden = !canRead;
+  $('#who').hidden = !(s.authenticated && s.auth);
+  $('#who-name').textContent = s.authenticated ? `${s.name} (${s.role})` : '';
+  $('#submit-box').hidden = !can(s, 'operator');
+  if (!canRead) $('#health').textContent = 'log in to see the fleet';
+  refresh();
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const input = ev.target.elements.token;
+  try {
+    await loginWithToken(input.value);
+    input.value = '';
+    showSession(await currentSession());
+  } catch (e) {
+    $('#login-msg').textContent = `refused: ${e.message}`;
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  await logout();
+  showSession(await currentSession());
+});
+
+async function start() {
+  try {
+    await loginFromLink();
+  } catch (e) {
+    $('#login-msg').textContent = `login link refused: ${e.message}`;
+  }
+  try {
+    showSession(await currentSession());
+  } catch (e) {
+    $('#health').textContent = `gateway unreachable: ${e.message}`;
+    setTimeout(start, 2000);
+    return;
+  }
+  setInterval(refresh, 2000);
+}
+
+start();

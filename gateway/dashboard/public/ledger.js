@@ -2,7 +2,8 @@
 // latest recursive proof in this browser with o1js (vendored at build time into
 // vendor/o1js, no CDN) against the verification key committed with the source
 // (vendor/ledger-vk.json). o1js's web build runs wasm threads on shared memory, so the
-// dashboard is served cross-origin isolated (gateway/prover/routes.ts sets the headers).
+// dashboard is served cross-origin isolated, and its CSP lets it compile wasm
+// (gateway/access/headers.ts).
 const $ = (sel) => document.querySelector(sel);
 const shortKey = (k) => (k ? `${k.slice(0, 8)}…${k.slice(-6)}` : '–');
 let latest = null;

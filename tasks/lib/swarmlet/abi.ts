@@ -1,9 +1,11 @@
-// Task ABI v1 helper (see tasks/README.md). A task module exports `memory`, `alloc` and
-// `run(ptr, len) -> i64` where the result is (outPtr << 32) | outLen. This helper turns that
-// raw-pointer contract into `Uint8Array in, Uint8Array out`, so a task reads:
+// Task ABI v1 helper (see tasks/README.md), the AssemblyScript library every task imports as
+// 'swarmlet/abi' (`swarmlet task build` puts tasks/lib on the compiler's package path). A task
+// module exports `memory`, `alloc` and `run(ptr, len) -> i64` where the result is
+// (outPtr << 32) | outLen. This helper turns that raw-pointer contract into
+// `Uint8Array in, Uint8Array out`, so a task reads:
 //
-//   import { input, output } from './abi';
-//   export { alloc } from './abi';
+//   import { input, output } from 'swarmlet/abi';
+//   export { alloc } from 'swarmlet/abi';
 //   export function run(ptr: i32, len: i32): i64 { return output(work(input(ptr, len))); }
 //
 // Built with `--runtime stub`: memory is a bump allocator that never frees, which is right
