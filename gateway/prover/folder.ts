@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { LEDGER_PROGRAM, LEDGER_PROOF_FORMAT, RECEIPTS_PER_STEP, type LedgerProof } from '../../protocol/ledger-proof.js';
 import { defineLedger, stateJson, type Ledger, type ProverHooks } from './circuit.js';
 import { hashing, leafFields, type Hashing, type LeafInput } from './hashing.js';
+import { cpuMs } from '../../util/cpu.js';
 import { LedgerDb, packTree } from './ledger-db.js';
 import { loadOrCreatePallasKey } from './pallas-key.js';
 import type { O1js } from './o1js.js';
@@ -44,6 +45,9 @@ export class LedgerFolder {
   vkHash = '0';
   height = -1;
   compileMs = 0;
+  /** CPU time (all threads) of the compile, and of the genesis proof when this open made one. */
+  compileCpuMs = 0;
+  genesisCpuMs = 0;
   private last: { proof: InstanceType<Ledger['Proof']>; json: LedgerProof } | null = null;
   private privateKey!: ReturnType<typeof loadOrCreatePallasKey>['privateKey'];
 
@@ -70,14 +74,18 @@ export class LedgerFolder {
     this.privateKey = key.privateKey;
     this.gatewayKey = key.publicKey;
     const t0 = performance.now();
+    const c0 = cpuMs();
     const { verificationKey } = await this.ledger.program.compile({ cache: o1js.Cache.FileSystem(cacheDir), proofsEnabled: this.o.proofsEnabled ?? true });
     this.compileMs = performance.now() - t0;
+    this.compileCpuMs = cpuMs() - c0;
     this.vkHash = verificationKey.hash.toString();
     const latest = this.db.latest();
     // A ledger started under another key or circuit cannot be extended: start it over.
     if (!latest || this.db.meta('gatewayKey') !== this.gatewayKey || this.db.meta('vkHash') !== this.vkHash) {
       this.db.reset({ gatewayKey: this.gatewayKey, vkHash: this.vkHash }, this.h.zeros());
+      const g0 = cpuMs();
       const { proof } = await this.ledger.program.genesis(o1js.PublicKey.fromBase58(this.gatewayKey));
+      this.genesisCpuMs = cpuMs() - g0;
       this.record(proof, 0);
     } else {
       const json = JSON.parse(latest.json) as LedgerProof;

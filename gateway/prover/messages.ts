@@ -8,7 +8,8 @@ export type ToProver =
 
 export type FromProver =
   | { t: 'key'; gatewayKey: string }
-  | { t: 'ready'; gatewayKey: string; vkHash: string; height: number; compileMs: number }
-  | { t: 'folded'; batchNo: number; proof: LedgerProof; ms: number; rssMb: number }
+    /** Times in ms; cpuMs is this process's CPU time (all threads): comparable across machine loads. */
+  | { t: 'ready'; gatewayKey: string; vkHash: string; height: number; compileMs: number; compileCpuMs: number; genesisCpuMs: number }
+  | { t: 'folded'; batchNo: number; proof: LedgerProof; ms: number; cpuMs: number; rssMb: number }
   | { t: 'failed'; batchNo: number; error: string }
   | { t: 'fatal'; error: string; unavailable: boolean };

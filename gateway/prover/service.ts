@@ -82,7 +82,11 @@ export class LedgerProver implements BatchSink {
   private retry: NodeJS.Timeout | null = null;
   private delay: number;
   /** Last fold: how long it took and the prover's memory then. */
-  lastFold: { batchNo: number; ms: number; rssMb: number; receipts: number } | null = null;
+  lastFold: { batchNo: number; ms: number; cpuMs: number; rssMb: number; receipts: number } | null = null;
+  /** Folds by this gateway's prover processes so far: count, wall and CPU ms. */
+  readonly folds = { count: 0, ms: 0, cpuMs: 0 };
+  /** The prover process's start: compile and genesis (wall and CPU ms; the genesis is 0 when resumed). */
+  startup: { compileMs: number; compileCpuMs: number; genesisCpuMs: number } | null = null;
 
   constructor(private readonly o: LedgerProverOptions) {
     this.sealed = o.store.lastBatch()?.batch_no ?? 0;
@@ -138,7 +142,8 @@ export class LedgerProver implements BatchSink {
         this.height = m.height;
         this.db ??= new LedgerDb(join(this.o.dataDir, 'prover', 'ledger.sqlite'));
         this.latest = this.readLatest();
-        this.o.log.info({ gatewayKey: m.gatewayKey, height: m.height, sealed: this.sealed, compileMs: Math.round(m.compileMs) }, 'ledger prover ready');
+        this.o.log.info({ gatewayKey: m.gatewayKey, height: m.height, sealed: this.sealed, compileMs: Math.round(m.compileMs), compileCpuMs: Math.round(m.compileCpuMs) }, 'ledger prover ready');
+        this.startup = { compileMs: m.compileMs, compileCpuMs: m.compileCpuMs, genesisCpuMs: m.genesisCpuMs };
         this.pump();
         return;
       case 'folded':
@@ -147,8 +152,11 @@ export class LedgerProver implements BatchSink {
         this.delay = this.o.retryMs ?? 5000;
         this.height = m.batchNo;
         this.latest = m.proof;
-        this.lastFold = { batchNo: m.batchNo, ms: m.ms, rssMb: m.rssMb, receipts: this.inFlight };
-        this.o.log.debug({ batchNo: m.batchNo, ms: Math.round(m.ms), rssMb: m.rssMb, lag: this.sealed - this.height }, 'batch folded into the ledger proof');
+        this.lastFold = { batchNo: m.batchNo, ms: m.ms, cpuMs: m.cpuMs, rssMb: m.rssMb, receipts: this.inFlight };
+        this.folds.count++;
+        this.folds.ms += m.ms;
+        this.folds.cpuMs += m.cpuMs;
+        this.o.log.debug({ batchNo: m.batchNo, ms: Math.round(m.ms), cpuMs: Math.round(m.cpuMs), rssMb: m.rssMb, lag: this.sealed - this.height }, 'batch folded into the ledger proof');
         this.pump();
         return;
       case 'failed':

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { fieldString, LEDGER_PROGRAM } from '../../protocol/ledger-proof.js';
+import { cpuMs } from '../../util/cpu.js';
 import { projectRoot } from '../../util/paths.js';
 import { check } from '../../util/valid.js';
 
@@ -34,17 +35,38 @@ export function o1jsVersion(): string {
   return (JSON.parse(readFileSync(join(projectRoot(), 'node_modules', 'o1js', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-// `node dist/gateway/prover/vk.js --write [--cache DIR]`: compile and write the key file.
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv.includes('--write')) {
+/**
+ * Compile the circuit with the key cache (`cache`), timed: its verification key as the file
+ * would hold it, wall and CPU ms. Cold, this is minutes of CPU and ~3 GB.
+ */
+export async function compileLedgerVk(cache: string): Promise<{ vk: LedgerVk; ms: number; cpuMs: number }> {
   const { loadO1js } = await import('./o1js.js');
   const { defineLedger } = await import('./circuit.js');
+  const o = await loadO1js();
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  const { verificationKey } = await defineLedger(o).program.compile({ cache: o.Cache.FileSystem(cache) });
+  const vk: LedgerVk = { program: LEDGER_PROGRAM, o1js: o1jsVersion(), hash: verificationKey.hash.toString(), data: verificationKey.data };
+  return { vk, ms: performance.now() - t0, cpuMs: cpuMs() - c0 };
+}
+
+// `node dist/gateway/prover/vk.js --write|--check [--cache DIR]`: compile (keys from and into
+// the cache) and write the key file, or check that the committed one is this circuit's
+// (exit 1 if not). scripts/run-tests.mjs runs --check in the background at low priority
+// while the rest of the suite runs, so the o1js tests find the keys cached.
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && (process.argv.includes('--write') || process.argv.includes('--check'))) {
   const { defaultZkCache } = await import('./o1js.js');
   const i = process.argv.indexOf('--cache');
   const cache = i > 0 ? process.argv[i + 1]! : defaultZkCache();
-  const o = await loadO1js();
-  const t0 = performance.now();
-  const { verificationKey } = await defineLedger(o).program.compile({ cache: o.Cache.FileSystem(cache) });
-  const out: LedgerVk = { program: LEDGER_PROGRAM, o1js: o1jsVersion(), hash: verificationKey.hash.toString(), data: verificationKey.data };
-  writeFileSync(vkPath(), JSON.stringify(out, null, 2) + '\n');
-  console.log(`wrote ${vkPath()} (vk hash ${out.hash}, compiled in ${Math.round((performance.now() - t0) / 1000)} s)`);
+  const { vk, ms, cpuMs: cpu } = await compileLedgerVk(cache);
+  const took = `compiled in ${(ms / 1000).toFixed(1)} s, ${(cpu / 1000).toFixed(1)} s CPU, keys cached in ${cache}`;
+  if (process.argv.includes('--write')) {
+    writeFileSync(vkPath(), JSON.stringify(vk, null, 2) + '\n');
+    console.log(`wrote ${vkPath()} (vk hash ${vk.hash}; ${took})`);
+  } else {
+    const committed = readLedgerVk();
+    const same = committed.hash === vk.hash && committed.data === vk.data;
+    console.log(same ? `the committed verification key is this circuit's (${took})` : `the circuit changed: its vk hash is ${vk.hash}, the committed one ${committed.hash}; run \`node dist/gateway/prover/vk.js --write\` (${took})`);
+    process.exitCode = same ? 0 : 1;
+  }
 }
