@@ -54,6 +54,13 @@ const REAL = /ledger-proof-real\.test\.js$/;
 // of the suite runs (much of which waits on sockets and timers) and the o1js logic tests run;
 // the real-proof test starts when it is done. Should it fail, that test compiles the keys itself.
 let warm = null;
+let warmPid = 0;
+/** Set the niceness of every thread of `pid` (a process's threads inherit it from the thread that starts them). */
+const renice = (pid, value) => {
+  let tids = [pid];
+  try { tids = readdirSync(`/proc/${pid}/task`).map(Number); } catch { /* not Linux */ }
+  for (const tid of tids) try { setPriority(tid, value); } catch { /* gone, or not permitted (lowering needs privilege) */ }
+};
 const o1jsInstalled = () => { try { createRequire(join(root, 'package.json')).resolve('o1js'); return true; } catch { return false; } };
 if (zk.some((f) => REAL.test(f)) && o1jsInstalled()) {
   const log = join(tapDir, 'zk-keys.log');
@@ -61,13 +68,17 @@ if (zk.some((f) => REAL.test(f)) && o1jsInstalled()) {
   const t0 = Date.now();
   const child = spawn(process.execPath, [join(root, 'dist', 'gateway', 'prover', 'vk.js'), '--check'], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  try { setPriority(child.pid, 19); } catch { /* not permitted: it runs at normal priority */ }
+  warmPid = child.pid ?? 0;
+  if (warmPid) renice(warmPid, 19);
   warm = new Promise((resolve) => {
     child.on('error', (e) => resolve({ ok: false, text: e.message, ms: Date.now() - t0 }));
     child.on('exit', (code, signal) => resolve({ ok: code === 0, text: (existsSync(log) ? readFileSync(log, 'utf8') : '').trim().split('\n').slice(-3).join(' | ') || `exit ${signal ?? code}`, ms: Date.now() - t0 }));
   });
 }
 run(chosen.filter((f) => !ALONE.test(f)), process.env.SWARMLET_TEST_CONCURRENCY ?? 2, 300_000, 'main');
+// The other tests are done: the compile may have the machine now (if we may raise its priority
+// again). Its pid cannot have been reused: a child is reaped only by this loop, blocked till now.
+if (warmPid) renice(warmPid, 0);
 const z0 = Date.now();
 run(zk.filter((f) => !REAL.test(f)), 1, 30 * 60_000, 'zk-logic');
 const z1 = Date.now();

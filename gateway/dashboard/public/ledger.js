@@ -1,9 +1,8 @@
 // The ledger-proof view: proof height and lag (GET /api/proofs/latest), and a check of the
 // latest recursive proof in this browser with o1js (vendored at build time into
 // vendor/o1js, no CDN) against the verification key committed with the source
-// (vendor/ledger-vk.json). o1js's web build runs wasm threads on shared memory, so the
-// dashboard is served cross-origin isolated, and its CSP lets it compile wasm
-// (gateway/access/headers.ts).
+// (vendor/ledger-vk.json), in a worker (ledger-worker.js, where alone o1js may run). o1js's web build runs wasm threads
+// on shared memory, so the dashboard is served cross-origin isolated (gateway/access/headers.ts).
 const $ = (sel) => document.querySelector(sel);
 const shortKey = (k) => (k ? `${k.slice(0, 8)}…${k.slice(-6)}` : '–');
 let latest = null;
@@ -27,24 +26,22 @@ export function renderLedger(s) {
   $('#ledger-verify').disabled = !latest;
 }
 
-let o1jsLoading = null;
-const loadO1js = () => (o1jsLoading ??= import('./vendor/o1js/index.js'));
+let worker = null;
 
-/** Returns [{step, ok, detail}]. */
+/** Returns [{step, ok, detail}]. o1js runs in ledger-worker.js (see there why). */
 export async function verifyLedgerProof(p) {
   const steps = [];
   const check = (step, ok, detail = '') => { steps.push({ step, ok: !!ok, detail }); return !!ok; };
   try {
     const vk = await (await fetch('/dashboard/vendor/ledger-vk.json')).json();
     if (!check('made for the committed circuit', p.vkHash === vk.hash, `vk ${String(vk.hash).slice(0, 12)}…`)) return steps;
-    const o = await loadO1js();
-    const s = p.state;
-    const fields = [...o.PublicKey.fromBase58(s.gatewayKey).toFields(), o.Field(s.height), o.Field(s.batchesRoot), o.Field(s.receipts), o.Field(s.fuel), o.Field(s.credits)]
-      .map((f) => f.toString());
-    if (!check('public output is the stated ledger', JSON.stringify(fields) === JSON.stringify(p.proof.publicOutput), `height ${s.height}, ${s.receipts} receipts, ${s.fuel} fuel`)) return steps;
-    const t0 = performance.now();
-    const ok = await o.verify(p.proof, vk.data);
-    check('recursive proof verifies (o1js in this browser)', ok, `${Math.round(performance.now() - t0)} ms, rooted in ${shortKey(s.gatewayKey)}`);
+    worker ??= new Worker('/dashboard/ledger-worker.js', { type: 'module' });
+    const answer = await new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => resolve(data);
+      worker.onerror = (e) => { worker = null; reject(new Error(e.message || 'the verifier worker failed')); };
+      worker.postMessage({ proof: p, vk });
+    });
+    steps.push(...answer.steps);
   } catch (e) {
     check('proof verifies', false, String((e && e.message) || e));
   }
