@@ -178,7 +178,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const { enabled: proofsOn, ...proverOpts } = opts.proofs ?? {};
   const prover = new LedgerProver({
     store, dataDir: opts.dataDir, log, ...proverOpts,
-    ...(proofsOn ? {} : { unavailable: () => 'ledger proofs are off for this gateway (started without them)' }),
+    ...(proofsOn ? {} : { off: 'ledger proofs are off for this gateway (started without them)' }),
   });
   prover.start();
   const batchOpts = { ...(opts.batch ?? {}) };

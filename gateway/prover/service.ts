@@ -35,6 +35,8 @@ export interface LedgerProverOptions {
   proofsEnabled?: boolean;
   /** Why proving cannot run here, or null (default: whether o1js resolves). */
   unavailable?: () => string | null;
+  /** Proofs turned off by configuration, with this reason (logged at debug: nothing is wrong). */
+  off?: string;
   /** Delay before a failed fold is retried or a dead prover restarted (doubles up to 60 s). */
   retryMs?: number;
 }
@@ -95,6 +97,11 @@ export class LedgerProver implements BatchSink {
 
   /** Start the prover process (or note why proofs are disabled). */
   start(): void {
+    if (this.o.off) {
+      this.disabled = this.o.off;
+      this.o.log.debug({ reason: this.disabled }, 'ledger proofs off');
+      return;
+    }
     this.disabled = (this.o.unavailable ?? o1jsMissing)();
     if (this.disabled) {
       this.o.log.warn({ reason: this.disabled }, 'ledger proofs disabled');
@@ -105,7 +112,12 @@ export class LedgerProver implements BatchSink {
 
   private spawn(): void {
     if (this.stopped) return;
-    const child = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Its output goes through pipes of ours, not our stdout itself: should this process be
+    // killed outright, the prover (deaf to the disconnect until its native step returns) must
+    // not keep our parent's pipes open for minutes.
+    const child = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    child.stdout?.pipe(process.stdout, { end: false });
+    child.stderr?.pipe(process.stderr, { end: false });
     this.child = child;
     // Proving must not take CPU from intake: the prover yields to the gateway.
     if (child.pid) try { setPriority(child.pid, 10); } catch { /* not permitted: run at normal priority */ }
