@@ -9,7 +9,7 @@
  */
 import { seal } from '../protocol/envelope.js';
 import type { Identity } from '../protocol/identity.js';
-import type { CapacityAdvert } from '../protocol/messages.js';
+import { MAX_FORECAST, type CapacityAdvert } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import { lean } from './signer.js';
 import type { Logger } from '../util/log.js';
@@ -17,7 +17,7 @@ import type { CapacitySnapshot, SensorReading, SensorSource } from './capacity/t
 
 /** What the advertiser needs of the capacity layer's CapacityTracker. */
 export interface CapacityModel {
-  update(reading: SensorReading, busySlots: number): CapacitySnapshot;
+  update(reading: SensorReading, busySlots: number, running?: number): CapacitySnapshot;
 }
 
 export interface AdvertiserOptions {
@@ -25,7 +25,10 @@ export interface AdvertiserOptions {
   region: string;
   sensors: SensorSource;
   capacity: CapacityModel;
+  /** Tasks running plus queued. */
   busy: () => number;
+  /** Tasks running (default: busy). */
+  running?: () => number;
   priceFloor: number;
   location: { lat: number; lon: number } | null;
   profile: string;
@@ -39,12 +42,17 @@ export interface AdvertiserOptions {
   /** A reason the agent takes no work regardless of capacity (draining, outbox full), or null. */
   refusal: () => string | null;
   onAdvert: (advert: CapacityAdvert) => void;
+  /** After every evaluation (the agent applies the clock and starts queued work the budget now allows). */
+  onEvaluate?: (snap: CapacitySnapshot) => void;
   logger: Logger;
 }
 
 export const DEFAULT_MIN_ADVERT_GAP_MS = 1000;
 
 const clampTemp = (t: number | null): number | null => (t === null || !Number.isFinite(t) ? null : Math.max(-60, Math.min(200, t)));
+/** A finite number clamped to [min, max], or null. */
+const finiteIn = (x: number | null | undefined, min: number, max: number): number | null =>
+  (typeof x === 'number' && Number.isFinite(x) ? Math.max(min, Math.min(max, x)) : null);
 
 export class Advertiser {
   private reading: SensorReading | null = null;
@@ -94,7 +102,8 @@ export class Advertiser {
   /** Recompute capacity (e.g. when a task starts or ends) and advertise if it changed or is due. */
   evaluate(force = false): void {
     if (!this.reading || this.stopped) return;
-    this.snap = this.o.capacity.update(this.reading, this.o.busy());
+    this.snap = this.o.capacity.update(this.reading, this.o.busy(), this.o.running?.());
+    this.o.onEvaluate?.(this.snap);
     const refused = this.o.refusal();
     // Advertise no free slot then: a gateway's fast path assigns straight from adverts.
     if (refused) this.snap = { ...this.snap, accepts: false, freeSlots: 0, reason: refused };
@@ -121,14 +130,15 @@ export class Advertiser {
   }
 
   /**
-   * What must go out at once: the thermal state, and whether work is refused while slots
-   * are free (thermal forecast, battery, draining, outbox full). "No free slot" because
-   * every slot is busy is a free-slot change like any other (the tracker reports it as
-   * accepts=false, which would otherwise flap with every task under load).
+   * What must go out at once: the thermal state, whether work is refused while slots
+   * are free (thermal forecast, battery, draining, outbox full), and the task budget (a
+   * gateway fills a node up to it). "No free slot" because every slot is busy is a free-slot
+   * change like any other (the tracker reports it as accepts=false, which would otherwise
+   * flap with every task under load).
    */
   private stateKey(): string {
     const s = this.snap!;
-    return `${s.state}|${!s.accepts && this.o.busy() < s.slots}`;
+    return `${s.state}|${!s.accepts && this.o.busy() < s.slots}|${s.budget ?? s.slots}`;
   }
 
   private sendNow(): void {
@@ -173,6 +183,13 @@ export class Advertiser {
       location: this.o.location,
       profile: this.o.profile.slice(0, 64),
       sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
+      thermal: {
+        clock: finiteIn(r.cpuFreqRatio, 0, 1) ?? 1,
+        budget: Math.max(0, Math.min(c.slots, c.budget ?? c.slots)),
+        sustain: c.sustain ? c.sustain.slice(0, MAX_FORECAST).map((x) => finiteIn(x, 0, 1) ?? 0) : null,
+        sprintS: c.sprintS ? c.sprintS.slice(0, MAX_FORECAST).map((x) => finiteIn(x, 0, 86_400) ?? 0) : null,
+        trendCPerMin: finiteIn(c.trendCPerMin, -1000, 1000),
+      },
       limits: { fuel: this.o.limits.fuel, memoryPages: this.o.limits.memoryPages },
     };
   }

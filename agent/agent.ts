@@ -28,6 +28,15 @@ import type { SensorSource } from './capacity/types.js';
 import type { TaskRunner } from './runtime/types.js';
 import type { AgentEvent, AgentHandle, AgentStats } from './types.js';
 
+/** Sensor reads per second of device time: once a simulated second, however fast simulated time runs (20 ms at least). */
+export function defaultSampleIntervalMs(config: AgentConfig): number {
+  return config.profile ? Math.max(20, Math.round(1000 / config.timeScale)) : 1000;
+}
+
+function isSimSensors(s: SensorSource): s is import('../sim/sensors.js').SimSensorSource {
+  return s.kind === 'sim' && 'model' in s && 'onAdvance' in s;
+}
+
 export interface AgentDeps {
   identity?: Identity;
   sensors?: SensorSource;
@@ -48,11 +57,22 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   if (trusted.size === 0) log.warn('no trusted publisher keys configured: every offer, assignment, ack and module will be refused');
 
   const { sensors, ownSensors } = await setupSensors(config, deps.sensors);
-  const { runner, ownRunner } = setupRunner(config, deps.runner, log);
+  const { runner: hostRunner, ownRunner } = setupRunner(config, deps.runner, log);
+  let runner = hostRunner;
   let capacity;
   let outbox: Outbox;
+  const sampleIntervalMs = config.sampleIntervalMs ?? defaultSampleIntervalMs(config);
   try {
     capacity = await setupCapacity(config, runner, log);
+    if (sensors.clockSteps?.length && sensors.setClockCeiling) {
+      // The device can hold a ceiling: it runs at its knee instead of leaving it to the firmware.
+      capacity.tracker.governClock(sensors.clockSteps);
+    }
+    if (ownSensors && isSimSensors(sensors)) {
+      // A simulated device runs its tasks at its modelled speed (sim/cpu.ts), not the host's.
+      const { ModelledRunner } = await import('../sim/cpu.js');
+      runner = new ModelledRunner(hostRunner, sensors, { fuelPerSecond: capacity.fuelRate / config.timeScale });
+    }
     outbox = await Outbox.open(join(config.dataDir, 'outbox'), {
       maxEntries: config.outbox.maxEntries,
       maxBytes: config.outbox.maxBytes,
@@ -61,7 +81,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     });
   } catch (e) {
     if (ownSensors) sensors.close?.();
-    if (ownRunner) await runner.close();
+    if (ownRunner) await hostRunner.close();
     throw e;
   }
   const slots = capacity.slots;
@@ -90,20 +110,25 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
   await modules.init();
 
   const advertiser: Advertiser = new Advertiser({
-    identity, region, sensors, capacity: capacity.tracker, busy: () => executor.busy,
+    identity, region, sensors, capacity: capacity.tracker, busy: () => executor.busy, running: () => executor.runningCount,
     priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real', limits: config.limits,
-    sampleIntervalMs: config.sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
+    sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
     publish: (topic, payload) => link.publish(topic, payload, { qos: 0, retain: true }),
     refusal: () => (draining ? 'draining' : outbox.isFull() ? 'outbox full' : null),
     onAdvert: (a) => events.emit('advert', a),
+    onEvaluate: (snap) => {
+      if (snap.ceilingC !== undefined) sensors.setClockCeiling?.(snap.ceilingC);
+      executor.pump(); // the budget may have risen (cooled down): start what waits
+    },
     logger: log,
   });
 
   const executor: Executor = new Executor({
     identity, runner, modules, outbox, limits: config.limits, slots, maxQueue: Math.max(4, slots * 4), lingerMs: config.outbox.lingerMs, logger: log,
     temperature: () => advertiser.temperature(),
-    onBusy: (busy) => {
-      sensors.setUtilization?.(Math.min(1, busy / slots));
+    budget: () => advertiser.snapshot()?.budget ?? slots,
+    onBusy: (running) => {
+      sensors.setUtilization?.(Math.min(1, running / slots));
       advertiser.evaluate();
     },
     onDurable: (entry, sealed) => {
@@ -311,8 +336,9 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
     if (retryTimer) clearTimeout(retryTimer);
     modules.close();
     await advertiser.stop();
+    if (runner !== hostRunner) await runner.close(); // the modelled runner's timers (not the host pool)
     if (ownSensors) sensors.close?.();
-    if (ownRunner) await runner.close();
+    if (ownRunner) await hostRunner.close();
   }
 
   const handle: AgentHandle = {

@@ -88,8 +88,11 @@ export const AgentConfigSchema = v.strictObject({
   priceFloor: v.optional(range(0, 1e12), 1),
   trustedPublishers: v.optional(v.pipe(v.array(hexKey), v.maxLength(256)), () => []),
   advertIntervalMs: v.optional(int(100, 86_400_000), 30_000),
-  /** How often sensors are read (state changes are advertised right away). */
-  sampleIntervalMs: v.optional(int(20, 600_000), 1_000),
+  /**
+   * How often sensors are read (state changes are advertised right away). Default 1 s of
+   * device time: 1000 ms, or 1000 / timeScale ms (20 at least) for a simulated profile.
+   */
+  sampleIntervalMs: v.optional(int(20, 600_000)),
   location: v.nullish(v.strictObject({ lat: range(-90, 90), lon: range(-180, 180) }), null),
   limits: v.optional(LimitsSchema, () => ({})),
   /** Fuel units per second; when absent it is measured by a short calibration run. */
@@ -102,8 +105,14 @@ export const AgentConfigSchema = v.strictObject({
   /** On battery below this charge (percent), take no work. */
   minBatteryPct: v.optional(range(0, 100)),
   outbox: v.optional(OutboxSchema, () => ({})),
-  reconnect: v.optional(v.strictObject({ minMs: v.optional(int(10), 500), maxMs: v.optional(int(10), 30_000) }), () => ({})),
-  connectTimeoutMs: v.optional(int(100, 600_000), 10_000),
+  /** Backoff between attempts; after a lost connection the first retry waits minMs + random(0..spreadMs). */
+  reconnect: v.optional(v.strictObject({ minMs: v.optional(int(10), 500), maxMs: v.optional(int(10), 30_000), spreadMs: v.optional(int(0, 600_000), 5000) }), () => ({})),
+  /**
+   * How long to wait for the connection and then for CONNACK. Long enough to ride out a
+   * broker working through a connect storm: a device that gives up re-queues its CONNECT
+   * behind everyone else's and the broker still pays for the abandoned one.
+   */
+  connectTimeoutMs: v.optional(int(100, 600_000), 30_000),
   /**
    * Where tasks run: 'process' (default) in a child process that ends after `runnerIdleMs`
    * without tasks, so the agent gives all of the runtime's memory back between bursts;

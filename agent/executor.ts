@@ -1,5 +1,6 @@
 /**
- * Runs assignments: at most `slots` at once, a short queue behind them. Each run gets
+ * Runs assignments: at most `slots` at once (fewer while the thermal budget says so: none
+ * while the device is critical), a short queue behind them. Each run gets
  * its module (cache or fetch), runs on the shared TaskRunner under the tighter of the
  * assignment's limits and the agent's own, and ends as a sealed result in the durable
  * outbox; only once that write is on disk is the result handed on for publishing.
@@ -27,8 +28,10 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Latest temperature reading, for the receipt. */
   temperature: () => number | null;
-  /** Busy fraction changed (simulated sensors heat up with it). */
-  onBusy: (busy: number) => void;
+  /** Tasks that may start running now (the capacity tracker's budget; 0 while critical). Default: slots. */
+  budget?: () => number;
+  /** Running or queued count changed (simulated sensors heat up with the running ones). */
+  onBusy: (running: number, busy: number) => void;
   /** A result is durable: publish it. */
   onDurable: (entry: OutboxEntry, sealed: SealedResult) => void;
   onFailure: (what: string, err: Error) => void;
@@ -82,18 +85,21 @@ export class Executor {
     if (this.seen.size > 4096) this.seen.delete(this.seen.values().next().value!);
     this.s.accepted++;
     this.queue.push(a);
+    this.o.onBusy(this.running, this.busy);
     this.pump();
     return null;
   }
 
-  private pump(): void {
-    while (this.running < this.o.slots && this.queue.length) {
+  /** Start queued tasks while the budget allows (call again when the budget rises). */
+  pump(): void {
+    const limit = Math.min(this.o.slots, this.o.budget?.() ?? this.o.slots);
+    while (this.running < limit && this.queue.length) {
       const a = this.queue.shift()!;
       this.running++;
-      this.o.onBusy(this.busy);
+      this.o.onBusy(this.running, this.busy);
       void this.runOne(a).finally(() => {
         this.running--;
-        this.o.onBusy(this.busy);
+        this.o.onBusy(this.running, this.busy);
         this.pump();
         if (this.busy === 0) {
           const w = this.idleWaiters;

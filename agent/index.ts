@@ -1,5 +1,5 @@
 /** The device agent's public API (used by `swarmlet agent`, the simulator and tests). */
-export { startAgent, type AgentDeps } from './agent.js';
+export { startAgent, defaultSampleIntervalMs, type AgentDeps } from './agent.js';
 export {
   loadAgentConfig, parseAgentConfig, parseBrokerUrl, coarseLocation, keyFileOf, ConfigError, ENV_NAMES,
   type AgentConfig, type AgentConfigInput, type AgentOverrides, type BrokerConfig, type LoadOptions,

@@ -7,9 +7,14 @@
  *   this module drives `client.reconnect()` itself, pointing `client.options` at the next
  *   broker first (mqtt.js builds each connection from those options).
  * - Authentication: for swarmlet brokers, username = node id and password = a fresh
- *   signed connect proof (protocol/auth.ts) bound to the mesh id and client id, made
- *   before every attempt because the broker refuses reused or stale proofs. A broker
- *   configured with a username/password (e.g. Mosquitto) gets those instead.
+ *   signed connect proof (protocol/auth.ts) bound to the mesh id and client id, made for
+ *   every attempt because the broker refuses reused or stale proofs. It is made once the
+ *   TCP (or TLS) connection is up, right before CONNECT goes out: a broker whose listen
+ *   queue is long (a connect storm) may take seconds to accept, and that time must not age
+ *   the proof. A broker configured with a username/password (e.g. Mosquitto) gets those.
+ * - Storms: after a working connection drops, the first retry waits a random time spread
+ *   over `backoff.spreadMs` (default 5 s), so a fleet cut off by a broker restart comes
+ *   back spread out rather than all within the same few hundred milliseconds.
  * - Last will: supplied by the caller (a pre-signed retained status offline), refreshed
  *   before every attempt.
  * - Clean sessions: subscriptions are made again on every connect, and anything the node
@@ -29,6 +34,9 @@ import type { Logger } from '../util/log.js';
 import type { BrokerConfig } from './config.js';
 
 const requireHere = createRequire(import.meta.url);
+
+/** Default spread of the first reconnect after a lost connection. */
+export const DEFAULT_RECONNECT_SPREAD_MS = 5000;
 
 /**
  * A connection to the broker that `configure()` last pointed the client options at:
@@ -50,7 +58,7 @@ export interface LinkOptions {
   clientId: string;
   /** Built before every connection attempt. */
   will: () => { topic: string; payload: Uint8Array; retain: boolean; qos: 0 | 1 };
-  backoff: { minMs: number; maxMs: number };
+  backoff: { minMs: number; maxMs: number; /** First retry after a lost connection: minMs + random(0..spreadMs). Default 5000. */ spreadMs?: number };
   connectTimeoutMs: number;
   keepaliveS?: number;
   logger: Logger;
@@ -115,7 +123,8 @@ export class Link extends EventEmitter {
       // id or length then allocates its few bytes instead. (The switch is process-wide.)
       writeCache: false,
     };
-    const client = new Client((c) => openStream(c.options), opts);
+    // The stream was opened (and found connected) by attempt(); mqtt.js writes CONNECT on it.
+    const client = new Client((c) => { const s = this.staged ?? openStream(c.options); this.staged = null; return s; }, opts);
     this.client = client;
     client.on('connect', () => {
       // Small messages both ways: without this, Nagle plus delayed ACKs add ~40 ms per hop.
@@ -160,6 +169,12 @@ export class Link extends EventEmitter {
     o.hostname = u.hostname.replace(/^\[|\]$/g, '');
     o.host = o.hostname;
     o.port = Number(u.port || (o.protocol === 'mqtts' ? 8883 : 1883));
+  }
+
+  /** Credentials and last will for the CONNECT about to go out (a proof made now). */
+  private credentials(): void {
+    const b = this.o.brokers[this.index]!;
+    const o = this.client!.options;
     if (b.username !== undefined) {
       o.username = b.username;
       o.password = b.password === undefined ? undefined : Buffer.from(b.password);
@@ -173,12 +188,53 @@ export class Link extends EventEmitter {
     o.will = { topic: w.topic, payload: Buffer.from(w.payload), retain: w.retain, qos: w.qos };
   }
 
+  /** A connection opened by attempt(), handed to mqtt.js by the stream builder. */
+  private staged: Duplex | null = null;
+
+  /**
+   * Open the TCP (TLS) connection first; once it is up, make the proof and let mqtt.js send
+   * CONNECT on it. A connection that cannot be opened within connectTimeoutMs counts as a
+   * failed attempt (next broker, backoff) exactly like a refused CONNECT.
+   */
   private attempt(): void {
     if (this.stopped || !this.client) return;
     this.configure();
     this.o.logger.debug({ broker: this.o.brokers[this.index]!.url }, 'connecting');
-    if (this.s.connects === 0 && this.s.failures === 0) this.client.connect();
-    else this.client.reconnect();
+    const o = this.client.options;
+    let stream: Duplex;
+    try {
+      stream = openStream(o);
+    } catch (e) {
+      this.o.logger.debug({ err: (e as Error).message }, 'cannot open a connection');
+      this.onClose();
+      return;
+    }
+    const ready = o.protocol === 'mqtts' ? 'secureConnect' : 'connect';
+    const cleanup = () => {
+      clearTimeout(t);
+      stream.off(ready, up);
+      stream.off('error', failed);
+      stream.off('close', failed);
+    };
+    const up = () => {
+      cleanup();
+      if (this.stopped || !this.client) { stream.destroy(); return; }
+      this.credentials();
+      this.staged = stream;
+      if (this.s.connects === 0 && this.s.failures === 0) this.client.connect();
+      else this.client.reconnect();
+    };
+    const failed = (err?: Error) => {
+      cleanup();
+      stream.destroy();
+      const level = this.failuresInRound === 0 && this.round === 0 ? 'warn' : 'debug';
+      this.o.logger[level]({ broker: this.o.brokers[this.index]!.url, err: err?.message ?? 'connection closed' }, 'cannot connect');
+      this.onClose();
+    };
+    const t = setTimeout(() => failed(new Error('connect timeout')), this.o.connectTimeoutMs);
+    stream.once(ready, up);
+    stream.once('error', failed);
+    stream.once('close', failed);
   }
 
   private wasConnected = false;
@@ -193,7 +249,8 @@ export class Link extends EventEmitter {
       this.wasConnected = false;
       this.emit('offline');
       this.o.logger.warn({ broker: this.o.brokers[this.index]!.url }, 'connection lost');
-      this.schedule(Math.round(this.o.backoff.minMs * (0.8 + Math.random() * 0.4)));
+      // Spread the first retry: every device of a broker that restarted lost it at once.
+      this.schedule(Math.round(this.o.backoff.minMs + Math.random() * (this.o.backoff.spreadMs ?? DEFAULT_RECONNECT_SPREAD_MS)));
       return;
     }
     if (this.timer) return; // an attempt is already scheduled

@@ -13,10 +13,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { sha256Hex } from '../protocol/hash.js';
 import type { Logger } from '../util/log.js';
+import { MALLOC_TUNABLES } from './malloc-tunables.js';
+import { exposedGc, GarbageBudget } from './runtime/gc-budget.js';
 import { Lru } from './runtime/lru.js';
 import { resolveLimits } from './runtime/limits.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './runtime/types.js';
@@ -30,6 +30,7 @@ export type HostReply =
 const HOST = fileURLToPath(new URL('./runner-host.js', import.meta.url));
 /** Beyond a task's own deadline: instrumenting a new module (up to 30 s) and compiling it. */
 const WATCHDOG_SLACK_MS = 60_000;
+const GC_EVERY_BYTES = 2 << 20;
 
 interface Pending { req: HostRequest; module: Uint8Array; resolve: (o: RunOutcome) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 interface Host { child: ChildProcess; pending: Map<number, Pending>; sent: Lru<string, true>; gone: boolean }
@@ -49,28 +50,20 @@ export interface ProcessRunnerOptions {
 function launcher(): { execPath: string; execArgv: string[] } {
   // A small young generation: each task's input arrives as a fresh buffer, and V8 would
   // otherwise grow the nursery to 16 MB+ under a burst (~15-20 MB more resident, measured).
-  const execArgv = ['--max-semi-space-size=1', ...process.execArgv];
+  // --expose-gc: the runner collects task garbage by the byte (runtime/gc-budget.ts).
+  const execArgv = ['--max-semi-space-size=1', '--expose-gc', ...process.execArgv];
   const prefix = (process.env.SWARMLET_RUNNER_PREFIX ?? '').split(' ').filter(Boolean);
   if (prefix.length === 0) return { execPath: process.execPath, execArgv };
   return { execPath: prefix[0]!, execArgv: [...prefix.slice(1), process.execPath, ...execArgv] };
 }
 
-let gc: (() => void) | null | undefined;
 /**
  * One full collection in this process when a burst of work is over: the burst's task inputs
  * and results are external buffers that a young-generation collection promotes instead of
  * freeing, and without new allocation no major GC would come to free them for a long time.
  */
 function collectAfterBurst(): void {
-  if (gc === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as () => void;
-    } catch {
-      gc = null;
-    }
-  }
-  gc?.();
+  exposedGc()?.();
 }
 
 export class ProcessRunner implements TaskRunner {
@@ -79,6 +72,12 @@ export class ProcessRunner implements TaskRunner {
   private active = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /**
+   * Each task's input is garbage here about three times over (the assignment as received,
+   * its decoded copy, the serialized message to the runner); collect incrementally every
+   * few MB of it rather than after V8's ~64 MB of external memory (runtime/gc-budget.ts).
+   */
+  private readonly garbage = new GarbageBudget(GC_EVERY_BYTES, 'async', exposedGc() ?? undefined);
   /** Processes started so far (for tests and the benchmark). */
   starts = 0;
 
@@ -102,10 +101,8 @@ export class ProcessRunner implements TaskRunner {
     const { execPath, execArgv } = launcher();
     const child = fork(HOST, [JSON.stringify({ size: this.size, ...(this.opts.meteredDir ? { meteredDir: this.opts.meteredDir } : {}) })], {
       execPath, execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // glibc: task inputs and outputs (tens of KB each) get pages of their own, given back
-      // when freed, not carved from a heap that only grows under a burst (~5 MB, measured).
-      // musl (OpenWrt) ignores it.
-      env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.mmap_threshold=32768' },
+      // Task inputs and outputs get pages of their own, given back when freed (malloc-tunables.ts).
+      env: { ...process.env, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES },
     });
     this.starts++;
     const host: Host = { child, pending: new Map(), sent: new Lru(16), gone: false };
@@ -148,6 +145,7 @@ export class ProcessRunner implements TaskRunner {
     if (this.closed) throw new Error('task runner is closed');
     this.active++;
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.garbage.add(3 * input.byteLength);
     try {
       const host = (this.host ??= this.start());
       const lim = resolveLimits(limits);

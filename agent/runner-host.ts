@@ -8,6 +8,7 @@
 import { createLogger } from '../util/log.js';
 import { tasksBuildDir } from '../util/paths.js';
 import { Lru } from './runtime/lru.js';
+import { GarbageBudget } from './runtime/gc-budget.js';
 import { fileMeteredStore } from './runtime/metered-store.js';
 import { WorkerPool } from './runtime/pool.js';
 import type { HostReply, HostRequest } from './process-runner.js';
@@ -24,6 +25,13 @@ const pool = new WorkerPool({
 /** Module bytes by hash; the agent mirrors which it sent and re-sends on 'missing'. */
 const modules = new Lru<string, Uint8Array>(16);
 
+/**
+ * Each request's input is garbage here three times over (the IPC read, the pool's compact
+ * copy, the message to a worker). Incremental (async) marking: this thread dispatches the
+ * tasks, so it should not stop for a whole collection.
+ */
+const garbage = new GarbageBudget(2 << 20, 'async');
+
 const reply = (r: HostReply) => { try { send(r); } catch { /* the agent is gone; disconnect ends us */ } };
 
 process.on('message', (m: HostRequest) => {
@@ -32,6 +40,7 @@ process.on('message', (m: HostRequest) => {
   if (bytes) modules.set(m.key, bytes);
   else bytes = modules.get(m.key) ?? null;
   if (!bytes) return reply({ t: 'missing', id: m.id });
+  garbage.add(3 * m.input.byteLength);
   pool.run(bytes, m.input, m.limits, m.expectedHash ? { expectedHash: m.expectedHash } : {}).then(
     (outcome) => reply({ t: 'ran', id: m.id, outcome }),
     (e: Error) => reply({ t: 'failed', id: m.id, message: e.message }),

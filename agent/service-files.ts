@@ -4,6 +4,8 @@
  * agent's JSON config. Pure functions of the settings, so tests check exactly what lands.
  */
 
+import { MALLOC_TUNABLES } from './malloc-tunables.js';
+
 export interface ServiceSettings {
   /** Absolute path of node, and of the swarmlet entry script to run. */
   node: string;
@@ -51,13 +53,15 @@ Wants=network-online.target
 Type=simple
 ExecStart=${q(s.node)} ${q(s.script)} agent --config ${q(s.configFile)}
 Environment=SWARMLET_LOG_FORMAT=json
+# Blocks of 32 KiB and up get pages of their own, given back when freed (agent/malloc-tunables.ts).
+Environment=GLIBC_TUNABLES=${MALLOC_TUNABLES}
 # SIGTERM drains: stops bidding, finishes running tasks, flushes the outbox, exits 0.
 KillSignal=SIGTERM
 TimeoutStopSec=30
 Restart=on-failure
 RestartSec=5
 Nice=10
-# Idle the agent holds ~bare Node + 10-12 MB; a burst of work adds a runner process (~90 MB with 2 slots).
+# Idle the agent holds ~bare Node + 12 MB; a burst adds a runner process (~30-37 MB private with 2 slots; bench/agent).
 MemoryMax=256M
 
 DynamicUser=yes
@@ -130,7 +134,7 @@ start_service() {
   [ -n "$slots" ] && procd_append_param command --slots "$slots"
   config_list_foreach agent broker add_flag broker
   config_list_foreach agent trusted_publisher add_flag trusted-publisher
-  procd_set_param env SWARMLET_LOG_FORMAT=json
+  procd_set_param env SWARMLET_LOG_FORMAT=json GLIBC_TUNABLES=${MALLOC_TUNABLES}
   procd_set_param respawn 3600 5 5
   procd_set_param stdout 1
   procd_set_param stderr 1

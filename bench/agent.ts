@@ -3,15 +3,19 @@
  * included, tasks in the runner process that ends after runnerIdleMs), beside a bare Node
  * process, all measured in the same run:
  *   - idle: 60 s after start; under load (peak, 2 slots); idle again 60 s after the load ends.
- *   - the agent as the full package starts it (dist/cli/main.js) and as the device package
- *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it).
+ *   - the agent as the full package starts it (dist/cli/main.js), as the device package
+ *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it), and as the systemd
+ *     unit of `swarmlet service install` starts it (its GLIBC_TUNABLES, agent/malloc-tunables.ts).
  *   - memory of the agent plus its runner process: the agent's RSS + the runner's private
  *     memory (USS: pages only it uses; the node binary's pages both map count once, as on a
  *     device). The plain RSS sum, which counts them twice, is printed too.
  *   - time from publishing an assignment to receiving its signed result (sha256 of 1 KiB,
  *     one at a time): p50/p99, and throughput with 64 KiB inputs, 4 in flight.
- * Goals (issue 14): idle <= bare node + 10 MB; under load with 2 slots <= bare node + 60 MB.
- * Run: npm run bench -- agent   (about 6 minutes: the waits are part of the definition)
+ * Goals (issue 14): idle <= bare node + 10 MB; under load with 2 slots <= bare node + 60 MB;
+ * the table puts each sample beside bare node and its goal, and a second one splits the
+ * agent's resident memory by kind (node binary pages, anonymous, malloc heap, libraries).
+ * Run: npm run bench -- agent   (about 10 minutes: the waits are part of the definition;
+ * BENCH_QUICK=1 skips the full-JIT run, BENCH_ONLY=full,device,service,fulljit picks runs)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
+import { MALLOC_TUNABLES } from '../agent/malloc-tunables.js';
 import { loadCatalogue } from '../agent/runtime/catalogue.js';
 import { open, seal } from '../protocol/envelope.js';
 import { sha256, toHex } from '../protocol/hash.js';
@@ -52,6 +57,30 @@ function ussMb(pid: number): number {
     const kb = (f: string) => Number(new RegExp(`${f}:\\s+(\\d+) kB`).exec(t)?.[1] ?? 0);
     return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
   } catch { return 0; }
+}
+
+/**
+ * Resident memory of a process by kind (MB), from /proc/PID/smaps: the node binary's pages
+ * (file-backed, shared with every node process), anonymous memory (V8's heaps, thread
+ * stacks, malloc arenas of threads), the main malloc heap ([heap]) and other libraries.
+ */
+interface Breakdown { binary: number; anon: number; malloc: number; libs: number }
+function breakdown(pid: number): Breakdown {
+  const b: Breakdown = { binary: 0, anon: 0, malloc: 0, libs: 0 };
+  try {
+    let kind: keyof Breakdown = 'anon';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const name = head[1]!;
+        kind = name === '[heap]' ? 'malloc' : name === '' || name.startsWith('[') ? 'anon' : /\/node$/.test(name) || name === process.execPath ? 'binary' : 'libs';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) b[kind] += Number(rss[1]) / 1024;
+    }
+  } catch { /* gone */ }
+  return b;
 }
 
 function childrenOf(pid: number): number[] {
@@ -137,6 +166,7 @@ async function main(): Promise<void> {
       const startMs = performance.now() - t0;
       await sleep(Math.max(0, SETTLE_MS - (performance.now() - t0)));
       const idle = await steady(p.pid!);
+      const idleParts = breakdown(p.pid!);
       const bareNow = rssMb(bare.pid!);
 
       let n = 0;
@@ -169,33 +199,59 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       await sleep(SETTLE_MS);
       const after = await steady(p.pid!);
+      const afterParts = breakdown(p.pid!);
       p.kill('SIGTERM');
       await new Promise((r) => p.once('exit', r));
-      return { name, startMs, idle, peak, after, bareNow, coldMs, lat, tasks: TASKS, loadSec };
+      return { name, startMs, idle, idleParts, peak, after, afterParts, bareNow, coldMs, lat, tasks: TASKS, loadSec };
     };
 
-    const runs = [await runAgent('full package (dist/cli/main.js)', 'full', CLI)];
-    if (existsSync(BUNDLE)) runs.push(await runAgent('device package (dist-agent/swarmlet.mjs)', 'device', BUNDLE));
-    else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
-    // The agent process's JIT and young-generation limits, off: what they cost in speed and save in memory.
-    if (!process.env.BENCH_QUICK) runs.push(await runAgent('full package, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', CLI, { SWARMLET_AGENT_FULL_JIT: '1' }));
+    // BENCH_ONLY=full,device,service,fulljit picks runs (default: all; BENCH_QUICK=1 skips fulljit).
+    const only = process.env.BENCH_ONLY?.split(',');
+    const want = (slug: string) => !only || only.includes(slug);
+    const runs = [];
+    if (want('full')) runs.push(await runAgent('full package (dist/cli/main.js)', 'full', CLI));
+    if (want('device')) {
+      if (existsSync(BUNDLE)) runs.push(await runAgent('device package (dist-agent/swarmlet.mjs)', 'device', BUNDLE));
+      else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
+    }
+    // As `swarmlet service install`'s unit starts it: with its malloc setting (agent/malloc-tunables.ts).
+    if (want('service')) runs.push(await runAgent('full package, service environment (GLIBC_TUNABLES)', 'service', CLI, { GLIBC_TUNABLES: MALLOC_TUNABLES }));
+    // The agent process's JIT limit off: what it costs in speed and saves in memory.
+    if (want('fulljit') && !process.env.BENCH_QUICK) runs.push(await runAgent('full package, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', CLI, { SWARMLET_AGENT_FULL_JIT: '1' }));
     bareRss = Math.max(...runs.map((r) => r.bareNow));
 
-    const d = (x: number) => `+${fmt(x - bareRss, 1)}`;
-    table(`Memory (MB): agent RSS + runner process private memory; bare node ${fmt(bareRss, 1)} MB RSS; samples ${SETTLE_MS / 1000} s after start and after the load`, ['agent', 'idle', 'vs bare', 'load peak', 'vs bare', 'after load', 'vs bare', 'peak RSS sum'], [
-      ['bare node -e', fmt(bareRss, 1), '-', '-', '-', '-', '-', '-'],
-      ...runs.map((r) => [r.name, fmt(r.idle.tree, 1), d(r.idle.tree), fmt(r.peak.tree, 1), d(r.peak.tree), fmt(r.after.tree, 1), d(r.after.tree), fmt(r.peak.rssSum, 1)]),
-    ]);
+    const bareParts = breakdown(bare.pid!);
+
+    // Side by side: bare node, the agent (its RSS + the runner process's private memory), the goal.
+    const GOALS = { idle: 10, load: 60 };
+    const rows: string[][] = [['bare node -e', '', fmt(bareRss, 1), '-', '-', '-', '-', '-']];
+    const verdicts: Record<string, Record<string, boolean>> = {};
+    for (const r of runs) {
+      const points: [string, Sample, number][] = [
+        [`idle ${SETTLE_MS / 1000} s after start`, r.idle, GOALS.idle],
+        ['load peak (2 slots)', r.peak, GOALS.load],
+        [`idle ${SETTLE_MS / 1000} s after load`, r.after, GOALS.idle],
+      ];
+      verdicts[r.name] = {};
+      for (const [what, x, goal] of points) {
+        const met = x.tree - bareRss <= goal;
+        verdicts[r.name]![what] = met;
+        rows.push([r.name, what, fmt(x.tree, 1), fmt(x.agent, 1), fmt(x.runnerUss, 1), `+${fmt(x.tree - bareRss, 1)}`, `<= +${goal} (${fmt(bareRss + goal, 1)})`, met ? 'met' : 'NOT met']);
+      }
+    }
+    table(`Memory (MB) against the issue-14 goals; agent = its RSS + the runner process's private memory (pages only it uses); bare node ${fmt(bareRss, 1)} MB RSS`,
+      ['agent', 'when', 'total', 'agent RSS', 'runner', 'vs bare node', 'goal', ''], rows);
+    // Where the agent process's own MB are, beside bare node's.
+    const partsRow = (name: string, b: Breakdown) => [name, fmt(b.binary, 1), fmt(b.anon, 1), fmt(b.malloc, 1), fmt(b.libs, 1), fmt(b.binary + b.anon + b.malloc + b.libs, 1)];
+    table('Resident memory by kind (MB): node binary pages (shared with any node process), anonymous (V8 heaps, stacks, thread arenas), main malloc heap, other libraries',
+      ['process', 'node binary', 'anonymous', 'malloc heap', 'libraries', 'sum'],
+      [partsRow('bare node -e', bareParts), ...runs.flatMap((r) => [partsRow(`${r.name}, idle`, r.idleParts), partsRow(`${r.name}, after load`, r.afterParts)])]);
     table('Assignment -> signed result at the gateway (sha256 of 1 KiB, one at a time, loopback aedes)', ['agent', 'start -> online', 'first task (starts runner)', 'p50', 'p99', 'max', 'load tasks/s (64 KiB, 4 in flight)'],
       runs.map((r) => [r.name, fmt(r.startMs, 0), fmt(r.coldMs, 1), fmt(percentile(r.lat, 50), 2), fmt(percentile(r.lat, 99), 2), fmt(r.lat.at(-1)!, 2), fmt(r.tasks / r.loadSec, 1)]));
-    for (const r of runs) {
-      const ok = (x: number, lim: number) => (x - bareRss <= lim ? 'met' : 'NOT met');
-      console.log(`${r.name}: idle goal (+10 MB) ${ok(r.idle.tree, 10)} at start, ${ok(r.after.tree, 10)} after load; load goal (+60 MB) ${ok(r.peak.tree, 60)}`);
-    }
     json('agent', {
-      bareNodeMb: bareRss,
+      bareNodeMb: bareRss, goalsMb: GOALS, bareParts,
       runs: runs.map((r) => ({
-        name: r.name, idleMb: r.idle, loadPeakMb: r.peak, afterLoadMb: r.after,
+        name: r.name, idleMb: r.idle, loadPeakMb: r.peak, afterLoadMb: r.after, idleParts: r.idleParts, afterParts: r.afterParts, met: verdicts[r.name],
         deltaMb: { idle: r.idle.tree - bareRss, loadPeak: r.peak.tree - bareRss, afterLoad: r.after.tree - bareRss },
         latencyMs: { startToOnline: r.startMs, cold: r.coldMs, p50: percentile(r.lat, 50), p99: percentile(r.lat, 99), max: r.lat.at(-1) },
         load: { tasks: r.tasks, seconds: r.loadSec, tasksPerSec: r.tasks / r.loadSec },

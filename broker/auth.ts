@@ -8,7 +8,7 @@
  * wrong with the credentials themselves, 5 (not authorized) for a valid key that may not
  * connect like this (not enrolled, foreign client id, forbidden will).
  */
-import { makeConnectProof, verifyConnectProof, NonceCache, DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
+import { makeConnectProof, verifyConnectProof, NonceCache, nonceWindowMs } from '../protocol/auth.js';
 import { isProtocolError } from '../protocol/errors.js';
 import { bytesEqual, toHex } from '../protocol/hash.js';
 import type { Identity } from '../protocol/identity.js';
@@ -36,23 +36,37 @@ export function credentialsFor(identity: Identity, meshId: string, clientId: str
 
 export type AuthResult =
   | { ok: true; nodeId: string; role: BrokerRole; /** `${nodeId}:${nonce hex}` of the proof, for a cluster-wide replay check. */ nonceKey?: string }
-  | { ok: false; code: 4 | 5; reason: string };
+  | { ok: false; code: 3 | 4 | 5; reason: string };
 
 export interface AuthenticatorOptions {
   enrollment: Enrollment;
   meshId: string;
   allowAnonymous: boolean;
   maxSkewMs?: number;
+  /** How old a proof may be when read (default DEFAULT_MAX_PROOF_AGE_MS, protocol/auth.ts). */
+  maxAgeMs?: number;
   nonces?: NonceCache;
+}
+
+/** A refusal decided before the proof's nonce is stored. */
+class Refused extends Error {
+  constructor(readonly code: 3 | 5, reason: string) {
+    super(reason);
+  }
 }
 
 export class Authenticator {
   private readonly nonces: NonceCache;
   constructor(private readonly o: AuthenticatorOptions) {
-    this.nonces = o.nonces ?? new NonceCache(2 * (o.maxSkewMs ?? DEFAULT_MAX_SKEW_MS));
+    this.nonces = o.nonces ?? new NonceCache(nonceWindowMs(o.maxAgeMs, o.maxSkewMs));
   }
 
-  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined): AuthResult {
+  /**
+   * `admit(nodeId, role)` runs once the proof is verified and the key enrolled, before its
+   * nonce is stored: false refuses with CONNACK 3 (the per-node connect budget), so a node
+   * over its budget cannot fill the nonce cache either.
+   */
+  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined, admit?: (nodeId: string, role: BrokerRole) => boolean): AuthResult {
     if (username === undefined && password === undefined) {
       if (!this.o.allowAnonymous) return { ok: false, code: 4, reason: 'no credentials' };
       if (willTopic !== undefined && !canWill('anonymous', clientId, willTopic)) return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed` };
@@ -60,8 +74,8 @@ export class Authenticator {
     }
     if (typeof username !== 'string' || !password || password.length === 0) return { ok: false, code: 4, reason: 'username and password are both required' };
     if (password.length > MAX_PASSWORD_BYTES) return { ok: false, code: 4, reason: `password of ${password.length} bytes is too large for a connect proof` };
-    let publicKey: Uint8Array;
     let nonceKey: string;
+    let role: BrokerRole | undefined;
     try {
       const v = verifyConnectProof({
         username,
@@ -70,19 +84,24 @@ export class Authenticator {
         clientId,
         nonces: this.nonces,
         ...(this.o.maxSkewMs !== undefined ? { maxSkewMs: this.o.maxSkewMs } : {}),
+        ...(this.o.maxAgeMs !== undefined ? { maxAgeMs: this.o.maxAgeMs } : {}),
+        beforeNonce: (_proof, publicKey) => {
+          const enrolled = this.o.enrollment.get(username);
+          if (!enrolled || !bytesEqual(enrolled.publicKey, publicKey)) throw new Refused(5, 'key is not enrolled');
+          if (!clientIdAllowed(username, clientId)) throw new Refused(5, `client id ${JSON.stringify(clientId)} does not belong to ${username}`);
+          if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
+            throw new Refused(5, `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}`);
+          }
+          if (admit && !admit(username, enrolled.role)) throw new Refused(3, 'too many connects; retry later');
+          role = enrolled.role;
+        },
       });
-      publicKey = v.publicKey;
       nonceKey = `${v.proof.nodeId}:${toHex(v.proof.nonce)}`;
     } catch (e) {
-      if (isProtocolError(e)) return { ok: false, code: 4, reason: `${e.code}: ${e.message}` };
+      if (e instanceof Refused) return { ok: false, code: e.code, reason: e.message };
+      if (isProtocolError(e)) return { ok: false, code: e.code === 'busy' ? 3 : 4, reason: `${e.code}: ${e.message}` };
       return { ok: false, code: 4, reason: `bad proof: ${(e as Error).message}` };
     }
-    const enrolled = this.o.enrollment.get(username);
-    if (!enrolled || !bytesEqual(enrolled.publicKey, publicKey)) return { ok: false, code: 5, reason: 'key is not enrolled' };
-    if (!clientIdAllowed(username, clientId)) return { ok: false, code: 5, reason: `client id ${JSON.stringify(clientId)} does not belong to ${username}` };
-    if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
-      return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}` };
-    }
-    return { ok: true, nodeId: username, role: enrolled.role, nonceKey };
+    return { ok: true, nodeId: username, role: role!, nonceKey };
   }
 }

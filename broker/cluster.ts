@@ -29,6 +29,7 @@ interface RedisLike {
 }
 interface Persistence {
   destroy(): Promise<void>;
+  addSubscriptions(client: { id: string }, subs: Array<{ topic: string; qos: number }>): Promise<unknown>;
   createRetainedStreamCombi(patterns: string[]): unknown;
   createRetainedStream(pattern: string): unknown;
 }
@@ -64,6 +65,7 @@ export function redisParts(o: RedisOptions): ClusterParts {
   const combi = persistence.createRetainedStreamCombi.bind(persistence);
   persistence.createRetainedStreamCombi = (patterns: string[]) => asReadable(combi(patterns));
   persistence.createRetainedStream = (pattern: string) => asReadable(combi([pattern]));
+  persistence.addSubscriptions = oneAtATimePerClient(persistence.addSubscriptions.bind(persistence));
   let destroyed = false;
   return {
     mq,
@@ -77,6 +79,28 @@ export function redisParts(o: RedisOptions): ClusterParts {
       destroyed = true;
       await persistence.destroy().catch(() => undefined);
     },
+  };
+}
+
+/**
+ * aedes 1.2 calls addSubscriptions once per filter of a SUBSCRIBE (clean: false), each
+ * time with the packet's whole list; the broadcast persistence waits for its own
+ * `$SYS/sub/add` keyed by client id and first filter, so concurrent calls overwrite each
+ * other's waiter and all but one never resolve: the SUBACK never comes (a gateway with
+ * several filters hung). Identical calls in flight share one store; others queue per client.
+ */
+function oneAtATimePerClient(add: Persistence['addSubscriptions']): Persistence['addSubscriptions'] {
+  const last = new Map<string, { key: string; p: Promise<unknown> }>();
+  return (client, subs) => {
+    const key = JSON.stringify(subs.map((s) => [s.topic, s.qos]));
+    const prev = last.get(client.id);
+    if (prev && prev.key === key) return prev.p;
+    const p = (prev ? prev.p.catch(() => undefined) : Promise.resolve()).then(() => add(client, subs));
+    const entry = { key, p };
+    last.set(client.id, entry);
+    const forget = () => { if (last.get(client.id) === entry) last.delete(client.id); };
+    p.then(forget, forget);
+    return p;
   };
 }
 

@@ -38,7 +38,7 @@ export const LimitsSchema = v.strictObject({
   /** Inbound QoS 2 messages awaiting PUBREL per client (aedes' own bound; QoS 1 is acked at once). */
   maxInflight: intMin(1, 100),
   /** Connected clients on this broker; more are refused with CONNACK 3 (server unavailable). */
-  maxClients: intMin(1, 10_000),
+  maxClients: intMin(1, 20_000),
 });
 
 export type Limits = v.InferOutput<typeof LimitsSchema>;

@@ -13,13 +13,14 @@ import { Aedes, type Client, type AuthenticateError, type AedesOptions } from 'a
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { Enrollment, type Enrolled } from '../protocol/enrollment.js';
 import { createLogger } from '../util/log.js';
-import { DEFAULT_MAX_SKEW_MS } from '../protocol/auth.js';
+import { DEFAULT_MAX_SKEW_MS, nonceWindowMs } from '../protocol/auth.js';
 import { canPublish, canSubscribe, type BrokerRole } from './acl.js';
 import { Authenticator } from './auth.js';
 import { guardPacketSize, maxPacketFor, maxSessionsFor, rateLimited, resolveLimits, type LimitsInput } from './limits.js';
 import { IdentityBudgets, type Budget } from './budgets.js';
 import { Bridge, type BridgeOptions } from './bridge.js';
 import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
+import { IndexedMemoryPersistence } from './retained.js';
 
 export interface BrokerOptions {
   host?: string;
@@ -43,8 +44,10 @@ export interface BrokerOptions {
   dataDir?: string;
   /** aedes broker id (distinct per broker in a Redis cluster); default random. */
   brokerId?: string;
-  /** Allowed clock skew for connect proofs (ms). */
+  /** How far ahead of this broker's clock a connect proof may be (ms). */
   maxSkewMs?: number;
+  /** How old a connect proof may be when the broker reads it (ms; default 120 s, see protocol/auth.ts). */
+  maxProofAgeMs?: number;
 }
 
 export interface BrokerHandle {
@@ -91,7 +94,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   const allowAnonymous = opts.allowAnonymous === true;
   const log = createLogger('broker', { mesh: meshId });
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
-  const auth = new Authenticator({ enrollment, meshId, allowAnonymous, maxSkewMs });
+  const auth = new Authenticator({ enrollment, meshId, allowAnonymous, maxSkewMs, ...(opts.maxProofAgeMs !== undefined ? { maxAgeMs: opts.maxProofAgeMs } : {}) });
+  const nonceTtlMs = nonceWindowMs(opts.maxProofAgeMs, maxSkewMs);
   const sessions = new WeakMap<Client, Session>();
   /** Live sessions per identity, oldest first. */
   const byNode = new Map<string, Set<Client>>();
@@ -115,23 +119,34 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         log.warn({ clientId: client.id, max: limits.maxClients }, 'connection refused: too many clients');
         return done(authError(3, 'server full'), false);
       }
+      const conn0 = (client as unknown as { conn?: Duplex }).conn;
+      // A client that gave up waiting (its CONNACK timed out during a storm) is gone: spend
+      // nothing on its proof. Verifying for dead sockets is how a backlog fed itself.
+      if (client.closed || !conn0 || conn0.destroyed) return done(authError(3, 'connection already closed'), false);
       const will = (client as unknown as { _will?: { topic?: string } })._will;
-      const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic);
+      // Connects per identity are budgeted (kept across reconnects), so a reconnect storm
+      // cannot buy fresh sessions at will. Counted only once the proof is verified (a forged
+      // CONNECT naming someone else must not spend that node's budget), and before its nonce
+      // is stored (a node over its budget cannot fill the nonce cache).
+      let budget: Budget | undefined;
+      let overBudget = false;
+      const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic, (nodeId, role) => {
+        if (!rateLimited(role)) return true;
+        budget = budgets.get(nodeId);
+        overBudget = !budget.connects.take();
+        return !overBudget;
+      });
       if (!r.ok) {
+        if (overBudget && budget) {
+          const now = Date.now();
+          if (now - budget.lastWarned >= budgets.refillMs) {
+            budget.lastWarned = now;
+            log.warn({ clientId: client.id, nodeId: username, rate: limits.connectRate, burst: limits.connectBurst }, 'connection refused: too many connects from this identity (further refusals within the window are not logged)');
+          }
+          return done(authError(3, r.reason), false);
+        }
         log.warn({ clientId: client.id, username, code: r.code, reason: r.reason }, 'connection refused');
         return done(authError(r.code, r.reason), false);
-      }
-      // Connects per identity are budgeted (kept across reconnects), so a reconnect storm
-      // cannot buy fresh sessions at will. Counted only once the proof is verified: a forged
-      // CONNECT naming someone else must not spend that node's budget.
-      const budget = rateLimited(r.role) ? budgets.get(r.nodeId) : undefined;
-      if (budget && !budget.connects.take()) {
-        const now = Date.now();
-        if (now - budget.lastWarned >= budgets.refillMs) {
-          budget.lastWarned = now;
-          log.warn({ clientId: client.id, nodeId: r.nodeId, rate: limits.connectRate, burst: limits.connectBurst }, 'connection refused: too many connects from this identity (further refusals within the window are not logged)');
-        }
-        return done(authError(3, 'too many connects; retry later'), false);
       }
       const accept = () => {
         const conn = (client as unknown as { conn?: Duplex }).conn;
@@ -158,7 +173,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         done(null, true);
       };
       if (!cluster || !r.nonceKey) return accept();
-      cluster.claimNonce(r.nonceKey, 2 * maxSkewMs).then((fresh) => {
+      cluster.claimNonce(r.nonceKey, nonceTtlMs).then((fresh) => {
         if (fresh) return accept();
         log.warn({ clientId: client.id, username, code: 4, reason: 'replay: proof already used on another broker' }, 'connection refused');
         done(authError(4, 'proof already used'), false);
@@ -212,6 +227,10 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   if (cluster) {
     hooks.mq = cluster.mq;
     hooks.persistence = cluster.persistence;
+  } else {
+    // Retained messages indexed by topic: a device's exact subscriptions cost a lookup each,
+    // not a test of every retained advert and status (retained.ts).
+    hooks.persistence = new IndexedMemoryPersistence();
   }
   if (opts.brokerId) hooks.id = opts.brokerId;
   let aedes: Aedes;

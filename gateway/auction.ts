@@ -9,8 +9,10 @@
  *   proximity  0.10  1 / (1 + km / 500) from the gateway's location; 0.5 when unknown
  *   reputation 0.15  0..1, raised by verified results, cut to 0 by a caught cheat
  *
- * Ineligible, whatever the score: hot or critical nodes, quarantined nodes, offline nodes,
- * a price over the job's ceiling, and nodes already holding (or having held) this task.
+ * Ineligible, whatever the score: critical nodes, hot nodes without a thermal governor (one
+ * that holds its own ceiling may work hot: its agent decides how much), quarantined nodes,
+ * offline nodes, a price over the job's ceiling, and nodes already holding (or having held)
+ * this task.
  */
 import type { ThermalState } from '../protocol/messages.js';
 
@@ -41,6 +43,8 @@ export interface Candidate {
   reputation: number;
   quarantined?: boolean;
   online?: boolean;
+  /** Its agent holds its own temperature ceiling (a governor's budget in its advert): it may take work while hot. */
+  governed?: boolean;
 }
 
 export interface ScoreContext {
@@ -76,7 +80,7 @@ export function distanceKm(a: LatLon, b: LatLon): number {
 
 /** Why a candidate may not win, or null when it may. */
 export function ineligible(c: Candidate, ctx: ScoreContext): string | null {
-  if (c.state === 'hot' || c.state === 'critical') return `thermal state ${c.state}`;
+  if (c.state === 'critical' || (c.state === 'hot' && !c.governed)) return `thermal state ${c.state}`;
   if (c.quarantined) return 'quarantined';
   if (c.online === false) return 'offline';
   if (!(c.price <= ctx.maxPrice)) return `price ${c.price} over ceiling ${ctx.maxPrice}`;

@@ -10,8 +10,11 @@
  * biggest cost under load.
  */
 import type { Bid, CapacityAdvert, ThermalState } from '../protocol/messages.js';
+import { parseThrottled } from '../agent/capacity/throttled.js';
 import type { Candidate } from './auction.js';
+import type { CandidateSource, Needs } from './candidates.js';
 import { Grants } from './grants.js';
+import { fastNode, type FastNode } from './placement.js';
 import type { Store } from './store.js';
 import type { Reputation } from './trust.js';
 
@@ -23,6 +26,8 @@ export interface NodeInfo {
   /** Leases of ours the node holds now. */
   leases: number;
   lastSeen: number;
+  /** Smoothed fuel per second one of its slots delivered on our leases (lease to result; 0 = not yet seen). */
+  observedRate: number;
 }
 
 export interface NodeView {
@@ -45,6 +50,24 @@ export interface NodeView {
   /** Benched (no work) until this time after letting leases expire; null when not. */
   benchedUntil: number | null;
   lastSeen: number | null;
+  /** Clock as a ratio of its maximum (1 = full speed), from the governor's advert; null when unknown. */
+  clock: number | null;
+  /** Raspberry Pi firmware flags, decoded (null on boards without them). */
+  throttled: { now: ThrottleFlags; sinceBoot: ThrottleFlags } | null;
+  /** Tasks it runs at once now (the governor's budget); null from agents without one. */
+  budget: number | null;
+  /** Its forecast at its budget: clock share a slot sustains under its ceiling (0..1), and seconds it can sprint at full clock. */
+  sustain: number | null;
+  sprintS: number | null;
+  /** Temperature trend, deg C per minute. */
+  trendCPerMin: number | null;
+}
+
+export interface ThrottleFlags {
+  underVoltage: boolean;
+  freqCapped: boolean;
+  throttled: boolean;
+  softTempLimit: boolean;
 }
 
 export interface FastCandidate extends Candidate {
@@ -53,16 +76,52 @@ export interface FastCandidate extends Candidate {
 
 /** Default delay before changed soft state is written. */
 export const SOFT_PERSIST_MS = 1000;
+/** A claimed fuel rate counts at most this many times what the node has been seen to deliver. */
+export const RATE_CLAIM_FACTOR = 4;
+/** Weight of the newest observation in a node's delivered rate. */
+const OBSERVED_EWMA = 0.2;
 
-export class Fleet {
+function flags(now: number): ThrottleFlags {
+  const f = parseThrottled(now & 0xf);
+  return { underVoltage: f.underVoltage, freqCapped: f.freqCapped, throttled: f.throttled, softTempLimit: f.softTempLimit };
+}
+
+export class Fleet implements CandidateSource {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly dirty = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
+  private online = 0;
+  private readonly watchers: Array<(nodeId: string) => void> = [];
 
   /** Observed capacity: how much of each node's advertised slots it has earned. */
-  readonly grants = new Grants();
+  readonly grants: Grants;
 
-  constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {}
+  constructor(private readonly store: Store, private readonly rep: Reputation, private readonly persistEveryMs = SOFT_PERSIST_MS) {
+    this.grants = new Grants((id) => this.changed(id));
+    rep.onChange((id) => this.changed(id));
+  }
+
+  /**
+   * Hear every change to a node that can move it in or out of the fast path or change its
+   * score: advert, status, leases, grant, standing (gateway/candidates.ts keeps its index
+   * with this). Whatever else a placement rule comes to read must call `changed` too.
+   */
+  watch(f: (nodeId: string) => void): void {
+    this.watchers.push(f);
+  }
+
+  private changed(nodeId: string): void {
+    for (const f of this.watchers) f(nodeId);
+  }
+
+  nodeIds(): Iterable<string> {
+    return this.nodes.keys();
+  }
+
+  private setOnline(n: NodeInfo, online: boolean): void {
+    if (n.online !== online) this.online += online ? 1 : -1;
+    n.online = online;
+  }
 
   private touch(nodeId: string): void {
     this.dirty.add(nodeId);
@@ -96,7 +155,7 @@ export class Fleet {
   private info(nodeId: string, region: string | null): NodeInfo {
     let n = this.nodes.get(nodeId);
     if (!n) {
-      n = { nodeId, region, online: false, advert: null, leases: 0, lastSeen: 0 };
+      n = { nodeId, region, online: false, advert: null, leases: 0, lastSeen: 0, observedRate: 0 };
       this.nodes.set(nodeId, n);
     }
     if (region) n.region = region;
@@ -108,9 +167,10 @@ export class Fleet {
     const n = this.info(a.nodeId, a.region);
     if (n.advert && a.seq < n.advert.seq && a.at <= n.advert.at) return false;
     n.advert = a;
-    n.online = true;
+    this.setOnline(n, true);
     n.lastSeen = now;
     this.touch(a.nodeId);
+    this.changed(a.nodeId);
     return true;
   }
 
@@ -118,27 +178,30 @@ export class Fleet {
   onStatus(nodeId: string, region: string, online: boolean, now = Date.now()): boolean {
     const n = this.info(nodeId, region);
     const wasOnline = n.online;
-    n.online = online;
+    this.setOnline(n, online);
     n.lastSeen = now;
     if (!online) n.advert = null; // a node that is gone advertises nothing
     this.touch(nodeId);
+    this.changed(nodeId);
     return wasOnline && !online;
   }
 
-  /** Nodes online now (from memory). */
+  /** Nodes online now (from memory; counted as they change). */
   onlineCount(): number {
-    let k = 0;
-    for (const n of this.nodes.values()) if (n.online) k++;
-    return k;
+    return this.online;
   }
 
   leaseTaken(nodeId: string): void {
     this.info(nodeId, null).leases++;
+    this.changed(nodeId);
   }
 
   leaseEnded(nodeId: string): void {
     const n = this.nodes.get(nodeId);
-    if (n && n.leases > 0) n.leases--;
+    if (n && n.leases > 0) {
+      n.leases--;
+      this.changed(nodeId);
+    }
   }
 
   /**
@@ -149,34 +212,105 @@ export class Fleet {
    * is free, or while it is `filling` (picked earlier in the same round): assignments then
    * go out several to a message, one signature for them all.
    */
-  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: { fuel: number; memoryPages: number }): FastCandidate[] {
+  fastCandidates(region: string, depth = 1, filling?: ReadonlySet<string>, now = Date.now(), needs?: Needs): FastCandidate[] {
     const out: FastCandidate[] = [];
     for (const n of this.nodes.values()) {
-      const a = n.advert;
-      if (!n.online || !a || a.region !== region) continue;
-      // A device that gives a task less fuel or memory than this job asks would refuse it.
-      if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) continue;
-      if (a.state === 'hot' || a.state === 'critical') continue;
-      const s = this.rep.get(n.nodeId);
-      if (s.quarantined) continue;
-      const slots = this.grants.slots(n.nodeId, a.slots, now);
-      const free = slots * depth - n.leases;
-      if (free <= 0) continue;
-      if (n.leases >= slots && free < slots && !filling?.has(n.nodeId)) continue;
-      out.push({
-        nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, slots)),
-        headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
-      });
+      if (n.advert?.region !== region) continue;
+      const c = this.fastCandidate(n.nodeId, depth, filling, now, needs);
+      if (c) out.push(c);
     }
     return out;
   }
 
-  /** True when some node could take fast-path work in this region once a slot frees. */
-  hasFastNodes(region: string, now = Date.now()): boolean {
+  /**
+   * One node as a fast-path candidate (every rule of fastCandidates), or null. The scan
+   * above and the candidate index (candidates.ts) both decide through this one function.
+   */
+  fastCandidate(nodeId: string, depth: number, filling: ReadonlySet<string> | undefined, now: number, needs: Needs | undefined): FastCandidate | null {
+    const n = this.nodes.get(nodeId);
+    const a = n?.advert;
+    if (!n || !n.online || !a) return null;
+    // A device that gives a task less fuel or memory than this job asks would refuse it.
+    if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) return null;
+    if (a.state === 'hot' || a.state === 'critical') return null;
+    const s = this.rep.get(n.nodeId);
+    if (s.quarantined) return null;
+    const slots = this.grants.slots(n.nodeId, a.slots, now);
+    const free = slots * depth - n.leases;
+    if (free <= 0) return null;
+    if (n.leases >= slots && free < slots && !filling?.has(n.nodeId)) return null;
+    return {
+      nodeId: n.nodeId, region: a.region, price: a.priceFloor, etaMs: Math.round((1000 * n.leases) / Math.max(1, slots)),
+      headroom: a.headroom, state: a.state, location: a.location, reputation: s.reputation, online: true,
+    };
+  }
+
+  advertRegion(nodeId: string): string | null {
+    return this.nodes.get(nodeId)?.advert?.region ?? null;
+  }
+
+  fastCapable(nodeId: string, now = Date.now()): boolean {
+    const n = this.nodes.get(nodeId);
+    const a = n?.advert;
+    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
+  }
+
+  benchedUntil(nodeId: string, now = Date.now()): number {
+    return this.grants.view(nodeId, now).benchedUntil ?? 0;
+  }
+
+  /**
+   * Thermal-aware placement's view of the region (placement.ts): every node that takes work
+   * now, with its budget, window, our leases, and its claimed speed bounded by what it has
+   * delivered: RATE_CLAIM_FACTOR x its own observed rate once one is seen, before that the
+   * same factor x the median of the nodes seen (a claim alone outbids nobody proven).
+   */
+  fastNodes(region: string, now = Date.now()): FastNode[] {
+    const out: FastNode[] = [];
+    const seen: number[] = [];
     for (const n of this.nodes.values()) {
       const a = n.advert;
-      if (n.online && a && a.region === region && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(n.nodeId)
-        && !this.grants.benched(n.nodeId, now)) return true;
+      if (!n.online || !a || a.region !== region) continue;
+      const s = this.rep.get(n.nodeId);
+      if (s.quarantined) continue;
+      const f = fastNode(a, n.leases, this.grants.slots(n.nodeId, a.slots, now), s.reputation);
+      if (!f) continue;
+      if (n.observedRate > 0) {
+        f.fullRate = Math.min(f.fullRate, RATE_CLAIM_FACTOR * n.observedRate);
+        f.proven = true;
+        seen.push(n.observedRate);
+      }
+      out.push(f);
+    }
+    if (seen.length) {
+      const median = seen.sort((x, y) => x - y)[Math.floor(seen.length / 2)]!;
+      for (const f of out) if (!f.proven) f.fullRate = Math.min(f.fullRate, RATE_CLAIM_FACTOR * median);
+    }
+    return out;
+  }
+
+  /**
+   * A result came in `seconds` after its lease for a task of `fuel` (as the gateway measured
+   * the job's tasks): the node delivers at least fuel/seconds per slot (queueing included).
+   */
+  observe(nodeId: string, fuel: number, seconds: number): void {
+    const n = this.nodes.get(nodeId);
+    if (!n || !(fuel > 0) || !(seconds > 0)) return;
+    const clock = n.advert?.thermal?.clock;
+    const rate = fuel / seconds / (clock && clock > 0 ? clock : 1); // as a full-clock rate
+    n.observedRate = n.observedRate === 0 ? rate : n.observedRate + OBSERVED_EWMA * (rate - n.observedRate);
+  }
+
+  /**
+   * True when some node could take fast-path work in this region once a slot frees (or, with
+   * `evenIfHot`, once it cools: thermal placement waits for a hot fleet rather than flood it
+   * with offers nobody will bid on).
+   */
+  hasFastNodes(region: string, now = Date.now(), evenIfHot = false): boolean {
+    for (const n of this.nodes.values()) {
+      const a = n.advert;
+      if (a?.region !== region) continue;
+      if (evenIfHot ? n.online && !this.rep.isQuarantined(n.nodeId) && !this.grants.benched(n.nodeId, now) : this.fastCapable(n.nodeId, now)) return true;
     }
     return false;
   }
@@ -203,6 +337,7 @@ export class Fleet {
       reputation: this.rep.get(b.nodeId).reputation, quarantined: this.rep.isQuarantined(b.nodeId),
       // a fresh signed bid proves the node is alive, whatever its last status said
       online: true,
+      governed: (n.advert?.thermal?.budget ?? 0) > 0,
     };
   }
 
@@ -220,6 +355,10 @@ export class Fleet {
         reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
         grantedSlots: this.grants.slots(r.node_id, a ? a.slots : (r.slots ?? 0), now), benchedUntil: this.grants.view(r.node_id, now).benchedUntil,
         lastSeen: n?.lastSeen || r.last_seen,
+        clock: a?.thermal?.clock ?? null,
+        throttled: a?.throttled ? { now: flags(a.throttled.now), sinceBoot: flags(a.throttled.sinceBoot) } : null,
+        budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain?.at(-1) ?? null, sprintS: a?.thermal?.sprintS?.at(-1) ?? null,
+        trendCPerMin: a?.thermal?.trendCPerMin ?? null,
       };
     });
   }

@@ -39,6 +39,9 @@ export interface GrantView {
 export class Grants {
   private readonly m = new Map<string, Grant>();
 
+  /** `onChange` hears every node whose grant changed (the candidate index re-places it). */
+  constructor(private readonly onChange?: (nodeId: string) => void) {}
+
   private get(nodeId: string): Grant {
     let g = this.m.get(nodeId);
     if (!g) {
@@ -67,6 +70,7 @@ export class Grants {
     g.expiriesInARow = 0;
     g.lastResultAt = now;
     g.delivered++;
+    this.onChange?.(nodeId);
   }
 
   /** The node let a lease expire. Returns true when this benched it. */
@@ -75,10 +79,14 @@ export class Grants {
     g.granted = Math.max(1, Math.floor(g.granted / 2));
     g.expiriesInARow++;
     g.expired++;
-    if (g.expiriesInARow < EXPIRIES_TO_BENCH || g.benchedUntil > now) return false;
+    if (g.expiriesInARow < EXPIRIES_TO_BENCH || g.benchedUntil > now) {
+      this.onChange?.(nodeId);
+      return false;
+    }
     const k = g.expiriesInARow - EXPIRIES_TO_BENCH;
     g.benchedUntil = now + Math.min(BENCH_MAX_MS, BENCH_BASE_MS * 2 ** Math.min(k, 16));
     g.granted = 1;
+    this.onChange?.(nodeId);
     return true;
   }
 

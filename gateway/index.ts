@@ -26,7 +26,7 @@ import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, THERMAL_SCAN_MAX, type PlacementPolicy } from './scheduler.js';
 import { Store } from './store.js';
 import { LocalChecker } from './verifier.js';
 import { Reputation } from './trust.js';
@@ -38,6 +38,7 @@ export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
 export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
+export type { PlacementPolicy } from './scheduler.js';
 export type { AccessOptions, QuotaLimits } from './access/index.js';
 
 export interface GatewayOptions {
@@ -59,8 +60,16 @@ export interface GatewayOptions {
   /** Assign small tasks straight from standing capacity adverts (default true). */
   fastPath?: boolean;
   fastPathMaxBytes?: number;
-  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued). */
+  /** Fast-path window per node in multiples of its advertised slots (default 3: slots running, 2x queued); `fill` placement only. */
   fastPathDepth?: number;
+  /**
+   * Fast-path placement: `thermal` (default: each task to the node that finishes it first, by
+   * its advertised speed, thermal budget and forecast; gateway/placement.ts) or `fill` (the
+   * naive baseline: fill every node's window of depth x slots, best auction score first).
+   */
+  placement?: PlacementPolicy;
+  /** Regions of up to this many nodes are placed by thermal forecast, larger ones by the candidate index (default 256). */
+  thermalScanMax?: number;
   batch?: { maxReceipts?: number; maxDelayMs?: number };
   weights?: Partial<Weights>;
   /** Share of a trusted node's results re-executed by the gateway (default 0.05); new nodes are checked far more (trust.ts). */
@@ -125,6 +134,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const fastPathDepth = opts.fastPathDepth ?? DEFAULT_FAST_PATH_DEPTH;
   // An agent queues up to 4x its slots behind the running ones: a deeper window would be refused.
   if (!Number.isInteger(fastPathDepth) || fastPathDepth < 1 || fastPathDepth > 5) throw new Error(`fastPathDepth must be an integer from 1 to 5, got ${fastPathDepth}`);
+  if (opts.placement !== undefined && opts.placement !== 'thermal' && opts.placement !== 'fill') throw new Error(`placement must be 'thermal' or 'fill', got ${String(opts.placement)}`);
+  if (opts.thermalScanMax !== undefined && !(Number.isInteger(opts.thermalScanMax) && opts.thermalScanMax >= 0)) throw new Error(`thermalScanMax must be an integer >= 0, got ${String(opts.thermalScanMax)}`);
   checkExposure(opts.http?.host ?? '127.0.0.1', opts.access ?? {}, log);
 
   const runtime = opts.runtime ?? (await loadRuntime(log));
@@ -159,7 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
 
   const scheduler = new Scheduler({
     store, fleet, log, weights, leaseMs, bidWindowMs, fastPath: opts.fastPath ?? true, fastPathMaxBytes: opts.fastPathMaxBytes ?? 64 * 1024,
-    fastPathDepth,
+    fastPathDepth, placement: opts.placement ?? 'thermal', thermalScanMax: opts.thermalScanMax ?? THERMAL_SCAN_MAX,
     gatewayLocation: opts.location ?? null, memoryPages: limits.memoryPages, timeoutMs: limits.timeoutMs,
     job: engine.job, need: engine.need, exhausted: engine.exhausted, maxAttempts: engine.maxAttempts, leaseExpired: engine.leaseExpired,
     publishOffer: (o) => publish(topics.offer(o.region), seal('offer', o, identity).bytes, 0),
@@ -254,6 +265,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   link = new GatewayLink({
     brokerUrl: opts.brokerUrl, meshId, identity, regions, log,
     isEnrolledNode: (id) => enrollment.has(id, 'node'),
+    // Adverts and statuses are verified in the verifier workers, off the event loop.
+    parseSoft: (items) => verifyPool.parseSoft(items),
     handlers: {
       advert: (a) => { if (fleet.onAdvert(a)) scheduler.schedulePump(); },
       status: (s) => {

@@ -63,6 +63,11 @@ export interface Lease {
   /** When it was granted (restored leases: leaseUntil - leaseMs). */
   grantedAt: number;
   /**
+   * When this gateway began watching it for silence: the grant, or for a restored lease the
+   * restart (a node is not silent while the gateway was down: its results wait in the broker).
+   */
+  watchedFrom?: number;
+  /**
    * The node has gone silent on it: the task may go to another node as well (the lease
    * stays: the first usable result wins, and only that one is billed).
    */

@@ -5,7 +5,8 @@
  * while the gateway is down wait for it in the broker.
  * Routes every message on the gateway's filters to a handler; every envelope is opened and
  * checked against its topic before anything sees it, and anything wrong is logged and
- * dropped without touching the connection.
+ * dropped without touching the connection. Adverts and statuses are opened in batches by
+ * `parseSoft` (the verifier workers) and handed on strictly in arrival order.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { makeConnectProof } from '../protocol/auth.js';
@@ -15,6 +16,16 @@ import type { Identity } from '../protocol/identity.js';
 import type { Bid, CapacityAdvert, Status } from '../protocol/messages.js';
 import { filters, parseTopic } from '../protocol/topics.js';
 import type { Logger } from '../util/log.js';
+import { parseSoftState, type SoftItem, type SoftOutcome } from './parse.js';
+
+/** Adverts and statuses opened per batch at most. */
+const SOFT_BATCH = 512;
+/**
+ * Adverts and statuses waiting to be opened at most: beyond this (a flood faster than the
+ * verifier workers) new ones are dropped; adverts are re-sent and statuses re-published on
+ * reconnect, so a dropped one is soft state lost for a while, not for good.
+ */
+export const SOFT_QUEUE_MAX = 50_000;
 
 export interface LinkHandlers {
   advert(a: CapacityAdvert): void;
@@ -33,12 +44,16 @@ export interface LinkOptions {
   log: Logger;
   handlers: LinkHandlers;
   isEnrolledNode(nodeId: string): boolean;
+  /** Open adverts and statuses (default: on this thread); outcomes in the items' order. */
+  parseSoft?: (items: readonly SoftItem[]) => Promise<SoftOutcome[]>;
 }
 
 export class GatewayLink {
   readonly client: MqttClient;
   private dropped = 0;
   private readonly connectHooks: Array<() => void> = [];
+  private soft: Array<SoftItem & { topic: string }> = [];
+  private softDraining = false;
 
   constructor(private readonly o: LinkOptions) {
     const clientId = `${o.identity.nodeId}-gw`;
@@ -92,21 +107,13 @@ export class GatewayLink {
     if (!this.o.regions.includes(t.region)) return;
     try {
       switch (t.type) {
-        case 'cap': {
-          if (payload.length === 0) { this.o.handlers.status({ nodeId: t.nodeId, region: t.region, online: false }); return; }
-          const m = open(payload, { kind: 'cap', signer: t.nodeId }).message;
-          if (m.region !== t.region) return this.drop(topic, 'advert region differs from its topic');
-          if (!this.o.isEnrolledNode(m.nodeId)) return this.drop(topic, 'advert from a node not enrolled');
-          this.o.handlers.advert(m);
+        case 'cap':
+        case 'status':
+          if (this.soft.length >= SOFT_QUEUE_MAX) return this.drop(topic, 'advert/status queue full');
+          // Copied: the packet's buffer may be reused once this handler returns.
+          this.soft.push({ type: t.type, nodeId: t.nodeId, region: t.region, payload: payload.slice(), topic });
+          if (!this.softDraining) void this.drainSoft();
           return;
-        }
-        case 'status': {
-          if (payload.length === 0) { this.o.handlers.status({ nodeId: t.nodeId, region: t.region, online: false }); return; }
-          const m = open(payload, { kind: 'status', signer: t.nodeId }).message;
-          if (m.region !== t.region) return this.drop(topic, 'status region differs from its topic');
-          this.o.handlers.status(m);
-          return;
-        }
         case 'bids': {
           const m = open(payload, { kind: 'bid' }).message;
           if (!this.o.isEnrolledNode(m.nodeId)) return this.drop(topic, 'bid from a node not enrolled');
@@ -121,6 +128,38 @@ export class GatewayLink {
       }
     } catch (e) {
       this.drop(topic, isProtocolError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+    }
+  }
+
+  /** Open queued adverts and statuses a batch at a time; apply them in arrival order. */
+  private async drainSoft(): Promise<void> {
+    this.softDraining = true;
+    try {
+      while (this.soft.length > 0) {
+        const batch = this.soft.splice(0, SOFT_BATCH);
+        let out: SoftOutcome[];
+        try {
+          out = this.o.parseSoft ? await this.o.parseSoft(batch) : batch.map(parseSoftState);
+        } catch (e) {
+          this.o.log.error({ err: (e as Error).message }, 'advert verification failed; verifying here');
+          out = batch.map(parseSoftState);
+        }
+        batch.forEach((item, i) => this.applySoft(item, out[i]!));
+      }
+    } finally {
+      this.softDraining = false;
+    }
+  }
+
+  private applySoft(item: SoftItem & { topic: string }, r: SoftOutcome): void {
+    try {
+      if (!r.ok) return this.drop(item.topic, r.why);
+      if (r.type === 'gone') return this.o.handlers.status({ nodeId: item.nodeId, region: item.region, online: false });
+      if (r.type === 'status') return this.o.handlers.status(r.message);
+      if (!this.o.isEnrolledNode(r.message.nodeId)) return this.drop(item.topic, 'advert from a node not enrolled');
+      this.o.handlers.advert(r.message);
+    } catch (e) {
+      this.o.log.error({ topic: item.topic, err: (e as Error).message }, 'advert or status handler failed');
     }
   }
 

@@ -1,6 +1,10 @@
 /**
  * Placement: tasks waiting for a node get one, by the fast path (straight from standing
- * capacity adverts) or by an auction (offer -> bid window -> score -> assign). Every
+ * capacity adverts) or by an auction (offer -> bid window -> score -> assign). The fast path
+ * is thermal-aware by default (placement.ts: the node that finishes the task first, from
+ * its advertised speed, budget and heat forecast; a task waits for a busy fast node rather
+ * than go to a slow one), or `fill` (the baseline it is measured against: every node's
+ * window of depth x slots, best auction score first). Every
  * assignment carries a lease; leases are written to SQLite (one transaction per pump)
  * BEFORE the assignments are published, so a restarted gateway knows who holds what.
  * A lease that expires, or whose node's last will says it is gone, puts the task back in
@@ -13,7 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { assignMessage, packBatches, type AssignMessage, type Assignment, type Bid, type Offer } from '../protocol/messages.js';
 import type { Logger } from '../util/log.js';
 import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
+import { CandidateIndex } from './candidates.js';
 import type { Fleet } from './fleet.js';
+import { place, taskFuel, type FastNode } from './placement.js';
 import type { JobState, Lease, TaskState } from './jobs.js';
 import type { Store } from './store.js';
 
@@ -27,8 +33,12 @@ export interface SchedulerDeps {
   fastPath: boolean;
   /** Inputs up to this size may go by the fast path. */
   fastPathMaxBytes: number;
-  /** Fast-path window per node, in multiples of its slots (1 = only what it can run at once). */
+  /** Fast-path window per node, in multiples of its slots (1 = only what it can run at once); `fill` placement only. */
   fastPathDepth: number;
+  /** Fast-path policy: `thermal` (default) or `fill` (the naive baseline). */
+  placement?: PlacementPolicy;
+  /** Regions of up to this many nodes are placed by forecast (thermal), larger ones by the index (default THERMAL_SCAN_MAX). */
+  thermalScanMax?: number;
   gatewayLocation: LatLon | null;
   memoryPages: number;
   timeoutMs: number;
@@ -45,8 +55,17 @@ export interface SchedulerDeps {
   publishAssign(m: AssignMessage): void;
 }
 
-/** Offers open at once; more tasks wait in the queue. */
+export type PlacementPolicy = 'thermal' | 'fill';
+
+/** Offers open at once at most; more tasks wait in the queue. */
 const MAX_OPEN_OFFERS = 512;
+/** ...and at most this many per online node (a few in flight each), at least MIN_OPEN_OFFERS. */
+const OFFERS_PER_NODE = 4;
+const MIN_OPEN_OFFERS = 16;
+/** Longest wait before a task that drew no bids is offered again (the wait doubles per silent offer). */
+const MAX_OFFER_BACKOFF_MS = 5000;
+/** Regions up to this many nodes are placed by forecast (thermal); larger ones by the candidate index. */
+export const THERMAL_SCAN_MAX = 256;
 /** Tasks a pump walks past that must wait, before it stops walking the queue. */
 const MAX_WAITING_SCAN = 512;
 /** A node silent this long on a lease (at least) is stalled: its task may go elsewhere too. */
@@ -103,8 +122,13 @@ export class Scheduler {
   private pumpScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Fast-path candidates, best first, kept as nodes change (candidates.ts): no scan of the fleet per task. */
+  private readonly cands: CandidateIndex;
+  /** Offers in a row that drew no usable bid, per task (for the backoff). */
+  private readonly silentOffers = new WeakMap<TaskState, number>();
 
   constructor(private readonly d: SchedulerDeps) {
+    this.cands = new CandidateIndex(d.fleet, { depth: d.fastPathDepth, weights: d.weights, gatewayLocation: d.gatewayLocation });
     const tick = Math.max(20, Math.min(250, Math.floor(d.leaseMs / 4), d.bidWindowMs));
     this.sweepTimer = setInterval(() => this.sweep(), tick);
     this.sweepTimer.unref?.();
@@ -143,7 +167,8 @@ export class Scheduler {
   }
 
   /** A lease restored from the store on start. */
-  restoreLease(task: TaskState, lease: Lease): void {
+  restoreLease(task: TaskState, lease: Lease, now = Date.now()): void {
+    lease.watchedFrom = Math.max(lease.grantedAt, now);
     task.leases.set(lease.nodeId, lease);
     this.track(task, lease.nodeId);
     this.d.fleet.leaseTaken(lease.nodeId);
@@ -163,6 +188,11 @@ export class Scheduler {
     this.leasedBy.get(nodeId)?.delete(task);
     this.d.fleet.leaseEnded(nodeId);
     if (state) this.d.store.setAttemptState(task.id, lease.attempt, state);
+    else {
+      // A result: how fast the node really delivers bounds what it claims (placement.ts).
+      const fuel = this.d.job(task.jobId)?.fuelRef ?? 0;
+      if (fuel > 0) this.d.fleet.observe(nodeId, fuel, (Date.now() - lease.grantedAt) / 1000);
+    }
     this.schedulePump(); // a slot freed up
     return lease;
   }
@@ -239,11 +269,31 @@ export class Scheduler {
     const filling = new Set<string>();
     let waiting = 0;
     const waitRegions = new Map<string, boolean>();
+    // Thermal placement compares every node's forecast finish for each task: O(region) per
+    // task. Past THERMAL_SCAN_MAX nodes in a region the index places instead (its rank
+    // weighs headroom and leaves hot nodes out), so a task costs the same at 10,000 devices.
+    const thermal = (this.d.placement ?? 'thermal') === 'thermal';
+    const thermalIn = (r: string) => thermal && this.cands.regionSize(r) <= (this.d.thermalScanMax ?? THERMAL_SCAN_MAX);
     const hasFast = (r: string) => {
       let v = waitRegions.get(r);
-      if (v === undefined) waitRegions.set(r, (v = this.d.fleet.hasFastNodes(r)));
+      if (v === undefined) waitRegions.set(r, (v = thermalIn(r) ? this.d.fleet.hasFastNodes(r, now, true) : this.cands.hasFast(r, now)));
       return v;
     };
+    // Thermal placement: one view of each region per round, kept current as leases go out.
+    // The same node objects in every job's view of a region (a lease counts in all of them);
+    // each job sees only the nodes whose advertised limits fit it.
+    const views = new Map<string, FastNode[]>();
+    const fitting = new Map<string, FastNode[]>();
+    const viewOf = (r: string, needs: { fuel: number; memoryPages: number }) => {
+      const key = `${r}|${needs.fuel}|${needs.memoryPages}`;
+      let f = fitting.get(key);
+      if (f) return f;
+      let v = views.get(r);
+      if (!v) views.set(r, (v = this.d.fleet.fastNodes(r, now)));
+      fitting.set(key, (f = v.filter((n) => !n.limits || (n.limits.fuel >= needs.fuel && n.limits.memoryPages >= needs.memoryPages))));
+      return f;
+    };
+    const maxOffers = Math.min(MAX_OPEN_OFFERS, Math.max(MIN_OPEN_OFFERS, OFFERS_PER_NODE * this.d.fleet.onlineCount()));
     for (const task of this.queue) {
       const job = this.d.job(task.jobId);
       if (!job || task.state !== 'open') { this.queue.delete(task); continue; }
@@ -255,25 +305,45 @@ export class Scheduler {
         this.d.exhausted(task);
         continue;
       }
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && !fullRegions.has(`${job.region}|${job.fuelLimit}`)) {
-        const cands = this.d.fleet.fastCandidates(job.region, this.d.fastPathDepth, filling, now, { fuel: job.fuelLimit, memoryPages: this.d.memoryPages });
-        if (cands.length === 0) fullRegions.add(`${job.region}|${job.fuelLimit}`);
-        const ctx = { maxPrice: job.maxPrice, exclude: task.tried, gatewayLocation: this.d.gatewayLocation };
-        for (const w of pickWinners(cands, need, ctx, this.d.weights)) {
+      const fast = this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes;
+      const needs = { fuel: job.fuelLimit, memoryPages: this.d.memoryPages };
+      const byForecast = fast && thermalIn(job.region);
+      const terms = `${job.region}|${job.fuelLimit}|${job.maxPrice}`;
+      if (byForecast) {
+        const nodes = viewOf(job.region, needs);
+        const p = place(nodes, need, taskFuel(job.fuelRef, nodes), (job.deadline - now) / 1000, task.tried, this.d.timeoutMs / 1000);
+        for (const n of p.now) {
+          const { lease, region } = this.lease(task, job, n.nodeId, n.price, newOfferId('fp'), now);
+          out.push({ task, job, lease, region });
+          n.leases++;
+          need--;
+        }
+        if (need <= 0) { this.queue.delete(task); continue; }
+        if (p.waitFor || hasFast(job.region)) {
+          // A busy node will finish it sooner (the tasks behind see it queued there), or every
+          // node is full or cooling down: wait, do not flood offers.
+          if (p.waitFor) p.waitFor.leases++;
+          if (++waiting >= MAX_WAITING_SCAN) break;
+          continue;
+        }
+      } else if (fast && !fullRegions.has(terms)) {
+        // The best `need` nodes from the index, as pickWinners would rank Fleet.fastCandidates; winners join `filling`.
+        const { winners, empty } = this.cands.pick(job.region, need, { maxPrice: job.maxPrice, exclude: task.tried }, needs, filling, now);
+        if (empty) fullRegions.add(terms);
+        for (const w of winners) {
           const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
           out.push({ task, job, lease, region });
-          filling.add(w.candidate.nodeId);
           need--;
         }
         if (need <= 0) { this.queue.delete(task); continue; }
       }
       // Nodes that advertise will free a slot soon: wait for one rather than flood offers.
-      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes && hasFast(job.region)) {
+      if (fast && !byForecast && hasFast(job.region)) {
         // A long queue behind full nodes: the rest will wait too; stop walking it (FIFO keeps it fair).
         if (++waiting >= MAX_WAITING_SCAN) break;
         continue;
       }
-      if (this.offers.size < MAX_OPEN_OFFERS) this.offer(task, job, now);
+      if (this.offers.size < maxOffers) this.offer(task, job, now);
       else if (++waiting >= MAX_WAITING_SCAN) break;
     }
     this.commit(out);
@@ -319,9 +389,15 @@ export class Scheduler {
     const out = winners.map((w) => ({ task, job, ...this.lease(task, job, w.candidate.nodeId, w.candidate.price, offerId, now) }));
     this.commit(out);
     if (winners.length < need) {
-      // Nobody (eligible) bid: try again a little later.
-      task.notBefore = now + Math.max(2 * this.d.bidWindowMs, 100);
+      // Nobody (eligible) bid: try again later; twice as late each time nobody bid at all (a
+      // fleet that is all hot or busy elsewhere gets a trickle of offers, not a storm).
+      const silent = o.bids.size === 0 ? (this.silentOffers.get(task) ?? 0) + 1 : 0;
+      this.silentOffers.set(task, silent);
+      const base = Math.max(2 * this.d.bidWindowMs, 100);
+      task.notBefore = now + Math.min(MAX_OFFER_BACKOFF_MS, base * 2 ** Math.max(0, Math.min(silent - 1, 16)));
       this.queue.add(task);
+    } else {
+      this.silentOffers.delete(task);
     }
     this.d.log.debug({ offerId, taskId: task.id, bids: o.bids.size, winners: winners.map((w) => w.candidate.nodeId) }, 'offer closed');
   }
@@ -349,11 +425,12 @@ export class Scheduler {
         const job = this.d.job(t.jobId);
         if (!job) continue;
         const stall = this.stallAfter(job);
-        if (now - Math.max(l.grantedAt, lastResult) > stall || now - l.grantedAt > HARD_STALL_FACTOR * stall) {
+        const from = l.watchedFrom ?? l.grantedAt;
+        if (now - Math.max(from, lastResult) > stall || now - from > HARD_STALL_FACTOR * stall) {
           l.stalled = true;
           this.queue.add(t);
           wake = true;
-          this.d.log.debug({ taskId: t.id, nodeId, silentMs: now - Math.max(l.grantedAt, lastResult) }, 'lease stalled; task offered to another node too');
+          this.d.log.debug({ taskId: t.id, nodeId, silentMs: now - Math.max(from, lastResult) }, 'lease stalled; task offered to another node too');
         }
       }
     }

@@ -41,6 +41,7 @@ export interface Standing {
 /** Trust per node, persisted in the nodes table (good = verified). */
 export class Reputation {
   private readonly m = new Map<string, Standing>();
+  private readonly listeners: Array<(nodeId: string) => void> = [];
 
   constructor(private readonly store: Store) {
     for (const n of store.listNodes()) this.m.set(n.node_id, { reputation: n.reputation, quarantined: n.quarantined === 1, verified: n.good, bad: n.bad });
@@ -59,11 +60,17 @@ export class Reputation {
     return Math.max(rate, floor);
   }
 
+  /** Hear every node whose standing changed (the candidate index re-places it). */
+  onChange(f: (nodeId: string) => void): void {
+    this.listeners.push(f);
+  }
+
   private save(nodeId: string, s: Standing): void {
     // The node's row exists once it has a standing here (loaded from it, or ensured once).
     if (!this.m.has(nodeId)) this.store.ensureNode(nodeId, null);
     this.m.set(nodeId, s);
     this.store.setReputation(nodeId, s.reputation, s.quarantined, s.verified, s.bad);
+    for (const f of this.listeners) f(nodeId);
   }
 
   /** The gateway's re-execution confirmed a result of each of these nodes. */

@@ -13,7 +13,8 @@ export type ProtocolErrorCode =
   | 'bad-topic'       // topic or topic component not valid
   | 'chain'           // receipt chain broken (gap, fork, replay)
   | 'stale'           // timestamp outside the accepted window
-  | 'replay';         // a single-use proof seen again
+  | 'replay'          // a single-use proof seen again
+  | 'busy';           // cannot be taken now (a bounded store is full); retry later
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

@@ -20,6 +20,8 @@ export const MAX_ERROR_MESSAGE = 512;
 export const MAX_TASK_FUEL = 2 ** 40;
 /** Largest batch a gateway seals (MAX_TASK_FUEL x this stays a safe integer). */
 export const MAX_BATCH_RECEIPTS = 4096;
+/** Most load levels a thermal forecast lists (devices with more slots repeat the last entry). */
+export const MAX_FORECAST = 64;
 
 export const FAILURE_KINDS = [
   'fuel-exhausted', 'trap', 'timeout', 'memory-limit', 'invalid-module', 'forbidden-import', 'bad-output',
@@ -71,6 +73,20 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /**
+   * The agent's thermal governor (absent from agents that predate it): the clock it runs at
+   * now, the tasks it runs at once now (its budget), and its forecast by load, entry k-1 for k
+   * tasks running: the clock a slot holds indefinitely (sustain) and the seconds it can run at
+   * full clock before reaching its ceiling (sprintS); and the temperature trend. Claims like
+   * any other: a gateway bounds them.
+   */
+  thermal: v.optional(v.strictObject({
+    clock: num(0, 1),
+    budget: uint(0, 1024),
+    sustain: v.nullable(v.pipe(v.array(num(0, 1)), v.maxLength(MAX_FORECAST))),
+    sprintS: v.nullable(v.pipe(v.array(num(0, 86_400)), v.maxLength(MAX_FORECAST))),
+    trendCPerMin: v.nullable(num(-1000, 1000)),
+  })),
   /**
    * The most fuel and memory this device gives one task. A device never runs a task under
    * smaller limits than the gateway asked for (its result would differ from a re-execution

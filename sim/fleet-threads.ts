@@ -6,12 +6,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../util/log.js';
-import { fleetIdentities, profileMix, type Fleet, type FleetOptions, type SimDevice } from './fleet.js';
+import { LazyRunner } from '../agent/setup.js';
+import { fleetFuelRate, fleetIdentities, profileMix, type DeviceThermals, type Fleet, type FleetOptions, type SimDevice } from './fleet.js';
 
 /** Messages a fleet worker sends back. */
-export type FleetWorkerReply = { type: 'ready' } | { type: 'error'; message: string } | { type: 'stopped' };
+export type FleetWorkerReply = { type: 'ready' } | { type: 'error'; message: string } | { type: 'stopped' }
+  | { type: 'thermals'; id: number; list: DeviceThermals[] };
 /** Messages a fleet worker takes. */
-export type FleetWorkerCommand = { type: 'kill'; index: number } | { type: 'stop' };
+export type FleetWorkerCommand = { type: 'kill'; index: number } | { type: 'stop' } | { type: 'thermals'; id: number };
 
 interface Part {
   worker: Worker;
@@ -54,6 +56,11 @@ export async function startThreadedFleet(o: FleetOptions, threads: number): Prom
   const log = createLogger('sim');
   const n = o.devices;
   const ids = fleetIdentities(o.dataDir, n);
+  if (o.fuelRate === undefined) {
+    // One rate for every part (each worker would measure its own, a little differently).
+    const probe = new LazyRunner(1);
+    try { o = { ...o, fuelRate: await fleetFuelRate(o, probe) }; } finally { await probe.close(); }
+  }
   const profiles = profileMix(o.profiles, n);
   const cheaters = Math.min(n, o.cheaters ?? 0);
   const devices: SimDevice[] = ids.map((id, i) => ({
@@ -84,8 +91,21 @@ export async function startThreadedFleet(o: FleetOptions, threads: number): Prom
   }
   log.info({ devices: n, cheaters, threads: parts.length, profiles: [...new Set(profiles)] }, 'fleet started in worker threads');
   let stopping: Promise<void> | null = null;
+  let asked = 0;
+  const thermalsOfPart = (p: Part) => new Promise<DeviceThermals[]>((resolve) => {
+    const id = ++asked;
+    const onMessage = (m: FleetWorkerReply) => {
+      if (m.type === 'thermals' && m.id === id) { p.worker.off('message', onMessage); resolve(m.list); }
+    };
+    p.worker.on('message', onMessage);
+    void p.exited.then(() => { p.worker.off('message', onMessage); resolve([]); });
+    p.worker.postMessage({ type: 'thermals', id } satisfies FleetWorkerCommand);
+  });
   return {
     devices,
+    async thermals() {
+      return (await Promise.all(parts.map(thermalsOfPart))).flat().sort((a, b) => a.index - b.index);
+    },
     kill(index) {
       const p = parts.find((x) => x.indices.has(index));
       if (!p) return;

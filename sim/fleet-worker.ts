@@ -13,6 +13,7 @@ try {
   const fleet = await startFleet((workerData as { options: FleetOptions }).options);
   port.on('message', (m: FleetWorkerCommand) => {
     if (m.type === 'kill') fleet.kill(m.index);
+    else if (m.type === 'thermals') void fleet.thermals().then((list) => reply({ type: 'thermals', id: m.id, list }));
     else if (m.type === 'stop') void fleet.stop().finally(() => { reply({ type: 'stopped' }); port.close(); });
   });
   reply({ type: 'ready' });

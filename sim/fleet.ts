@@ -1,8 +1,10 @@
 /**
  * A simulated fleet: N real agents (real MQTT link, real runtime, real receipts and
  * outboxes) with simulated sensors, sharing one worker pool, so one machine carries
- * hundreds of devices. Cheaters sign wrong outputs for a share of tasks (to exercise the
- * gateway's verification).
+ * hundreds of devices. Each device runs its tasks at its modelled speed (sim/cpu.ts): a
+ * task's wall time follows the device's profile and clock (throttled = slower), at
+ * `fuelRate` fuel per simulated second for one Pi 4 core at full clock. Cheaters sign wrong
+ * outputs for a share of tasks (to exercise the gateway's verification).
  *
  * The agents run in this thread, or (`threads` > 0) split across worker threads
  * (sim/fleet-worker.ts), each with its own task pool: a whole mesh in one process then
@@ -16,7 +18,10 @@ import { generateIdentity, loadIdentity, saveIdentity, type Identity } from '../
 import { startAgent, type AgentHandle, type AgentConfigInput } from '../agent/index.js';
 import { LazyRunner } from '../agent/setup.js';
 import type { TaskRunner } from '../agent/runtime/types.js';
+import { calibratedFuelRate } from '../agent/calibrate.js';
 import { getProfile, profileNames } from './profiles.js';
+import { createSimSensors, type SimSensorSource } from './sensors.js';
+import { ModelledRunner } from './cpu.js';
 import { createLogger } from '../util/log.js';
 
 export interface FleetOptions {
@@ -32,8 +37,15 @@ export interface FleetOptions {
   /** How many devices cheat, and on what share of their tasks. */
   cheaters?: number;
   cheatRate?: number;
-  /** Simulated seconds per real second (thermal model). */
+  /** Simulated seconds per real second (thermal model, task durations, sensor sampling). */
   timeScale?: number;
+  /**
+   * Fuel one Pi 4 core (profile speed 1) burns per simulated second at full clock; other
+   * profiles scale by their speed. Default: the host's own calibrated rate / timeScale (a Pi 4
+   * core then takes about as long in real time as the host does). A benchmark sets it low,
+   * so that modelled durations, not the host, set the pace.
+   */
+  fuelRate?: number;
   advertIntervalMs?: number;
   /** Worker threads shared by every device's tasks; default: the machine's cores. */
   poolSize?: number;
@@ -58,13 +70,54 @@ export interface SimDevice {
   profile: string;
   cheater: boolean;
   handle: AgentHandle | null;
+  /** The device's simulated sensors and thermal model (devices in this thread only). */
+  sensors?: SimSensorSource;
+}
+
+/** What the thermal model of one device has recorded so far (simulated seconds, deg C, joules). */
+export interface DeviceThermals {
+  index: number;
+  profile: string;
+  tempC: number;
+  peakC: number;
+  /** Simulated seconds of firmware throttling. */
+  throttledS: number;
+  /** Simulated seconds the agent's governor held the clock under the firmware's. */
+  cappedS: number;
+  /** Modelled SoC energy (J). */
+  energyJ: number;
+  /** ∫ clock ratio dt (s). */
+  clockS: number;
+  clock: number;
+  timeS: number;
 }
 
 export interface Fleet {
   devices: SimDevice[];
   /** Crash one device (no drain; its last will marks it offline). */
   kill(index: number): void;
+  /** Every running device's thermal record, by index. */
+  thermals(): Promise<DeviceThermals[]>;
   stop(): Promise<void>;
+}
+
+export function thermalsOf(d: SimDevice): DeviceThermals | null {
+  if (!d.sensors) return null;
+  d.sensors.sync();
+  const m = d.sensors.model;
+  return {
+    index: d.index, profile: d.profile, tempC: m.tempC, peakC: m.peakC, throttledS: m.throttledS, cappedS: m.cappedS,
+    energyJ: m.energyJ, clockS: m.clockS, clock: m.freqRatio, timeS: m.timeS,
+  };
+}
+
+/** The modelled rate of one Pi 4 core per simulated second: as given, else the host runner's calibrated rate / timeScale. */
+export async function fleetFuelRate(o: Pick<FleetOptions, 'fuelRate' | 'dataDir' | 'timeScale'>, runner: TaskRunner): Promise<number> {
+  if (o.fuelRate !== undefined) {
+    if (!Number.isFinite(o.fuelRate) || o.fuelRate <= 0) throw new Error(`fleet: fuelRate must be a positive number (got ${String(o.fuelRate)})`);
+    return o.fuelRate;
+  }
+  return (await calibratedFuelRate(runner, join(o.dataDir, 'calibration.json'))) / (o.timeScale ?? 1);
 }
 
 /** Expand a profile mix into one profile name per device, deterministic by index. */
@@ -123,12 +176,16 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     index: i, nodeId: id.nodeId, publicKey: id.publicKey, profile: profiles[i]!, cheater: i >= n - cheaters, handle: null,
   }));
   const started: AgentHandle[] = [];
+  const cpus = new Map<number, ModelledRunner>();
   const here = o.only ? new Set(o.only) : null;
+  const timeScale = o.timeScale ?? 1;
   const skip = new Set(o.skip ?? []);
   try {
+    const pi4Rate = await fleetFuelRate(o, runner);
     for (const d of devices) {
       if ((here && !here.has(d.index)) || skip.has(d.index)) continue;
       const dir = join(o.dataDir, `dev-${String(d.index).padStart(3, '0')}`);
+      const profile = getProfile(d.profile);
       const cfg: AgentConfigInput = {
         brokers: o.brokers,
         meshId: o.meshId ?? 'swarmlet',
@@ -136,17 +193,23 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         dataDir: dir,
         keyFile: join(dir, 'node.key'),
         profile: d.profile,
-        timeScale: o.timeScale ?? 1,
+        timeScale,
+        // Fuel per real second: what the device delivers, as a gateway sees it.
+        fuelRate: pi4Rate * timeScale,
         trustedPublishers: o.trustedPublishers,
         ...(o.advertIntervalMs ? { advertIntervalMs: o.advertIntervalMs } : {}),
         ...(d.cheater ? { cheat: { rate: o.cheatRate ?? 1 } } : {}),
         ...o.agent,
       };
-      d.handle = await startAgent(cfg, { identity: ids[d.index]!, runner, logger: log.child({ device: d.index, profile: d.profile }) });
+      d.sensors = createSimSensors(profile, { timeScale });
+      const cpu = new ModelledRunner(runner, d.sensors, { fuelPerSecond: pi4Rate * profile.speed });
+      cpus.set(d.index, cpu);
+      d.handle = await startAgent(cfg, { identity: ids[d.index]!, runner: cpu, sensors: d.sensors, logger: log.child({ device: d.index, profile: d.profile }) });
       started.push(d.handle);
     }
   } catch (e) {
     await Promise.allSettled(started.map((h) => h.stop()));
+    await Promise.allSettled([...cpus.values()].map((c) => c.close()));
     if (ownRunner) await runner.close();
     throw e;
   }
@@ -158,11 +221,16 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       if (d?.handle) {
         d.handle.kill();
         d.handle = null;
+        void cpus.get(index)?.close(); // its running tasks die with it
       }
+    },
+    async thermals() {
+      return devices.flatMap((d) => (d.handle ? [thermalsOf(d)!] : []));
     },
     async stop() {
       await Promise.allSettled(devices.map((d) => d.handle?.stop()));
       for (const d of devices) d.handle = null;
+      await Promise.allSettled([...cpus.values()].map((c) => c.close()));
       if (ownRunner) await runner.close();
     },
   };

@@ -20,7 +20,14 @@ export interface SimSensorOptions {
 
 export type SimSensorSource = SensorSource & {
   setUtilization(f: number): void;
+  setClockCeiling(ceilingC: number | null): void;
+  readonly clockSteps: readonly number[];
   model: ThermalModel;
+  /** Bring the model up to now (simulated time is otherwise advanced lazily, on every call). */
+  sync(): void;
+  /** Called after the model moved on (the modelled CPU checks its running tasks then). */
+  onAdvance(fn: () => void): void;
+  readonly timeScale: number;
   setAmbient(c: number): void;
   /** Switch between mains and battery (profiles without a battery refuse 'battery'). */
   setPowerSource(source: 'ac' | 'battery'): void;
@@ -39,9 +46,15 @@ export function createSimSensors(profileOrName: DeviceProfile | string, opts: Si
   let source: 'ac' | 'battery' = profile.battery?.startSource ?? 'ac';
   let batteryPct: number | null = profile.battery ? profile.battery.startPct : null;
   let last = clock();
+  const listeners: Array<() => void> = [];
 
   /** Bring the model up to now under the conditions that held since the last call. */
   function advance(): void {
+    step();
+    for (const fn of listeners) fn();
+  }
+
+  function step(): void {
     const now = clock();
     const dtS = Math.max(0, (now - last) / 1000) * timeScale;
     last = now;
@@ -60,6 +73,21 @@ export function createSimSensors(profileOrName: DeviceProfile | string, opts: Si
     kind: 'sim',
     sources,
     model,
+    timeScale,
+    clockSteps: profile.throttle.steps,
+    sync: advance,
+    onAdvance(fn: () => void): void {
+      listeners.push(fn);
+    },
+    setClockCeiling(ceilingC: number | null): void {
+      if (ceilingC !== null && (typeof ceilingC !== 'number' || !Number.isFinite(ceilingC) || ceilingC < -60 || ceilingC > 200)) {
+        throw new Error(`sim sensors: clock ceiling must be within -60..200 C or null (got ${String(ceilingC)})`);
+      }
+      if (ceilingC === model.ceilingC) return;
+      step();
+      model.setClockCeiling(ceilingC);
+      for (const fn of listeners) fn(); // the clock may have changed: running tasks' finish times move
+    },
     async read(): Promise<SensorReading> {
       advance();
       return {
@@ -76,6 +104,12 @@ export function createSimSensors(profileOrName: DeviceProfile | string, opts: Si
       if (typeof f !== 'number' || !Number.isFinite(f) || f < 0) throw new Error(`sim sensors: utilization must be a number within 0..1 (got ${String(f)})`);
       advance();
       model.setUtilization(Math.min(1, f));
+      if (model.ceilingC !== null) {
+        // The governor reacts to the new load at once (as a kernel governor does to a load change).
+        const before = model.freqRatio;
+        model.setClockCeiling(model.ceilingC);
+        if (model.freqRatio !== before) for (const fn of listeners) fn();
+      }
     },
     setAmbient(c: number): void {
       if (typeof c !== 'number' || !Number.isFinite(c) || c < -60 || c > 80) throw new Error(`sim sensors: ambient must be within -60..80 C (got ${String(c)})`);

@@ -4,10 +4,20 @@
  * DVFS step every `stepIntervalS` (less heat, less work per second), and steps back up
  * once the temperature is `recoverC` below it; at the hard limit it drops to the lowest step
  * at once. Time is simulated seconds given to step(); nothing here reads a clock.
+ *
+ * Besides the firmware's throttling the clock can be capped from software (`capIndex`), as
+ * a Linux thermal governor does through cpufreq when a passive trip point is set: with a
+ * `ceilingC`, at every sub-step the cap is the fastest step that keeps the temperature under
+ * it until the next sub-step (governor.ts). The clock runs at the lower of the two. Only the
+ * firmware's own stepping counts as throttling (get_throttled flags, `throttledS`), as on a
+ * Pi, where a kernel frequency cap sets no firmware bit.
+ * The model also keeps what a benchmark needs: throttled seconds, peak temperature,
+ * modelled energy (SoC heat, J) and clock-seconds (∫ clock ratio dt, the work a core did).
  */
 import type { DeviceProfile } from '../agent/capacity/types.js';
 import { encodeThrottled, THROTTLED_BITS } from '../agent/capacity/throttled.js';
 import { powerW, predictC, relaxC, steadyStateC } from '../agent/capacity/thermal-math.js';
+import { clockFor } from '../agent/capacity/governor.js';
 
 /** Longest sub-step (s): the throttle controller looks at the temperature at least this often. */
 const MAX_SUBSTEP_S = 0.5;
@@ -28,8 +38,22 @@ export class ThermalModel {
   ambientC: number;
   /** 0..1 of all cores. */
   utilization = 0;
-  /** Index into profile.throttle.steps (0 = full speed). */
+  /** The firmware's throttle step: index into profile.throttle.steps (0 = full speed). */
   stepIndex = 0;
+  /** Software clock cap (index into the same steps; 0 = none). The clock runs at the slower of the two. */
+  capIndex = 0;
+  /** The governor holds the temperature under this (deg C), capping the clock; null = no governor. */
+  ceilingC: number | null = null;
+  /** Simulated seconds the firmware spent throttling (its step above 0). */
+  throttledS = 0;
+  /** Simulated seconds the software cap held the clock below what the firmware allowed. */
+  cappedS = 0;
+  /** Hottest temperature seen. */
+  peakC: number;
+  /** SoC heat dissipated (J): the modelled energy. */
+  energyJ = 0;
+  /** ∫ clock ratio dt (s): one core busy all along did this much full-clock work. */
+  clockS = 0;
   /** Simulated seconds since the model started. */
   timeS = 0;
   /** Set by the simulator to model a weak power supply (Pi firmware bit 0). */
@@ -40,11 +64,20 @@ export class ThermalModel {
   constructor(readonly profile: DeviceProfile, opts: ThermalModelOptions = {}) {
     this.ambientC = checkFinite('ambientC', opts.ambientC ?? profile.thermal.ambientC);
     this.tempC = checkFinite('startTempC', opts.startTempC ?? steadyStateC(profile.thermal, 0, 1, this.ambientC));
+    this.peakC = this.tempC;
   }
 
   /** Current clock as a ratio of the maximum (1 = full speed): also the fuel-rate factor. */
   get freqRatio(): number {
-    return this.profile.throttle.steps[this.stepIndex] ?? 1;
+    return this.profile.throttle.steps[Math.max(this.stepIndex, this.capIndex)] ?? 1;
+  }
+
+  /** Hold the temperature under `ceilingC` by capping the clock (null: the clock runs free, cap lifted). */
+  setClockCeiling(ceilingC: number | null): void {
+    if (ceilingC !== null) checkFinite('clock ceiling', ceilingC);
+    this.ceilingC = ceilingC;
+    if (ceilingC === null) this.capIndex = 0;
+    else this.govern(MAX_SUBSTEP_S);
   }
 
   get powerW(): number {
@@ -85,13 +118,27 @@ export class ThermalModel {
     let left = dtSeconds;
     while (left > 0) {
       const dt = Math.min(left, MAX_SUBSTEP_S);
-      const target = steadyStateC(this.profile.thermal, this.utilization, this.freqRatio, this.ambientC);
+      if (this.ceilingC !== null) this.govern(MAX_SUBSTEP_S);
+      const f = this.freqRatio;
+      const target = steadyStateC(this.profile.thermal, this.utilization, f, this.ambientC);
       this.tempC = relaxC(this.tempC, target, this.profile.thermal.tauS, dt);
+      this.energyJ += this.powerW * dt;
+      this.clockS += f * dt;
+      if (this.stepIndex > 0) this.throttledS += dt;
+      if (this.capIndex > this.stepIndex) this.cappedS += dt;
+      if (this.tempC > this.peakC) this.peakC = this.tempC;
       this.timeS += dt;
       left -= dt;
       this.throttleControl();
       this.sinceBoot |= this.nowFlags();
     }
+  }
+
+  /** The governor's decision for the next `horizonS`: the fastest step that stays under the ceiling. */
+  private govern(horizonS: number): void {
+    const steps = this.profile.throttle.steps;
+    const f = clockFor(this.profile.thermal, this.tempC, this.utilization, steps, this.ceilingC!, horizonS, this.ambientC);
+    this.capIndex = Math.max(0, steps.indexOf(f));
   }
 
   private throttleControl(): void {

@@ -6,3 +6,4 @@ export { parseThrottled, encodeThrottled, THROTTLED_BITS, type ParsedThrottled }
 export { ThermalStateMachine, validateThresholds } from './hysteresis.js';
 export { powerW, steadyStateC, relaxC, predictC, secondsToReachC } from './thermal-math.js';
 export { capacityOptionsFromProfile, thresholdsFromZones, type ProfileOverrides } from './from-profile.js';
+export { clockFor, sustainedClock, sprintSeconds, MAX_SPRINT_S } from './governor.js';

@@ -27,9 +27,9 @@ export function relaxC(fromC: number, targetC: number, tauS: number, seconds: nu
   return targetC + (fromC - targetC) * Math.exp(-seconds / tauS);
 }
 
-/** Temperature after `horizonS` at utilization u from `fromC`, ignoring throttling (conservative: throttling only cools). */
-export function predictC(p: ThermalParams, fromC: number, utilization: number, horizonS: number, ambientC = p.ambientC): number {
-  return relaxC(fromC, steadyStateC(p, utilization, 1, ambientC), p.tauS, horizonS);
+/** Temperature after `horizonS` at utilization u from `fromC` with the clock held at freqRatio (default full: throttling only cools). */
+export function predictC(p: ThermalParams, fromC: number, utilization: number, horizonS: number, ambientC = p.ambientC, freqRatio = 1): number {
+  return relaxC(fromC, steadyStateC(p, utilization, freqRatio, ambientC), p.tauS, horizonS);
 }
 
 /** Seconds to go from `fromC` to `toC` at constant utilization (no throttling), or Infinity if it never gets there. */

@@ -32,6 +32,17 @@ export interface SensorSource {
   read(): Promise<SensorReading>;
   /** Tell the source how busy the agent is (0..1); simulated sources heat up with it. */
   setUtilization?(fraction: number): void;
+  /**
+   * Clock steps (ratios, fastest first) of a CPU whose clock can be held under a temperature
+   * ceiling (setClockCeiling). Absent: the clock is the firmware's alone.
+   */
+  readonly clockSteps?: readonly number[];
+  /**
+   * Hold the temperature under `ceilingC` by capping the CPU clock, in the device's own fast
+   * loop (a kernel thermal governor with a passive trip point: it acts within a fraction of a
+   * second, which a user-space sample loop cannot promise); null lets the clock run free.
+   */
+  setClockCeiling?(ceilingC: number | null): void;
   close?(): void;
 }
 
@@ -52,6 +63,22 @@ export interface CapacitySnapshot {
   predictedC?: number | null;
   /** Optional detail: at or above the hard limit, running tasks should be stopped, not just left to finish. */
   overHardLimit?: boolean;
+  /**
+   * Tasks the device should run at once now (0..slots): the executor starts no more than
+   * this, and a gateway fills no more. Absent: `slots`.
+   */
+  budget?: number;
+  /** Temperature the device's clock governor should hold the CPU under (soft limit − margin), or null when the clock is not ours to govern. */
+  ceilingC?: number | null;
+  /**
+   * The forecast by load, entry k-1 for k tasks running (k = 1..budget, or 1..slots while the
+   * budget is 0): the clock ratio a slot holds indefinitely under the ceiling (0..1) ...
+   */
+  sustain?: number[];
+  /** ... and the real seconds it can run k tasks at full clock before reaching the ceiling (capped at 3600). */
+  sprintS?: number[];
+  /** Temperature trend, deg C per minute (smoothed), or null before two readings. */
+  trendCPerMin?: number | null;
 }
 
 // ---- additions by the capacity layer (additive: nothing above changes) -------------------

@@ -40,6 +40,15 @@ const meteredModules = new WeakMap<WebAssembly.Module, boolean>();
  */
 const spares = new Map<string, WebAssembly.Memory>();
 const MAX_SPARES = 8;
+/** Bytes of wasm memory that became garbage (not kept as a spare) since takeDroppedBytes(). */
+let droppedBytes = 0;
+
+/** For the caller's GarbageBudget (gc-budget.ts): memory dropped since the last call. */
+export function takeDroppedBytes(): number {
+  const n = droppedBytes;
+  droppedBytes = 0;
+  return n;
+}
 
 function takeMemory(initial: number, maximum: number): WebAssembly.Memory {
   const key = `${initial}/${maximum}`;
@@ -49,9 +58,13 @@ function takeMemory(initial: number, maximum: number): WebAssembly.Memory {
 }
 
 function giveBack(m: WebAssembly.Memory, initial: number, maximum: number): void {
-  if (m.buffer.byteLength !== initial * PAGE) return; // grown: its size is not this shape's any more
+  if (m.buffer.byteLength !== initial * PAGE) { droppedBytes += m.buffer.byteLength; return; } // grown: its size is not this shape's any more
   new Uint8Array(m.buffer).fill(0);
-  if (spares.size >= MAX_SPARES) spares.delete(spares.keys().next().value!);
+  if (spares.size >= MAX_SPARES) {
+    const oldest = spares.keys().next().value!;
+    droppedBytes += spares.get(oldest)!.buffer.byteLength;
+    spares.delete(oldest);
+  }
   spares.set(`${initial}/${maximum}`, m);
 }
 
@@ -110,6 +123,7 @@ export function execute(module: WebAssembly.Module, input: Uint8Array, limits: E
   } finally {
     // The outcome holds copies only (output slice, strings): the memory can be wiped and reused.
     if (hostMemory) giveBack(hostMemory, shape.initialPages, maximum);
+    else if (memory) droppedBytes += memory.buffer.byteLength;
   }
 }
 

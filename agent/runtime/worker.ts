@@ -4,7 +4,8 @@
  * task worker). The pool terminates a task worker on a deadline.
  */
 import { parentPort } from 'node:worker_threads';
-import { execute, type ExecuteLimits, type MemoryShape } from './execute.js';
+import { execute, takeDroppedBytes, type ExecuteLimits, type MemoryShape } from './execute.js';
+import { GarbageBudget } from './gc-budget.js';
 import { errorText, instrument, loadBinaryen, UnsupportedModuleError } from './meter.js';
 import { Lru, WORKER_MODULE_CACHE } from './lru.js';
 
@@ -32,10 +33,15 @@ export type WorkerReply =
 /** A small ABI module (a loop, a call, memory.fill and memory.grow) instrumented once to warm binaryen up. */
 const WARM_UP = Buffer.from('AGFzbQEAAAABFgRgBH9/f38AYAF/AX9gAn9/AX5gAAACDQEDZW52BWFib3J0AAADBAMBAgMFAwEAAQcYAwZtZW1vcnkCAAVhbGxvYwABA3J1bgACCjsDBQBBgAgLLwEBfwNAIAJBAWohAhADIAJBAkkNAAtBAEEAQQj8CwBBAEAAGiABBEBCAQ8LQgALAwABCw==', 'base64');
 
+/** Collect after this much garbage per task thread (a full GC of a worker's small heap: a few ms). */
+const GC_EVERY_BYTES = 2 << 20;
+
 const port = parentPort;
 if (!port) throw new Error('agent/runtime/worker.js must run in a worker thread');
 
 const modules = new Lru<string, WebAssembly.Module>(WORKER_MODULE_CACHE);
+/** A task's input copy and any wasm memory it grew are garbage once it ends. */
+const garbage = new GarbageBudget(GC_EVERY_BYTES);
 
 port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'run') {
@@ -49,6 +55,7 @@ port.on('message', (msg: WorkerRequest) => {
       const outcome = execute(module, job.input, job.limits, job.shape);
       const transfer = outcome.ok ? [outcome.output.buffer as ArrayBuffer] : [];
       port.postMessage({ type: 'ran', id: msg.id, index, outcome } satisfies WorkerReply, transfer);
+      garbage.add(job.input.byteLength + takeDroppedBytes());
     }
     return;
   }

@@ -1,6 +1,7 @@
 /** `swarmlet gateway`: run a regional gateway until SIGINT/SIGTERM. */
 import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
+import { placementOption } from '../sim-flags.js';
 
 const WEIGHT_NAMES = ['price', 'eta', 'headroom', 'proximity', 'reputation'] as const;
 
@@ -34,6 +35,7 @@ export default defineCommand({
     'bid-window-ms': { type: 'string' },
     'no-fast-path': { type: 'boolean' },
     'fast-path-depth': { type: 'string' },
+    placement: { type: 'string' },
     'spot-check': { type: 'string' },
     'batch-max': { type: 'string' },
     'batch-delay-ms': { type: 'string' },
@@ -55,7 +57,8 @@ export default defineCommand({
     'lease-ms': 'lease on an assignment (default 30000)',
     'bid-window-ms': 'how long bids are collected after an offer (default 150)',
     'no-fast-path': 'always run an auction (no assignment straight from capacity adverts)',
-    'fast-path-depth': 'fast-path tasks a node may hold, in multiples of its slots, 1..5 (default 3: the rest queue at the agent)',
+    'fast-path-depth': 'with --placement fill: fast-path tasks a node may hold, in multiples of its slots, 1..5 (default 3)',
+    placement: "fast-path placement: 'thermal' (default: the node that finishes first, by speed, thermal budget and forecast) or 'fill' (naive: fill every node's slots)",
     'spot-check': 'default share of tasks re-executed by the gateway, 0..1 (default 0.05)',
     'batch-max': 'receipts per batch at most (default 1000)',
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
@@ -81,6 +84,7 @@ export default defineCommand({
     const durability = (values.durability as string | undefined) ?? 'full';
     if (durability !== 'full' && durability !== 'normal') throw new CliError("--durability must be 'full' or 'normal'");
     const weights = typeof values.weights === 'string' ? parseWeights(values.weights) : undefined;
+    const placement = placementOption(values);
     try { new URL(brokerUrl); } catch { throw new CliError(`--broker: not a URL: ${brokerUrl}`); }
     const host = (values.host as string | undefined) ?? '127.0.0.1';
     const { access, quota } = accessFromFlags(values);
@@ -118,7 +122,7 @@ export default defineCommand({
       gw = await startGateway({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
         http: { host, port }, access, quota, leaseMs, bidWindowMs,
-        fastPath: values['no-fast-path'] !== true, fastPathDepth, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        fastPath: values['no-fast-path'] !== true, fastPathDepth, placement, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
         proofs: { enabled: values['no-proofs'] !== true, ...(typeof values['zk-cache'] === 'string' ? { cacheDir: values['zk-cache'] } : {}) },
         ...(weights ? { weights } : {}),
       });

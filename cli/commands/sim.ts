@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineCommand, numberOption, requireOption, CliError } from '../../util/cli.js';
 import { enrollKeys, updateEnrollmentFile } from '../../protocol/enrollment.js';
 import { profileNames } from '../../sim/profiles.js';
+import { SIM_HELP, SIM_OPTIONS, simFromFlags } from '../sim-flags.js';
 
 /** A trusted key given as hex, or as a file holding the hex (or a key file's publicKey). */
 function readTrusted(values: string[]): string[] {
@@ -31,8 +32,8 @@ export default defineCommand({
     enroll: { type: 'string' },
     region: { type: 'string' },
     'mesh-id': { type: 'string' },
-    'time-scale': { type: 'string' },
     'pool-size': { type: 'string' },
+    ...SIM_OPTIONS,
   },
   help: {
     broker: 'broker URL (repeat for failover), e.g. mqtt://127.0.0.1:18830',
@@ -45,8 +46,8 @@ export default defineCommand({
     enroll: 'add the devices\' keys (role node) to this enrollment file before starting (a locked update; revoked keys stay out and their devices are not started)',
     region: 'region (default local)',
     'mesh-id': 'broker mesh id used in connect proofs (default swarmlet)',
-    'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
     'pool-size': 'worker threads shared by all devices (default: CPU cores)',
+    ...SIM_HELP,
   },
   details: 'Stop with Ctrl-C: every device drains (finishes running tasks, flushes its outbox).',
   async run({ values }) {
@@ -57,6 +58,7 @@ export default defineCommand({
     const trusted = readTrusted((values.trust as string[] | undefined) ?? []);
     if (trusted.length === 0) throw new CliError('sim: --trust is required (the gateway public key)');
     const dataDir = (values.data as string | undefined) ?? '.data/sim';
+    const sim = simFromFlags(values);
     const { startFleet, fleetIdentities, profileMix } = await import('../../sim/fleet.js');
     try {
       profileMix(values.profiles as string | undefined, devices);
@@ -86,7 +88,9 @@ export default defineCommand({
       ...(values.profiles ? { profiles: values.profiles as string } : {}),
       cheaters: numberOption(values, 'cheaters', 0, { min: 0, max: devices }),
       cheatRate: numberOption(values, 'cheat-rate', 1, { min: 0, max: 1, integer: false }),
-      timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
+      timeScale: sim.timeScale,
+      ...(sim.fuelRate !== undefined ? { fuelRate: sim.fuelRate } : {}),
+      agent: sim.agent,
       ...(values['pool-size'] ? { poolSize: numberOption(values, 'pool-size', 2, { min: 1, max: 256 }) } : {}),
       ...(values.region ? { region: values.region as string } : {}),
       ...(values['mesh-id'] ? { meshId: values['mesh-id'] as string } : {}),

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
+import { SIM_HELP, SIM_OPTIONS, placementOption, simFromFlags } from '../sim-flags.js';
 import { UP_TOKEN_FILE } from '../gateway-client.js';
 import type { LedgerStatus } from '../../protocol/ledger-proof.js';
 
@@ -16,7 +17,7 @@ const proofLine = (s: LedgerStatus): string => s.enabled
 export default defineCommand({
   name: 'up',
   summary: 'Run the whole local mesh: broker, gateway with dashboard, and simulated devices.',
-  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--no-proofs]',
+  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--time-scale X] [--placement thermal|fill] [--no-proofs]',
   options: {
     data: { type: 'string' },
     host: { type: 'string' },
@@ -26,7 +27,8 @@ export default defineCommand({
     profiles: { type: 'string' },
     cheaters: { type: 'string' },
     region: { type: 'string' },
-    'time-scale': { type: 'string' },
+    placement: { type: 'string' },
+    ...SIM_OPTIONS,
     'no-proofs': { type: 'boolean' },
     ...ACCESS_OPTIONS,
   },
@@ -39,7 +41,8 @@ export default defineCommand({
     profiles: 'device profile mix, e.g. pi4-bare:2,pi5-active:1 (default: one of each)',
     cheaters: 'simulated devices that sign wrong outputs (default 0)',
     region: 'region served (default local)',
-    'time-scale': 'simulated seconds per real second for the thermal model (default 1)',
+    placement: "gateway fast-path placement: 'thermal' (default) or 'fill' (the naive baseline)",
+    ...SIM_HELP,
     'no-proofs': 'no recursive ledger proofs (they need o1js; proving uses a core and ~3 GB in its own process)',
     ...ACCESS_HELP,
   },
@@ -50,12 +53,14 @@ export default defineCommand({
     const devices = numberOption(values, 'devices', 6, { min: 0, max: 2000 });
     const host = (values.host as string | undefined) ?? '127.0.0.1';
     const { access, quota } = accessFromFlags(values);
+    const sim = simFromFlags(values);
+    const placement = placementOption(values);
     const { checkExposure } = await import('../../gateway/access/index.js');
     try { checkExposure(host, access); } catch (e) { throw new CliError(`up: ${(e as Error).message}`); }
     const opts = {
       dataDir,
       host,
-      gateway: { access, quota, proofs: { enabled: values['no-proofs'] !== true } },
+      gateway: { access, quota, placement, proofs: { enabled: values['no-proofs'] !== true } },
       httpPort: numberOption(values, 'port', 8080, { min: 0, max: 65535 }),
       mqttPort: numberOption(values, 'mqtt-port', 18830, { min: 0, max: 65535 }),
       portFallback: true,
@@ -63,7 +68,9 @@ export default defineCommand({
       region: (values.region as string | undefined) ?? 'local',
       fleet: {
         cheaters: numberOption(values, 'cheaters', 0, { min: 0, max: devices }),
-        timeScale: numberOption(values, 'time-scale', 1, { min: 0.001, max: 10_000, integer: false }),
+        timeScale: sim.timeScale,
+        ...(sim.fuelRate !== undefined ? { fuelRate: sim.fuelRate } : {}),
+        agent: sim.agent,
         ...(values.profiles ? { profiles: values.profiles as string } : {}),
       },
       onEnrollmentError: (e: Error) => process.stderr.write(`swarmlet up: enrollment file change ignored: ${e.message}\n`),

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadAgentConfig, parseAgentConfig, decideBid, type BidContext } from '../../agent/index.js';
+import { ConfigError, defaultSampleIntervalMs, loadAgentConfig, parseAgentConfig, decideBid, type BidContext } from '../../agent/index.js';
 import { sha256 } from '../../protocol/hash.js';
 import type { Offer } from '../../protocol/messages.js';
 import { tempDir } from './harness.js';
@@ -35,6 +35,15 @@ describe('agent config', () => {
     assert.deepEqual(c.trustedPublishers, [KEY]);
     assert.deepEqual(c.location, { lat: 48.1, lon: 11.6 }, 'coarse location');
     assert.equal(c.cheat?.rate, 0.1);
+  });
+
+  it('samples the sensors once a second of device time: simulated time scales it (20 ms at least); a set value stands', () => {
+    const at = (o: Record<string, unknown>) => defaultSampleIntervalMs(parseAgentConfig({ brokers: ['mqtt://x:1'], ...o }));
+    assert.equal(at({}), 1000, 'real sensors');
+    assert.equal(at({ profile: 'pi4-bare' }), 1000);
+    assert.equal(at({ profile: 'pi4-bare', timeScale: 20 }), 50);
+    assert.equal(at({ profile: 'pi4-bare', timeScale: 1000 }), 20);
+    assert.equal(parseAgentConfig({ brokers: ['mqtt://x:1'], sampleIntervalMs: 200 }).sampleIntervalMs, 200);
   });
 
   it('gives one clear error naming the bad setting', () => {

@@ -27,6 +27,8 @@ test('service install (systemd): config with broker and trust, a 0600 key, a uni
     const unit = readFileSync(join(dir.path, 'etc/systemd/system/swarmlet-agent.service'), 'utf8');
     assert.match(unit, /^SupplementaryGroups=video$/m);
     assert.match(unit, /^StateDirectory=swarmlet$/m);
+    // glibc gives a burst's task buffers back (agent/malloc-tunables.ts; bench/agent measures it).
+    assert.match(unit, /^Environment=GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=32768:glibc\.malloc\.arena_max=1$/m);
     const sec = spawnSync('systemd-analyze', ['security', '--offline=yes', `--root=${dir.path}`, 'swarmlet-agent.service'], { encoding: 'utf8' });
     const level = Number(/Overall exposure level for swarmlet-agent\.service: ([\d.]+)/.exec(sec.stdout)?.[1]);
     assert.ok(level <= 3.0, `exposure ${level}: ${sec.stderr}`);
@@ -48,6 +50,7 @@ test('service install (procd): a valid sh init script and a UCI config with list
     assert.equal(statSync(script).mode & 0o777, 0o755);
     const sh = spawnSync('sh', ['-n', script], { encoding: 'utf8' });
     assert.equal(sh.status, 0, sh.stderr);
+    assert.match(readFileSync(script, 'utf8'), /procd_set_param env SWARMLET_LOG_FORMAT=json GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=32768:glibc\.malloc\.arena_max=1$/m);
     const uci = readFileSync(join(dir.path, 'etc/config/swarmlet'), 'utf8');
     assert.match(uci, /list broker 'mqtts:\/\/hub.local:8883'\n\tlist broker 'mqtt:\/\/10.0.0.2:1883'/);
     assert.match(uci, new RegExp(`list trusted_publisher '${KEY}'`));

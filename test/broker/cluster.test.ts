@@ -81,3 +81,18 @@ test('a proof used on one broker cannot be replayed on another broker of the clu
   assert.ok(fresh.client, 'a fresh proof works on the other broker');
   await fresh.client!.endAsync();
 });
+
+test('a persistent session (clean: false) subscribing to several filters at once gets its SUBACK', { skip }, async () => {
+  // aedes calls the Redis persistence once per filter with the whole list; unguarded, all
+  // but one call waited forever (cluster.ts) and a gateway's SUBSCRIBE never completed.
+  const gw = await connectAs(b1!.url, mesh.members.gw!, { clean: false, clientId: `${mesh.members.gw!.nodeId}-persist` });
+  try {
+    const granted = await Promise.race([
+      gw.subscribeAsync({ 'swarm/v1/eu/cap/+': { qos: 0 }, 'swarm/v1/eu/status/+': { qos: 1 }, 'swarm/v1/eu/gw/bids': { qos: 0 }, 'swarm/v1/eu/gw/results': { qos: 1 } }),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no SUBACK within 10 s')), 10_000)),
+    ]);
+    assert.deepEqual(granted.map((g) => g.qos), [0, 1, 0, 1]);
+  } finally {
+    await gw.endAsync(true);
+  }
+});

@@ -110,7 +110,8 @@ test('job submit --wait --json returns the right digests; job status and proof c
   const listed = JSON.parse(list.stdout) as { tokens: Array<{ name: string; role: string; lastUsedAt: number | null }> };
   assert.deepEqual(listed.tokens.map((t) => [t.name, t.role]), [['ci', 'operator']]);
   assert.ok(listed.tokens[0]!.lastUsedAt, 'last use recorded');
-  assert.ok(!list.stdout.includes(token.split('_')[2]!), 'no secret listed');
+  // The secret is everything after `swt_<id>_` (base64url: it may itself contain '_').
+  assert.ok(!list.stdout.includes(token.slice(token.indexOf('_', 4) + 1)), 'no secret listed');
   assert.equal((await cli(['token', 'revoke', 'ci', '--data', join(dir.path, 'data')])).code, 0);
   const after = await cli(['job', 'status', out.job.id, '--gateway', gw.url, '--token', token]);
   assert.equal(after.code, 1);
@@ -132,6 +133,11 @@ test('bad arguments exit 2 with a one-line error', () => {
     [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--host', '0.0.0.0', '--no-auth'], /refusing to listen on 0\.0\.0\.0 with operator auth off/],
     [['gateway', '--broker', 'mqtt://x', '--key', 'k', '--enrollment', 'e', '--data', 'd', '--quota', 'tasks=1'], /--quota: unknown key/],
     [['up', '--host', '0.0.0.0', '--no-auth'], /refusing to listen/],
+    [['up', '--thresholds', 'critical=hot'], /--thresholds: critical must be a temperature/],
+    [['up', '--thresholds', 'boiling=90'], /--thresholds: unknown key "boiling"/],
+    [['up', '--sample-interval-ms', '5'], /--sample-interval-ms must be an integer >= 20/],
+    [['up', '--placement', 'random'], /--placement must be 'thermal' or 'fill'/],
+    [['sim', '--broker', 'mqtt://x', '--devices', '1', '--trust', 'ab'.repeat(32), '--fuel-rate', '-1'], /--fuel-rate/],
     [['token', 'create', '--name', 'x'], /--data is required/],
     [['token', 'create', '--data', '.', '--name', 'x', '--role', 'boss'], /--role/],
     [['token', 'create', '--data', '/no/such/dir', '--name', 'x'], /no folder/],

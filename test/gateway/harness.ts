@@ -227,6 +227,11 @@ export class Device {
     return n;
   }
 
+  /** Start or stop answering offers with bids. */
+  setBidding(on: boolean): void {
+    this.o.bid = on;
+  }
+
   /** Drop the connection without DISCONNECT: the broker publishes the last will. */
   crash(): void {
     (this.client as unknown as { stream: { destroy(): void } }).stream.destroy();

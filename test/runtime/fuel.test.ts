@@ -1,29 +1,21 @@
 /** Fuel is deterministic: same module and input, same fuel, in any worker, in any pool. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorkerPool, runOnce } from '../../agent/runtime/index.js';
-import type { Catalogue } from '../../agent/runtime/catalogue.js';
-import type { TaskRunner } from '../../agent/runtime/types.js';
 import { sampleInput, TASK_NAMES } from './inputs.js';
 import { abiModule } from './wat.js';
-import { catalogue, hex } from './helpers.js';
+import { cataloguePool, hex } from './helpers.js';
 
 describe('fuel metering', () => {
-  let cat: Catalogue;
-  let pool: TaskRunner;
-  before(async () => {
-    cat = await catalogue();
-    pool = createWorkerPool({ size: 2 });
-  });
-  after(() => pool.close());
+  const t = cataloguePool();
 
   it('every task: the same fuel on every run, concurrently across worker threads and in a second pool', async () => {
     const other = createWorkerPool({ size: 1, cacheSize: 2 });
     try {
       for (const name of TASK_NAMES) {
-        const wasm = cat.byName(name)!.wasm;
+        const wasm = t.cat.byName(name)!.wasm;
         const input = sampleInput(name, { seed: 5 });
-        const runs = await Promise.all([1, 2, 3, 4].map(() => pool.run(wasm, input)));
+        const runs = await Promise.all([1, 2, 3, 4].map(() => t.pool.run(wasm, input)));
         runs.push(await other.run(wasm, input));
         const fuels = runs.map((r) => (r.ok ? r.fuel : -1));
         assert.ok(fuels[0]! > 0, name);
@@ -36,30 +28,30 @@ describe('fuel metering', () => {
   });
 
   it('a budget of exactly the fuel used succeeds; one unit less is fuel-exhausted', async () => {
-    const wasm = cat.byName('primes')!.wasm;
+    const wasm = t.cat.byName('primes')!.wasm;
     const input = sampleInput('primes', { seed: 2 });
-    const first = await pool.run(wasm, input);
+    const first = await t.pool.run(wasm, input);
     assert.ok(first.ok);
-    const exact = await pool.run(wasm, input, { fuel: first.fuel });
+    const exact = await t.pool.run(wasm, input, { fuel: first.fuel });
     assert.ok(exact.ok);
     assert.equal(exact.fuel, first.fuel);
-    const short = await pool.run(wasm, input, { fuel: first.fuel - 1 });
+    const short = await t.pool.run(wasm, input, { fuel: first.fuel - 1 });
     assert.equal(!short.ok && short.error.kind, 'fuel-exhausted');
     assert.equal(short.fuel, first.fuel - 1);
   });
 
   it('fuel grows with the work: a longer input costs more', async () => {
-    const wasm = cat.byName('sha256')!.wasm;
-    const a = await pool.run(wasm, new Uint8Array(1000));
-    const b = await pool.run(wasm, new Uint8Array(10_000));
+    const wasm = t.cat.byName('sha256')!.wasm;
+    const a = await t.pool.run(wasm, new Uint8Array(1000));
+    const b = await t.pool.run(wasm, new Uint8Array(10_000));
     assert.ok(a.ok && b.ok);
     assert.ok(b.fuel > a.fuel * 5, `${a.fuel} vs ${b.fuel}`);
   });
 
   it('the start function is metered', async () => {
     const body = '(i64.const 0)';
-    const plain = await pool.run(abiModule(body), new Uint8Array(0));
-    const withStart = await pool.run(abiModule(body, `(global $i (mut i32) (i32.const 0))
+    const plain = await t.pool.run(abiModule(body), new Uint8Array(0));
+    const withStart = await t.pool.run(abiModule(body, `(global $i (mut i32) (i32.const 0))
       (func $s (loop $l (global.set $i (i32.add (global.get $i) (i32.const 1))) (br_if $l (i32.lt_u (global.get $i) (i32.const 1000)))))
       (start $s)`), new Uint8Array(0));
     assert.ok(plain.ok && withStart.ok);
@@ -75,7 +67,7 @@ describe('fuel metering', () => {
           (if (i32.eq (local.get $i) (i32.const 100)) (then (return))) (br $l)))`);
     const fuel: number[] = [];
     for (const n of [0, 1, 2, 3, 10]) {
-      const o = await pool.run(m, new Uint8Array([n]));
+      const o = await t.pool.run(m, new Uint8Array([n]));
       assert.ok(o.ok, !o.ok ? o.error.message : '');
       fuel.push(o.fuel);
     }
@@ -84,23 +76,23 @@ describe('fuel metering', () => {
     assert.equal(fuel[3]! - fuel[2]!, step);
     assert.equal(fuel[4]! - fuel[3]!, 7 * step);
     // And running out inside the callee is fuel-exhausted, not a wrong count.
-    const short = await pool.run(m, new Uint8Array([10]), { fuel: fuel[4]! - 1 });
+    const short = await t.pool.run(m, new Uint8Array([10]), { fuel: fuel[4]! - 1 });
     assert.equal(!short.ok && short.error.kind, 'fuel-exhausted');
   });
 
   it('runOnce gives the same fuel and output as the pool', async () => {
-    const wasm = cat.byName('blur')!.wasm;
+    const wasm = t.cat.byName('blur')!.wasm;
     const input = sampleInput('blur', { seed: 4 });
-    const [a, b] = [await pool.run(wasm, input), await runOnce(wasm, input)];
+    const [a, b] = [await t.pool.run(wasm, input), await runOnce(wasm, input)];
     assert.ok(a.ok && b.ok);
     assert.equal(a.fuel, b.fuel);
     assert.equal(hex(a.output), hex(b.output));
   });
 
   it('bad limits are a programming error (RangeError), not an outcome', async () => {
-    const wasm = cat.byName('sha256')!.wasm;
-    await assert.rejects(pool.run(wasm, new Uint8Array(0), { fuel: 0 }), RangeError);
-    await assert.rejects(pool.run(wasm, new Uint8Array(0), { fuel: 2 ** 53 }), RangeError);
-    await assert.rejects(pool.run(wasm, new Uint8Array(0), { memoryPages: 1.5 }), RangeError);
+    const wasm = t.cat.byName('sha256')!.wasm;
+    await assert.rejects(t.pool.run(wasm, new Uint8Array(0), { fuel: 0 }), RangeError);
+    await assert.rejects(t.pool.run(wasm, new Uint8Array(0), { fuel: 2 ** 53 }), RangeError);
+    await assert.rejects(t.pool.run(wasm, new Uint8Array(0), { memoryPages: 1.5 }), RangeError);
   });
 });

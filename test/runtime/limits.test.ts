@@ -6,15 +6,14 @@
  * never `bad-output`, `memory-limit` or `fuel-exhausted`.
  */
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWorkerPool, DEFAULT_RUN_LIMITS } from '../../agent/runtime/index.js';
-import type { Catalogue } from '../../agent/runtime/catalogue.js';
-import type { RunOutcome, TaskRunner } from '../../agent/runtime/types.js';
+import { DEFAULT_RUN_LIMITS } from '../../agent/runtime/index.js';
+import type { RunOutcome } from '../../agent/runtime/types.js';
 import { parseAgentConfig } from '../../agent/config.js';
 import { MAX_PAYLOAD_BYTES } from '../../protocol/messages.js';
 import { REFERENCES } from './references.js';
-import { catalogue, hex } from './helpers.js';
+import { cataloguePool, hex } from './helpers.js';
 
 function words(ws: number[], rest = 0): Uint8Array {
   const b = new Uint8Array(ws.length * 4 + rest);
@@ -50,15 +49,9 @@ function mandelbrotInput(w: number, h: number, maxIter: number): Uint8Array {
 }
 
 describe('catalogue limits agree with the default caps', () => {
-  let cat: Catalogue;
-  let pool: TaskRunner;
-  before(async () => {
-    cat = await catalogue();
-    pool = createWorkerPool({ size: 2 });
-  });
-  after(() => pool.close());
+  const t = cataloguePool();
 
-  const run = (task: string, input: Uint8Array): Promise<RunOutcome> => pool.run(cat.byName(task)!.wasm, input, {});
+  const run = (task: string, input: Uint8Array): Promise<RunOutcome> => t.pool.run(t.cat.byName(task)!.wasm, input, {});
 
   async function fits(task: string, input: Uint8Array, what: string): Promise<void> {
     assert.ok(input.length <= MAX_PAYLOAD_BYTES, `${what}: the edge input itself fits a task input (${input.length} bytes)`);

@@ -55,6 +55,13 @@ function renderHealth(h) {
   $('#s-open').textContent = num(h.openTasks);
 }
 
+/** The firmware flags, spelled out (Raspberry Pi get_throttled). */
+function throttleTitle(n) {
+  if (!n.throttled) return 'no firmware throttle flags on this board';
+  const say = (f) => Object.entries(f).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none';
+  return `now: ${say(n.throttled.now)}; since boot: ${say(n.throttled.sinceBoot)}`;
+}
+
 function renderNodes(nodes) {
   const online = nodes.filter((n) => n.online);
   $('#s-online').textContent = `${online.length} / ${nodes.length}`;
@@ -67,6 +74,7 @@ function renderNodes(nodes) {
     el('td', { class: n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline' }, n.quarantined ? 'quarantined' : n.online ? 'online' : 'offline'),
     el('td', {}, el('span', { class: `badge ${n.thermalState}` }, n.thermalState || '–')),
     el('td', { class: 'num' }, n.temperatureC == null ? '–' : `${num(n.temperatureC, 1)} °C`),
+    el('td', { class: 'num', title: throttleTitle(n) }, n.clock == null ? '–' : `${num(n.clock * 100)}%${n.throttled?.now.throttled ? ' throttled' : ''}`),
     el('td', { class: 'num' }, `${num(n.freeSlots)} / ${num(n.slots)}`),
     el('td', { class: 'num' }, `${si(n.fuelRate)}/s`),
     el('td', { class: 'num' }, num(n.reputation, 2)),

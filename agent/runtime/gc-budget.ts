@@ -1,0 +1,66 @@
+/**
+ * Garbage collection by the byte, for the task-runner process (its threads only).
+ *
+ * Task inputs and outputs, IPC and worker messages and a task's grown wasm memory are
+ * external memory: a few JS-heap bytes each, so the young generation fills slowly and V8
+ * collects them only once ~64 MB of external memory piled up per isolate (a constant, no
+ * flag changes it). Under a burst of 64 KiB tasks the runner process grew by ~50 MB of such
+ * garbage with 2 slots (bench/agent). A GarbageBudget runs a collection every `limit` bytes
+ * dropped instead, which bounds that garbage to about `limit` per thread.
+ *
+ * The global `gc` exists only where the runner process was started with --expose-gc
+ * (ProcessRunner does): the tasks are wasm with a frozen import object, so they cannot reach
+ * it. Elsewhere (a WorkerPool inside the agent or a test) the budget does nothing and V8
+ * decides, unless the caller passes a function from exposedGc().
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export type Gc = (opts?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
+
+let exposed: Gc | null | undefined;
+/**
+ * A gc function for a process started without --expose-gc (the agent's own): the flag set
+ * at run time applies to contexts made afterwards, so a new context has it. Null if V8
+ * refuses.
+ */
+export function exposedGc(): Gc | null {
+  if (exposed === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      exposed = runInNewContext('gc') as Gc;
+    } catch {
+      exposed = null;
+    }
+  }
+  return exposed;
+}
+
+export class GarbageBudget {
+  private dropped = 0;
+  /** Collections run so far. */
+  runs = 0;
+
+  /** `async`: incremental marking that finishes between tasks, for a thread that dispatches work. */
+  constructor(
+    private readonly limit: number,
+    private readonly execution: 'sync' | 'async' = 'sync',
+    private readonly gc: Gc | undefined = (globalThis as { gc?: Gc }).gc,
+  ) {}
+
+  get active(): boolean {
+    return this.gc !== undefined;
+  }
+
+  /** `bytes` of external memory just became garbage; collect once past the limit. */
+  add(bytes: number): void {
+    if (!this.gc) return;
+    this.dropped += bytes;
+    if (this.dropped < this.limit) return;
+    this.dropped = 0;
+    this.runs++;
+    // Plain gc() for a full collection: V8 11 ignores {type: 'major', execution: 'sync'}.
+    if (this.execution === 'async') void this.gc({ type: 'major', execution: 'async' });
+    else this.gc();
+  }
+}
