@@ -32,6 +32,8 @@ export interface AdvertiserOptions {
   priceFloor: number;
   location: { lat: number; lon: number } | null;
   profile: string;
+  /** The agent's version, sent in every advert. */
+  version?: string;
   /** Largest fuel and memory this device gives one task (advertised; see CapacityAdvert.limits). */
   limits: { fuel: number; memoryPages: number };
   sampleIntervalMs: number;
@@ -183,6 +185,7 @@ export class Advertiser {
       location: this.o.location,
       profile: this.o.profile.slice(0, 64),
       sources: this.o.sensors.sources.slice(0, 32).map((s) => s.slice(0, 64)),
+      ...(this.o.version ? { version: this.o.version.slice(0, 32) } : {}),
       thermal: {
         clock: finiteIn(r.cpuFreqRatio, 0, 1) ?? 1,
         budget: Math.max(0, Math.min(c.slots, c.budget ?? c.slots)),

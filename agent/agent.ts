@@ -15,6 +15,7 @@ import { assignmentsOf, MAX_BATCH_ITEMS, packBatches, type Kind, type MessageOf,
 import { parseTopic, topics } from '../protocol/topics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { Advertiser } from './advertiser.js';
+import { swarmletVersion } from '../util/version.js';
 import { decideBid } from './bidder.js';
 import { parseAgentConfig, type AgentConfig, type AgentConfigInput } from './config.js';
 import { Executor } from './executor.js';
@@ -111,7 +112,7 @@ export async function startAgent(input: AgentConfig | AgentConfigInput, deps: Ag
 
   const advertiser: Advertiser = new Advertiser({
     identity, region, sensors, capacity: capacity.tracker, busy: () => executor.busy, running: () => executor.runningCount,
-    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real', limits: config.limits,
+    priceFloor: config.priceFloor, location: config.location, profile: config.profile ?? 'real', limits: config.limits, version: swarmletVersion(),
     sampleIntervalMs, advertIntervalMs: config.advertIntervalMs,
     publish: (topic, payload) => link.publish(topic, payload, { qos: 0, retain: true }),
     refusal: () => (draining ? 'draining' : outbox.isFull() ? 'outbox full' : null),

@@ -4,6 +4,9 @@
  * nonce. We check the proof, that the key is enrolled (and is the key the node id names),
  * that the client id belongs to the node, and that the last will is allowed.
  *
+ * A valid proof from a key that is not enrolled (and was not refused before) is recorded as
+ * a join request (protocol/pending.ts) for an operator to approve; it is refused all the same.
+ *
  * Refusals use the MQTT 3.1.1 CONNACK codes: 4 (bad username or password) for anything
  * wrong with the credentials themselves, 5 (not authorized) for a valid key that may not
  * connect like this (not enrolled, foreign client id, forbidden will).
@@ -64,9 +67,10 @@ export class Authenticator {
   /**
    * `admit(nodeId, role)` runs once the proof is verified and the key enrolled, before its
    * nonce is stored: false refuses with CONNACK 3 (the per-node connect budget), so a node
-   * over its budget cannot fill the nonce cache either.
+   * over its budget cannot fill the nonce cache either. A valid proof from a key that is not
+   * enrolled (nor revoked or refused) is recorded as a join request, with `address`.
    */
-  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined, admit?: (nodeId: string, role: BrokerRole) => boolean): AuthResult {
+  check(clientId: string, username: string | undefined, password: Buffer | undefined, willTopic: string | undefined, admit?: (nodeId: string, role: BrokerRole) => boolean, address: string | null = null): AuthResult {
     if (username === undefined && password === undefined) {
       if (!this.o.allowAnonymous) return { ok: false, code: 4, reason: 'no credentials' };
       if (willTopic !== undefined && !canWill('anonymous', clientId, willTopic)) return { ok: false, code: 5, reason: `last will on ${JSON.stringify(willTopic)} not allowed` };
@@ -86,8 +90,15 @@ export class Authenticator {
         ...(this.o.maxSkewMs !== undefined ? { maxSkewMs: this.o.maxSkewMs } : {}),
         ...(this.o.maxAgeMs !== undefined ? { maxAgeMs: this.o.maxAgeMs } : {}),
         beforeNonce: (_proof, publicKey) => {
-          const enrolled = this.o.enrollment.get(username);
-          if (!enrolled || !bytesEqual(enrolled.publicKey, publicKey)) throw new Refused(5, 'key is not enrolled');
+          const e = this.o.enrollment;
+          const enrolled = e.get(username);
+          if (!enrolled) {
+            // The proof showed the key is held; an operator may let it in (not one refused or revoked before).
+            const revoked = e.revocation(username) !== undefined;
+            if (!revoked && clientIdAllowed(username, clientId)) e.pending.record(publicKey, clientId, address);
+            throw new Refused(5, revoked ? 'key is revoked' : 'key is not enrolled (recorded as a join request for an operator to approve)');
+          }
+          if (!bytesEqual(enrolled.publicKey, publicKey)) throw new Refused(5, 'key is not enrolled');
           if (!clientIdAllowed(username, clientId)) throw new Refused(5, `client id ${JSON.stringify(clientId)} does not belong to ${username}`);
           if (willTopic !== undefined && !canWill(enrolled.role, username, willTopic)) {
             throw new Refused(5, `last will on ${JSON.stringify(willTopic)} not allowed for a ${enrolled.role}`);

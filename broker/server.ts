@@ -130,12 +130,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
       // is stored (a node over its budget cannot fill the nonce cache).
       let budget: Budget | undefined;
       let overBudget = false;
+      const address = (conn0 as unknown as { remoteAddress?: string }).remoteAddress ?? null;
       const r = auth.check(client.id, username ?? undefined, password ?? undefined, will?.topic, (nodeId, role) => {
         if (!rateLimited(role)) return true;
         budget = budgets.get(nodeId);
         overBudget = !budget.connects.take();
         return !overBudget;
-      });
+      }, address);
       if (!r.ok) {
         if (overBudget && budget) {
           const now = Date.now();

@@ -15,6 +15,7 @@ const REGISTRY: Registry = {
   proof: ['check receipt inclusion proofs offline', () => import('./commands/proof.js')],
   keys: ['create and inspect Ed25519 device keys', () => import('./commands/keys.js')],
   token: ['operator API tokens of a gateway: create, list, revoke', () => import('./commands/token.js')],
+  enroll: ['which device keys may join: add, list, revoke, readmit, deny (the enrollment file)', () => import('./commands/enroll.js')],
 };
 
 runCli(REGISTRY, {

@@ -369,16 +369,17 @@ export class Engine {
     if (job.remaining === 0) this.finishJob(job);
   }
 
-  private finishJob(job: JobState, now = Date.now()): void {
+  private finishJob(job: JobState, now = Date.now(), cancelled?: string): void {
     this.d.store.finishRevisions(job.id, now);
     const failed = job.tasks.filter((t) => t.state === 'failed');
-    this.d.store.finishJob(job.id, failed.length ? 'failed' : 'done', failed.length ? `${failed.length} of ${job.tasks.length} tasks failed: ${failed[0]!.error}` : null, now);
+    if (cancelled !== undefined) this.d.store.finishJob(job.id, 'cancelled', cancelled, now);
+    else this.d.store.finishJob(job.id, failed.length ? 'failed' : 'done', failed.length ? `${failed.length} of ${job.tasks.length} tasks failed: ${failed[0]!.error}` : null, now);
     this.jobs.delete(job.id);
     for (const t of job.tasks) {
       for (const n of [...t.leases.keys()]) this.scheduler.releaseLease(t, n);
       this.tasks.delete(t.id);
     }
-    this.d.metrics.jobs.inc({ event: failed.length ? 'failed' : 'done' });
+    this.d.metrics.jobs.inc({ event: cancelled !== undefined ? 'cancelled' : failed.length ? 'failed' : 'done' });
     this.d.log.info({ jobId: job.id, tasks: job.tasks.length, failed: failed.length, ms: now - job.createdAt }, 'job finished');
     const waiters = this.waiters.get(job.id) ?? [];
     this.waiters.delete(job.id);
@@ -395,6 +396,28 @@ export class Engine {
         if (this.jobs.has(job.id)) this.failTask(t, job, 'deadline passed');
       }
     }
+  }
+
+  /**
+   * Stop a running job (an operator cancelled it): leases out are cancelled, tasks not
+   * finished end as failed with `why`, the job ends 'cancelled'. False when it is not running.
+   */
+  cancel(jobId: string, why: string, now = Date.now()): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job) return false;
+    this.d.store.tx(() => {
+      for (const t of job.tasks) {
+        if (t.state !== 'open' && t.state !== 'checking') continue;
+        for (const n of [...t.leases.keys()]) this.scheduler.endLease(t, n, 'cancelled');
+        t.state = 'failed';
+        t.error = why;
+        this.d.store.setTaskFinal(t.id, { state: 'failed', output: null, outputHash: null, ok: false, error: why, nodeId: null, receiptId: null, verified: false });
+        this.d.metrics.tasks.inc({ outcome: 'cancelled' });
+      }
+      job.remaining = 0;
+      this.finishJob(job, now, why);
+    });
+    return true;
   }
 
   /** Resolves when the job is no longer running (immediately if it is not). */

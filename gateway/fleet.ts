@@ -15,7 +15,7 @@ import type { Candidate } from './auction.js';
 import type { CandidateSource, Needs } from './candidates.js';
 import { Grants } from './grants.js';
 import { fastNode, type FastNode } from './placement.js';
-import type { Store } from './store.js';
+import type { NodeRow, Store } from './store.js';
 import type { Reputation } from './trust.js';
 
 export interface NodeInfo {
@@ -36,6 +36,14 @@ export interface NodeView {
   online: boolean;
   thermalState: ThermalState | null;
   temperatureC: number | null;
+  load: number | null;
+  memFreeMb: number | null;
+  power: CapacityAdvert['power'] | null;
+  location: CapacityAdvert['location'];
+  /** The agent's version, when its advert says. */
+  version: string | null;
+  /** When the node signed its latest advert (its clock). */
+  advertAt: number | null;
   slots: number | null;
   freeSlots: number | null;
   fuelRate: number | null;
@@ -49,6 +57,8 @@ export interface NodeView {
   grantedSlots: number;
   /** Benched (no work) until this time after letting leases expire; null when not. */
   benchedUntil: number | null;
+  /** An operator drained it: no new work, its leases run out. */
+  drained: boolean;
   lastSeen: number | null;
   /** Clock as a ratio of its maximum (1 = full speed), from the governor's advert; null when unknown. */
   clock: number | null;
@@ -90,6 +100,10 @@ export class Fleet implements CandidateSource {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly dirty = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
+  private readonly drained = new Set<string>();
+  /** Stored rows, for views of nodes not in memory without a query each time (liveViews). */
+  private rows = new Map<string, NodeRow>();
+  private rowsAt = 0;
   private online = 0;
   private readonly watchers: Array<(nodeId: string) => void> = [];
 
@@ -191,6 +205,24 @@ export class Fleet implements CandidateSource {
     return this.online;
   }
 
+  /** Drain a node (no new work; leases it holds run out) or take it back. Returns whether that changed anything. */
+  setDrained(nodeId: string, on: boolean): boolean {
+    const had = this.drained.has(nodeId);
+    if (on) this.drained.add(nodeId);
+    else this.drained.delete(nodeId);
+    if (had !== on) this.changed(nodeId); // in or out of the fast path's candidate index
+    return had !== on;
+  }
+
+  isDrained(nodeId: string): boolean {
+    return this.drained.has(nodeId);
+  }
+
+  /** Every node known in memory (advertised or reported since start). */
+  known(): IterableIterator<NodeInfo> {
+    return this.nodes.values();
+  }
+
   leaseTaken(nodeId: string): void {
     this.info(nodeId, null).leases++;
     this.changed(nodeId);
@@ -232,7 +264,7 @@ export class Fleet implements CandidateSource {
     if (!n || !n.online || !a) return null;
     // A device that gives a task less fuel or memory than this job asks would refuse it.
     if (needs && a.limits && (a.limits.fuel < needs.fuel || a.limits.memoryPages < needs.memoryPages)) return null;
-    if (a.state === 'hot' || a.state === 'critical') return null;
+    if (a.state === 'hot' || a.state === 'critical' || this.drained.has(n.nodeId)) return null;
     const s = this.rep.get(n.nodeId);
     if (s.quarantined) return null;
     const slots = this.grants.slots(n.nodeId, a.slots, now);
@@ -252,7 +284,7 @@ export class Fleet implements CandidateSource {
   fastCapable(nodeId: string, now = Date.now()): boolean {
     const n = this.nodes.get(nodeId);
     const a = n?.advert;
-    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
+    return !!n && n.online && !!a && a.state !== 'hot' && a.state !== 'critical' && !this.drained.has(nodeId) && !this.rep.isQuarantined(nodeId) && !this.grants.benched(nodeId, now);
   }
 
   benchedUntil(nodeId: string, now = Date.now()): number {
@@ -270,7 +302,7 @@ export class Fleet implements CandidateSource {
     const seen: number[] = [];
     for (const n of this.nodes.values()) {
       const a = n.advert;
-      if (!n.online || !a || a.region !== region) continue;
+      if (!n.online || !a || a.region !== region || this.drained.has(n.nodeId)) continue;
       const s = this.rep.get(n.nodeId);
       if (s.quarantined) continue;
       const f = fastNode(a, n.leases, this.grants.slots(n.nodeId, a.slots, now), s.reputation);
@@ -310,7 +342,7 @@ export class Fleet implements CandidateSource {
     for (const n of this.nodes.values()) {
       const a = n.advert;
       if (a?.region !== region) continue;
-      if (evenIfHot ? n.online && !this.rep.isQuarantined(n.nodeId) && !this.grants.benched(n.nodeId, now) : this.fastCapable(n.nodeId, now)) return true;
+      if (evenIfHot ? n.online && !this.drained.has(n.nodeId) && !this.rep.isQuarantined(n.nodeId) && !this.grants.benched(n.nodeId, now) : this.fastCapable(n.nodeId, now)) return true;
     }
     return false;
   }
@@ -322,6 +354,7 @@ export class Fleet implements CandidateSource {
    * would win more than it can run.
    */
   hasRoom(nodeId: string, bidFreeSlots: number, now = Date.now()): boolean {
+    if (this.drained.has(nodeId)) return false;
     const n = this.nodes.get(nodeId);
     const claimed = n?.advert ? n.advert.slots : bidFreeSlots;
     return (n?.leases ?? 0) < this.grants.slots(nodeId, claimed, now);
@@ -343,23 +376,62 @@ export class Fleet implements CandidateSource {
 
   views(now = Date.now()): NodeView[] {
     this.flush();
-    return this.store.listNodes().map((r) => {
-      const n = this.nodes.get(r.node_id);
-      const a = n?.advert ?? null;
-      const s = this.rep.get(r.node_id);
-      return {
-        id: r.node_id, region: n?.region ?? r.region, online: n ? n.online : false,
-        thermalState: (a?.state ?? (r.state as ThermalState | null)) ?? null, temperatureC: a ? a.tempC : r.temp_c,
-        slots: a ? a.slots : r.slots, freeSlots: a ? a.freeSlots : r.free_slots, fuelRate: a ? a.fuelRate : r.fuel_rate,
-        headroom: a ? a.headroom : r.headroom, priceFloor: a ? a.priceFloor : r.price_floor, profile: a ? a.profile : r.profile,
-        reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
-        grantedSlots: this.grants.slots(r.node_id, a ? a.slots : (r.slots ?? 0), now), benchedUntil: this.grants.view(r.node_id, now).benchedUntil,
-        lastSeen: n?.lastSeen || r.last_seen,
-        clock: a?.thermal?.clock ?? null,
-        throttled: a?.throttled ? { now: flags(a.throttled.now), sinceBoot: flags(a.throttled.sinceBoot) } : null,
-        budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain?.at(-1) ?? null, sprintS: a?.thermal?.sprintS?.at(-1) ?? null,
-        trendCPerMin: a?.thermal?.trendCPerMin ?? null,
-      };
-    });
+    const rows = this.store.listNodes();
+    this.rows = new Map(rows.map((r) => [r.node_id, r]));
+    this.rowsAt = now;
+    return rows.map((r) => this.viewOf(r.node_id, r, now));
+  }
+
+  /**
+   * Views of every node without writing or reading the store each time (for the console's
+   * live push, several times a second): nodes in memory, and stored rows read again at most
+   * every `rowsMaxAgeMs` for the rest.
+   */
+  liveViews(now = Date.now(), rowsMaxAgeMs = 10_000): NodeView[] {
+    if (now - this.rowsAt > rowsMaxAgeMs) {
+      this.rows = new Map(this.store.listNodes().map((r) => [r.node_id, r]));
+      this.rowsAt = now;
+    }
+    const out: NodeView[] = [];
+    for (const [id, r] of this.rows) out.push(this.viewOf(id, r, now));
+    for (const id of this.nodes.keys()) if (!this.rows.has(id)) out.push(this.viewOf(id, undefined, now));
+    return out;
+  }
+
+  view(nodeId: string, now = Date.now()): NodeView | undefined {
+    const r = this.store.getNode(nodeId);
+    if (!r && !this.nodes.has(nodeId)) return undefined;
+    return this.viewOf(nodeId, r, now);
+  }
+
+  private viewOf(id: string, r: NodeRow | undefined, now: number): NodeView {
+    const n = this.nodes.get(id);
+    const a = n?.advert ?? null;
+    const s = this.rep.get(id);
+    const slots = a ? a.slots : (r?.slots ?? null);
+    return {
+      id, region: n?.region ?? r?.region ?? null, online: n ? n.online : false,
+      thermalState: (a?.state ?? (r?.state as ThermalState | null | undefined)) ?? null, temperatureC: a ? a.tempC : (r?.temp_c ?? null),
+      throttled: a?.throttled ? { now: flags(a.throttled.now), sinceBoot: flags(a.throttled.sinceBoot) } : null,
+      clock: a?.thermal?.clock ?? null, budget: a?.thermal?.budget ?? null, sustain: a?.thermal?.sustain?.at(-1) ?? null,
+      sprintS: a?.thermal?.sprintS?.at(-1) ?? null, trendCPerMin: a?.thermal?.trendCPerMin ?? null,
+      load: a ? a.load : null, memFreeMb: a ? a.memFreeMb : null, power: a?.power ?? null,
+      location: a ? a.location : (r?.location ? parseLocation(r.location) : null), version: a?.version ?? null, advertAt: a?.at ?? null,
+      slots, freeSlots: a ? a.freeSlots : (r?.free_slots ?? null), fuelRate: a ? a.fuelRate : (r?.fuel_rate ?? null),
+      headroom: a ? a.headroom : (r?.headroom ?? null), priceFloor: a ? a.priceFloor : (r?.price_floor ?? null), profile: a ? a.profile : (r?.profile ?? null),
+      reputation: s.reputation, quarantined: s.quarantined, leases: n?.leases ?? 0,
+      grantedSlots: this.grants.slots(id, slots ?? 0, now), benchedUntil: this.grants.view(id, now).benchedUntil,
+      drained: this.drained.has(id),
+      lastSeen: n?.lastSeen || r?.last_seen || null,
+    };
+  }
+}
+
+function parseLocation(raw: string): CapacityAdvert['location'] {
+  try {
+    const l = JSON.parse(raw) as { lat?: unknown; lon?: unknown };
+    return typeof l.lat === 'number' && typeof l.lon === 'number' ? { lat: l.lat, lon: l.lon } : null;
+  } catch {
+    return null;
   }
 }

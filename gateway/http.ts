@@ -1,9 +1,10 @@
 /**
  * The gateway's HTTP server (fastify 5): the access plugin first (Host, credentials,
  * Origin, roles, security headers; gateway/access/), then the dashboard login, the JSON
- * API (routes.ts, modules/routes.ts, prover/routes.ts) and the dashboard's static files
- * (dashboard/serve.ts). Routes are listed in README.md. Every body is bounded per route and validated; errors are a 4xx with a
- * short `{"error": reason}` that never echoes the request, never a crash.
+ * API (routes.ts, modules/routes.ts, prover/routes.ts), the console's routes (console/routes.ts:
+ * drill-down, history, live push, enrollment, alerts) and the dashboard's static files
+ * (dashboard/serve.ts). Routes are listed in README.md. Every body is bounded per route and
+ * validated; errors are a 4xx with a short `{"error": reason}` that never echoes the request, never a crash.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -14,7 +15,10 @@ import { accessPlugin } from './access/plugin.js';
 import { sessionRoutes } from './access/session-routes.js';
 import type { ProofAnswer } from './batcher.js';
 import { dashboardRoutes } from './dashboard/serve.js';
-import type { NodeView } from './fleet.js';
+import type { Console, ConsoleNode } from './console/index.js';
+import type { Page } from './console/paging.js';
+import type { BATCH_SORTS, JOB_SORTS } from './console/queries.js';
+import { consoleRoutes } from './console/routes.js';
 import type { JobSpec, JobView } from './jobs.js';
 import type { GatewayMetrics } from './metrics.js';
 import { apiRoutes, jobBodyLimit } from './routes.js';
@@ -30,17 +34,19 @@ export interface GatewayApi {
   batchDelayMs: number;
   quota: QuotaLimits;
   health(): { ok: boolean } & Record<string, unknown>;
-  nodes(): NodeView[];
+  nodes(): ConsoleNode[];
   revoke(nodeId: string): RevokeAnswer;
-  /** Lift a quarantine (the node's results are then checked from scratch); false when it was not quarantined. */
-  readmit(nodeId: string): boolean;
   /** Submit for `owner` (a token id) under its quota; throws QuotaError or BadJob. */
   submitJob(spec: JobSpec, owner: string): Promise<{ id: string }>;
-  listJobs(limit: number): JobView[];
-  getJob(id: string): JobView | undefined;
+  listJobs(p: Page<(typeof JOB_SORTS)[number]>): { total: number; items: JobView[] };
+  /** A job, with its results when finished (unless withResults is false). */
+  getJob(id: string, withResults?: boolean): JobView | undefined;
   proof(receiptId: string): ProofAnswer;
-  batches(limit: number): unknown[];
+  batches(p: Page<(typeof BATCH_SORTS)[number]>): { total: number; items: unknown[] };
+  batchTotals(): { batches: number; receipts: number; fuel: number };
   ledger(): unknown;
+  /** The operator console's state and actions (its routes: console/routes.ts). */
+  console: Console;
   /** The catalogue and the module registry (gateway/modules/). */
   modules: ModulesApi;
   /** The recursive ledger prover's status and inclusion answers (gateway/prover/). */
@@ -85,6 +91,7 @@ export async function startHttp(api: GatewayApi, access: Access, o: HttpOptions 
   await app.register(accessPlugin, { access, log: api.log, onRefused: (reason) => api.metrics.httpRefused.inc({ reason }) });
   await app.register(sessionRoutes, { access });
   await app.register(apiRoutes, { api, jobBodyLimit: jobBodyLimit(api.quota.tasksPerJob, api.quota.bytesPerJob) });
+  await app.register(consoleRoutes, { console: api.console, access });
   await app.register(moduleRoutes, { modules: api.modules });
   await app.register(ledgerRoutes, { prover: api.prover });
   await app.register(dashboardRoutes, { dir: o.dashboardDir ?? join(projectRoot(), 'gateway', 'dashboard', 'public') });

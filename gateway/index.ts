@@ -24,6 +24,8 @@ import type { ParseOutcome } from './parse.js';
 import { VerifyPool } from './verify-pool.js';
 import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { Console, type ConsoleOptions } from './console/index.js';
+import { streamStillAllowed } from './console/routes.js';
 import { GatewayLink } from './mqtt.js';
 import { loadRuntime, type GatewayRuntime } from './runtime.js';
 import { Scheduler, THERMAL_SCAN_MAX, type PlacementPolicy } from './scheduler.js';
@@ -40,6 +42,7 @@ export type { BatchSink, SealedBatch, Prover } from './batcher.js';
 export type { GatewayRuntime } from './runtime.js';
 export type { PlacementPolicy } from './scheduler.js';
 export type { AccessOptions, QuotaLimits } from './access/index.js';
+export type { ConsoleOptions } from './console/index.js';
 
 export interface GatewayOptions {
   brokerUrl: string;
@@ -92,6 +95,8 @@ export interface GatewayOptions {
   sinks?: BatchSink[];
   /** Recursive ledger proofs (gateway/prover/): off unless enabled; need the optional o1js. */
   proofs?: { enabled?: boolean } & Pick<LedgerProverOptions, 'cacheDir' | 'proofsEnabled' | 'unavailable' | 'retryMs'>;
+  /** The operator console: history ring and retention, alert thresholds, live push (gateway/console/). */
+  console?: ConsoleOptions;
   logger?: Logger;
 }
 
@@ -109,6 +114,8 @@ export interface GatewayHandle {
   prover: LedgerProver;
   /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
   access: Access;
+  /** The operator console's state: history, alerts, live push, actions. */
+  console: Console;
   /** The catalogue and the registry of published modules. */
   modules: Modules;
   stop(): Promise<void>;
@@ -197,7 +204,24 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     log.warn({ maxReceipts: batchOpts.maxReceipts, step: RECEIPTS_PER_STEP }, 'batch size capped to what one proof step folds');
     batchOpts.maxReceipts = RECEIPTS_PER_STEP;
   }
-  const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, prover, ...(opts.sinks ?? [])], log });
+  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
+  let mqttError: string | null = null;
+  const health = () => {
+    const up = link?.client.connected === true;
+    const p = prover.status();
+    return {
+      ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
+      proofs: p.enabled ? { enabled: true, height: p.height, lag: p.lag, gatewayKey: p.gatewayKey } : { enabled: false, reason: p.reason },
+    };
+  };
+  let access: Access | null = null;
+  const consoleState = new Console({ store, fleet, rep, engine, enrollment, metrics, log, gatewayId: identity.nodeId, regions, health }, opts.console ?? {},
+    (req) => (access ? streamStillAllowed(access)(req) : false));
+  const statsSink: BatchSink = {
+    name: 'console-totals',
+    accept: (b) => { metrics.batches.inc(); consoleState.onBatch(b); },
+  };
+  const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, statsSink, prover, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   // A result may start just before its lease ends and run for its whole timeout.
@@ -230,7 +254,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       });
       acks.added();
     });
-    const stored = outcomes.reduce((n, o) => n + (o.status === 'stored' ? 1 : 0), 0);
+    let stored = 0;
+    for (const o of outcomes) if (o.status === 'stored') { stored++; if (o.nodeId) consoleState.history.onTasks(o.nodeId); }
     if (stored) batcher.poke(stored);
   };
   // Groups are handled strictly in arrival order (a node's chain depends on it); while one
@@ -268,7 +293,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     // Adverts and statuses are verified in the verifier workers, off the event loop.
     parseSoft: (items) => verifyPool.parseSoft(items),
     handlers: {
-      advert: (a) => { if (fleet.onAdvert(a)) scheduler.schedulePump(); },
+      advert: (a) => {
+        if (!fleet.onAdvert(a)) return;
+        consoleState.history.onAdvert(a);
+        scheduler.schedulePump();
+      },
       status: (s) => {
         if (fleet.onStatus(s.nodeId, s.region, s.online)) {
           log.info({ nodeId: s.nodeId }, 'node went offline');
@@ -297,10 +326,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const announce = (m: { name: string; hash: Uint8Array; hashHex: string; wasm: Uint8Array; description: string }) =>
     publish(topics.module(m.hashHex), runtime.moduleEnvelope(m, identity), 1, true);
   link.onConnect(() => { for (const m of modules.announcements()) announce(m); });
-  modules.onPublished = announce;
+  modules.onPublished = (m) => { announce(m); consoleState.onModule(); };
 
   engine.load();
   batcher.poke(); // receipts a crash left unbatched
+  consoleState.start();
   const housekeeping = setInterval(() => {
     engine.checkDeadlines();
     const s = engine.stats();
@@ -310,8 +340,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   }, 1000);
   housekeeping.unref();
 
-  // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
-  let mqttError: string | null = null;
   link.client.on('error', (e) => { mqttError = e.message.slice(0, 200); });
   link.client.on('connect', () => { mqttError = null; });
   const revoke = (id: string): RevokeAnswer => {
@@ -324,7 +352,6 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
 
   let http: Awaited<ReturnType<typeof startHttp>>;
-  let access: Access | null = null;
   try {
     access = Access.open(opts.dataDir, opts.access ?? {}, {
       limits: opts.quota,
@@ -338,30 +365,21 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     await link.ready(15_000);
     http = await startHttp({
       log, metrics, batchDelayMs: batcher.maxDelayMs, quota: quota.limits,
-      health: () => {
-        const up = link!.client.connected;
-        const p = prover.status();
-        return {
-          ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
-          proofs: p.enabled ? { enabled: true, height: p.height, lag: p.lag, gatewayKey: p.gatewayKey } : { enabled: false, reason: p.reason },
-        };
-      },
-      nodes: () => fleet.views(),
+      health,
+      nodes: () => consoleState.nodes(Date.now(), true),
       revoke,
-      readmit: (id) => rep.readmit(id),
       submitJob: async (spec, owner) => {
         const bytes = spec.inputs.reduce((n, b) => n + b.length, 0);
         const { id } = quota.admit(owner, spec.inputs.length, bytes, () => engine.submit(spec));
         await store.synced();
         return { id };
       },
-      listJobs: (limit) => store.listJobs(limit).map((r) => jobView(store, r, false)),
-      getJob: (id) => { const r = store.getJob(id); return r ? jobView(store, r) : undefined; },
+      listJobs: (p) => consoleState.queries.jobs(p),
+      getJob: (id, withResults) => { const r = store.getJob(id); return r ? jobView(store, r, withResults ?? r.state !== 'running') : undefined; },
       proof: (id) => batcher.proveInclusion(id),
-      batches: (limit) => store.listBatches(limit).map((b) => ({
-        batchNo: b.batch_no, count: b.count, fuelTotal: b.fuel_total, merkleRoot: b.merkle_root, headerId: b.header_id,
-        createdAt: b.created_at, header: b.header.toString('hex'),
-      })),
+      batches: (p) => consoleState.queries.batches(p),
+      batchTotals: () => consoleState.batchTotals(),
+      console: consoleState,
       modules,
       ledger: () => ({
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
@@ -371,6 +389,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     }, access, opts.http ?? {});
   } catch (e) {
     access?.close();
+    consoleState.stop();
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
@@ -393,6 +412,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     metrics,
     prover,
     access: access!,
+    console: consoleState,
     modules,
     async submitJob(spec) {
       const { id } = engine.submit(spec);
@@ -425,6 +445,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       engine.stopped = true;
       clearInterval(housekeeping);
       enrollment.off('revoked', onRevoked);
+      consoleState.stop();
       await http.server.close();
       access!.close();
       scheduler.stop();

@@ -183,8 +183,8 @@ export interface JobView {
   id: string;
   task: string;
   moduleHash: string;
-  /** running -> done | failed; a finished job whose results are being re-run after a catch is 'revising' until they are in. */
-  state: 'running' | 'revising' | 'done' | 'failed';
+  /** running -> done | failed | cancelled; a finished job whose results are being re-run after a catch is 'revising' until they are in. */
+  state: 'running' | 'revising' | 'done' | 'failed' | 'cancelled';
   delivery: Delivery;
   /** Some results were revised after delivery (see revisions). */
   revised: boolean;
@@ -196,6 +196,7 @@ export interface JobView {
   maxPrice: number;
   createdAt: number;
   finishedAt: number | null;
+  /** done: tasks with their output; failed: a result that is a failure (trap, fuel, ...) or none (attempts used up, deadline, cancelled). */
   totals: { tasks: number; done: number; failed: number; open: number; receipts: number; fuel: number; credits: number };
   results?: JobResultView[];
 }

@@ -10,6 +10,9 @@ import { check } from '../util/valid.js';
 import type { GatewayApi } from './http.js';
 import { DELIVERIES, MAX_INPUTS } from './jobs.js';
 import { QuotaError } from './access/index.js';
+import type { ConsoleNode } from './console/index.js';
+import { pageOf, parsePage } from './console/paging.js';
+import { BATCH_SORTS, JOB_SORTS, JOB_STATES } from './console/queries.js';
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -51,6 +54,28 @@ function limitOf(q: unknown, reply: FastifyReply): number | null {
   return limit;
 }
 
+const NODE_SORTS = ['id', 'name', 'profile', 'region', 'status', 'state', 'temp', 'load', 'slots', 'reputation', 'lastSeen'] as const;
+const NODE_STATUSES = ['online', 'offline', 'quarantined', 'drained', 'benched', 'revoked', 'cool', 'warm', 'hot', 'critical'] as const;
+const STATE_RANK = { cool: 0, warm: 1, hot: 2, critical: 3 } as const;
+const NODE_KEYS: Record<(typeof NODE_SORTS)[number], (n: ConsoleNode) => string | number | boolean | null> = {
+  id: (n) => n.id, name: (n) => n.name, profile: (n) => n.profile, region: (n) => n.region,
+  status: (n) => (n.quarantined ? 0 : n.online ? 2 : 1), state: (n) => (n.thermalState ? STATE_RANK[n.thermalState] : null),
+  temp: (n) => n.temperatureC, load: (n) => n.load, slots: (n) => n.slots, reputation: (n) => n.reputation, lastSeen: (n) => n.lastSeen,
+};
+
+function nodeMatches(n: ConsoleNode, status: string | undefined): boolean {
+  switch (status) {
+    case undefined: return true;
+    case 'online': return n.online;
+    case 'offline': return !n.online;
+    case 'quarantined': return n.quarantined;
+    case 'drained': return n.drained;
+    case 'benched': return n.benchedUntil !== null;
+    case 'revoked': return n.enrollment === 'revoked';
+    default: return n.online && n.thermalState === status;
+  }
+}
+
 export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobBodyLimit: number }): Promise<void> {
   const { api } = o;
 
@@ -59,7 +84,16 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     return reply.code(h.ok ? 200 : 503).send(h);
   });
 
-  app.get('/api/nodes', { config: { access: 'viewer' } }, async () => ({ nodes: api.nodes() }));
+  app.get('/api/nodes', { config: { access: 'viewer' } }, async (req, reply) => {
+    let p;
+    try {
+      p = parsePage(req.query, { sorts: NODE_SORTS, defaultSort: 'id', filters: { status: NODE_STATUSES }, defaultLimit: 10_000, maxLimit: 10_000 });
+    } catch (e) { return bad(reply, 400, (e as Error).message); }
+    const q = p.q.toLowerCase();
+    const all = api.nodes().filter((n) => nodeMatches(n, p.filters.status) && (!q || n.id.startsWith(q) || (n.name ?? '').toLowerCase().includes(q) || (n.profile ?? '').toLowerCase().includes(q)));
+    const { total, items } = pageOf(all, p, NODE_KEYS[p.sort]);
+    return { nodes: items, total };
+  });
 
   app.post('/api/nodes/:id/revoke', { config: { access: 'admin' }, bodyLimit: 1024 }, async (req, reply) => {
     const { id } = req.params as { id: string };
@@ -70,14 +104,6 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
     if (r === 'gateway') return bad(reply, 409, `node ${id} is a gateway key: gateways are revoked in the enrollment file, not through the API`);
     api.log.warn({ revoked: id, by: req.principal?.name }, 'node revoked through the API');
     return { id, revoked: true };
-  });
-
-  app.post('/api/nodes/:id/readmit', { config: { access: 'admin' }, bodyLimit: 1024 }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    if (!NODE_ID.test(id)) return bad(reply, 400, 'node id must be 32 lowercase hex digits');
-    if (!api.readmit(id)) return bad(reply, 409, `node ${id} is not quarantined`);
-    api.log.warn({ readmitted: id, by: req.principal?.name }, 'node readmitted from quarantine: every result checked again until it earns trust');
-    return { id, readmitted: true };
   });
 
   app.post('/api/jobs', { config: { access: 'operator' }, bodyLimit: o.jobBodyLimit }, async (req, reply) => {
@@ -106,14 +132,22 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
   });
 
   app.get('/api/jobs', { config: { access: 'viewer' } }, async (req, reply) => {
-    const limit = limitOf(req.query, reply);
-    return limit === null ? reply : { jobs: api.listJobs(limit) };
+    if (limitOf(req.query, reply) === null) return reply;
+    let p;
+    try {
+      p = parsePage(req.query, { sorts: JOB_SORTS, defaultSort: 'created', defaultDesc: true, filters: { state: JOB_STATES }, maxLimit: 1000 });
+    } catch (e) { return bad(reply, 400, (e as Error).message); }
+    const { total, items } = api.listJobs(p);
+    return { jobs: items, total };
   });
 
   app.get('/api/jobs/:id', { config: { access: 'viewer' } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!JOB_ID.test(id)) return bad(reply, 400, 'bad job id');
-    return api.getJob(id) ?? bad(reply, 404, `no job ${id}`);
+    // ?results=false: totals only (a large job's results are paged at /api/jobs/:id/tasks).
+    const results = (req.query as { results?: string }).results;
+    if (results !== undefined && results !== 'true' && results !== 'false') return bad(reply, 400, 'results must be true or false');
+    return api.getJob(id, results === 'false' ? false : undefined) ?? bad(reply, 404, `no job ${id}`);
   });
 
   app.get('/api/receipts/:id/proof', { config: { access: 'viewer' } }, async (req, reply) => {
@@ -129,11 +163,20 @@ export async function apiRoutes(app: FastifyInstance, o: { api: GatewayApi; jobB
   });
 
   app.get('/api/batches', { config: { access: 'viewer' } }, async (req, reply) => {
-    const limit = limitOf(req.query, reply);
-    return limit === null ? reply : { batches: api.batches(limit) };
+    if (limitOf(req.query, reply) === null) return reply;
+    let p;
+    try {
+      p = parsePage(req.query, { sorts: BATCH_SORTS, defaultSort: 'batch', defaultDesc: true, maxLimit: 1000 });
+    } catch (e) { return bad(reply, 400, (e as Error).message); }
+    const { total, items } = api.batches(p);
+    // totals: every batch sealed, not only this page.
+    return { batches: items, total, totals: api.batchTotals() };
   });
 
   app.get('/api/ledger', { config: { access: 'viewer' } }, async () => api.ledger());
+
+  // Browsers ask for it whatever the page says; the dashboard's icon is an SVG.
+  app.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => reply.redirect('/dashboard/favicon.svg', 301));
 
   app.get('/metrics', { config: { access: 'viewer' } }, async (_req, reply) => {
     const text = await api.metrics.registry.metrics();

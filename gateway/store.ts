@@ -275,7 +275,8 @@ export class Store {
     for (const r of this.s.jobCounts!.all(jobId) as Array<{ state: string; n: number }>) out[r.state] = r.n;
     return out;
   }
-  finishJob(id: string, state: 'done' | 'failed', error: string | null, now = Date.now()): void {
+  /** Tasks of a job whose accepted result is a failure (a trap, fuel exhausted, ...): done, but not ok. */
+  finishJob(id: string, state: 'done' | 'failed' | 'cancelled', error: string | null, now = Date.now()): void {
     this.s.finishJob!.run(state, error, now, id);
   }
   setTaskFinal(taskId: string, f: { state: 'done' | 'failed'; output: Uint8Array | null; outputHash: string | null; ok: boolean; error: string | null; nodeId: string | null; receiptId: string | null; verified: boolean }): void {

@@ -168,3 +168,13 @@ export function revokeInDoc(doc: EnrollmentDoc, rev: Revocation): void {
   const name = rev.name ?? listed?.name;
   doc.revoked.push({ ...rev, ...(role ? { role } : {}), ...(name ? { name } : {}) });
 }
+
+/** Record an admission: the key leaves `revoked` and is listed under `keys` in `role` (its old entry, if any, replaced). */
+export function admitInDoc(doc: EnrollmentDoc, k: KeyRecord): void {
+  const id = nodeIdFromPublicKey(k.publicKey);
+  doc.revoked = doc.revoked.filter((r) => r.nodeId !== id);
+  const i = doc.keys.findIndex((x) => bytesEqual(x.publicKey, k.publicKey));
+  const rec: KeyRecord = { publicKey: k.publicKey, role: k.role, ...(k.name ? { name: k.name } : {}) };
+  if (i < 0) doc.keys.push(rec);
+  else doc.keys[i] = rec;
+}

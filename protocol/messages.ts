@@ -73,6 +73,8 @@ export const CapacityAdvert = v.strictObject({
   location: location(),
   profile: str(64),
   sources: v.pipe(v.array(str(64)), v.maxLength(32)),
+  /** The agent's software version (optional: agents before it do not send it). */
+  version: v.optional(str(32)),
   /**
    * The agent's thermal governor (absent from agents that predate it): the clock it runs at
    * now, the tasks it runs at once now (its budget), and its forecast by load, entry k-1 for k

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateIdentity, loadIdentity, saveIdentity, type Identity } from '../protocol/identity.js';
-import { Enrollment, enrollKeys, persistRevocations, updateEnrollmentFile, type Revocation } from '../protocol/enrollment.js';
+import { Enrollment, enrollKeys, persistDecisions, updateEnrollmentFile, type Revocation } from '../protocol/enrollment.js';
 import { toHex } from '../protocol/hash.js';
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../broker/index.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../gateway/index.js';
@@ -50,7 +50,7 @@ export interface LocalMesh {
   /** The admin operator token (also in tokenFile). */
   token: string;
   tokenFile: string;
-  /** A one-time dashboard login link (valid 15 minutes). */
+  /** A one-time dashboard login link (valid 15 minutes); it pins the gateway's key for proof checks. */
   loginUrl(): string;
   /** Stop devices, gateway and broker; each step is bounded, so this always returns. Resolves with the steps that timed out. */
   stop(): Promise<string[]>;
@@ -95,8 +95,8 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     log.warn({ nodeId: rev.nodeId, revokedAt: rev.at, reason: rev.reason, file: enrollFile }, 'simulated device stays revoked: not enrolled again and not started (to readmit it, remove its "revoked" entry)');
   }
   const enrollment = Enrollment.fromFile(enrollFile);
-  // Revocations through the API are recorded in the file, so the next start keeps them.
-  const unpersist = persistRevocations(enrollment, enrollFile, (e) => log.error({ err: e.message }, 'revocation not recorded'));
+  // Decisions through the API (revoke, readmit, approve or refuse a join request) are recorded in the file, so the next start keeps them.
+  const unpersist = persistDecisions(enrollment, enrollFile, (e) => log.error({ err: e.message }, 'enrollment decision not recorded'));
   // The admin token: reused while its file holds a live one, else made anew.
   const gatewayData = join(o.dataDir, 'gateway');
   const tokenFile = o.tokenFile ?? join(o.dataDir, 'operator.token');
@@ -133,7 +133,8 @@ export async function startLocalMesh(o: LocalMeshOptions): Promise<LocalMesh> {
     let stopping: Promise<string[]> | undefined;
     return {
       broker, brokerUrl, gateway, gatewayIdentity: gw, fleet, enrollment, revokedDevices, url: gateway.url, token: admin.token, tokenFile,
-      loginUrl: () => `${gateway.url}/#login=${gateway.access.loginCode(admin.id)}`,
+      // The link also pins the gateway's key in the browser: proofs are checked against it.
+      loginUrl: () => `${gateway.url}/#login=${gateway.access.loginCode(admin.id)}&gw=${toHex(gw.publicKey)}`,
       stop() {
         stopping ??= cleanup();
         return stopping;

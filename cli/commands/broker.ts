@@ -86,6 +86,8 @@ export default defineCommand({
   details: `
 Devices connect with username = node id and password = a connect proof (see broker/auth.ts).
 The enrollment file is followed (checked every second; SIGHUP re-reads it at once): keys removed there are disconnected at once.
+Keys that try to connect without being enrolled are refused and listed in FILE's .pending.json sibling (enrollment.pending.json)
+for an operator to approve: swarmlet enroll list --pending, swarmlet enroll add NODE_ID, or the gateway's console.
 Example: a hub bridging into a swarmlet regional broker with the default topic set:
   swarmlet broker -e enrollment.json --bridge mqtts://regional:8883 --bridge-key hub.key --bridge-ca ca.pem
 Into Mosquitto (user:pass in the URL), only results up and offers down:
@@ -175,6 +177,11 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
       }
     };
     const unwatch = enrollment ? h.enrollment.watch(enrollment, (e) => log.error({ err: e.message }, 'enrollment reload failed; keeping the current one')) : () => {};
+    // Keys that try to join unenrolled are listed beside the enrollment file, for an operator to approve.
+    if (enrollment) {
+      const { pendingFileFor } = await import('../../protocol/pending.js');
+      try { h.enrollment.pending.persistTo(pendingFileFor(enrollment)); } catch (e) { log.warn({ err: (e as Error).message }, 'cannot write the join-request file; requests are kept in memory only'); }
+    }
     const hup = () => reload();
     process.on('SIGHUP', hup);
     await new Promise<void>((resolve) => {
@@ -184,6 +191,7 @@ Into Mosquitto (user:pass in the URL), only results up and offers down:
         process.off('SIGTERM', onTerm);
         process.off('SIGHUP', hup);
         unwatch();
+        h.enrollment.pending.close();
         h.close().then(resolve, (e: unknown) => {
           log.error({ err: (e as Error).message }, 'error while closing');
           resolve();

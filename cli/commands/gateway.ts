@@ -49,7 +49,7 @@ export default defineCommand({
     broker: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1884',
     'mesh-id': "broker mesh id the connect proof is bound to (default 'swarmlet')",
     key: 'the gateway key file (swarmlet keys gen); its public key must be enrolled with role gateway',
-    enrollment: 'enrollment file (followed for changes; revocations through the API are written back)',
+    enrollment: 'enrollment file (followed for changes; changes made through the API are written back; join requests are read from its .pending.json sibling)',
     data: 'data folder (the SQLite file lives there)',
     host: 'HTTP listen address (default 127.0.0.1)',
     port: 'HTTP port (default 8080; 0 = any free port)',
@@ -110,11 +110,16 @@ export default defineCommand({
     }
     const { createLogger } = await import('../../util/log.js');
     const log = createLogger('gateway', { gatewayId: identity.nodeId });
-    const unwatch = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
-    // Revocations through the HTTP API reach brokers in other processes through the file,
-    // and outlive restarts there (recorded under "revoked", written under the file's lock).
-    const { persistRevocations } = await import('../../protocol/enrollment.js');
-    const unpersist = persistRevocations(enrollment, enrollmentFile, (e) => log.error({ err: e.message }, 'could not record a revocation in the enrollment file'));
+    const unwatchFile = enrollment.watch(enrollmentFile, (e) => log.warn({ err: e.message }, 'enrollment file not reloaded'));
+    // Decisions through the HTTP API (revoke, readmit, approve or refuse a join request) reach
+    // brokers in other processes through the file, and outlive restarts there (written under
+    // the file's lock).
+    const { persistDecisions } = await import('../../protocol/enrollment.js');
+    const unpersist = persistDecisions(enrollment, enrollmentFile, (e) => log.error({ err: e.message }, 'could not record a decision in the enrollment file'));
+    // Keys that tried to join: a broker using the same enrollment file lists them beside it.
+    const { pendingFileFor } = await import('../../protocol/pending.js');
+    const unfollow = enrollment.pending.follow(pendingFileFor(enrollmentFile), (e) => log.warn({ err: e.message }, 'join-request file not read'));
+    const unwatch = () => { unwatchFile(); unfollow(); };
 
     const { startGateway } = await import('../../gateway/index.js');
     let gw;

@@ -3,7 +3,8 @@
  * broker, a gateway (SQLite store, HTTP API, dashboard) and a small simulated fleet running
  * real tasks, all under one data folder.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { toHex } from '../../protocol/hash.js';
 import { defineCommand, numberOption, CliError } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 import { SIM_HELP, SIM_OPTIONS, placementOption, simFromFlags } from '../sim-flags.js';
@@ -97,7 +98,9 @@ export default defineCommand({
         ? [`  log in           ${mesh.loginUrl()}  (one-time link, 15 min)`,
           `  admin token      ${mesh.tokenFile}  (paste it into the dashboard's login; the CLI reads it)`]
         : ['  operator auth    OFF (--no-auth)']),
+      `  gateway key      ${toHex(mesh.gatewayIdentity.publicKey)}  (${join(dataDir, 'gateway.pub')}; proofs are checked against it)`,
       `  MQTT broker      ${mesh.brokerUrl}  (mesh id swarmlet; devices authenticate with signed proofs)`,
+      `  enrollment       ${join(dataDir, 'enrollment.json')}  (swarmlet enroll list --enrollment FILE --all; devices asking to join wait in the console)`,
       `  devices          ${devices} simulated (${profiles})${mesh.revokedDevices.length ? `, ${mesh.revokedDevices.length} revoked (not started)` : ''}`,
       `  data             ${dataDir}`,
       `  ledger proofs    ${proofLine(mesh.gateway.prover.status())}`,

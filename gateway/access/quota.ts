@@ -73,6 +73,13 @@ export class Quota {
     }
   }
 
+  /** Who submitted a job over HTTP (a token id), from the access database; undefined when unknown. */
+  ownerOf(jobId: string): string | undefined {
+    const open = this.owned.get(jobId);
+    if (open) return open.operator;
+    return this.db.prepare<[string], { operator: string }>('SELECT operator FROM job_owners WHERE job_id = ?').get(jobId)?.operator;
+  }
+
   /** What `operator` (and everyone) holds open now; finished jobs are forgotten on the way. */
   usage(operator: string): { jobs: number; tasks: number; bytes: number; allBytes: number } {
     const u = { jobs: 0, tasks: 0, bytes: 0, allBytes: 0 };

@@ -48,14 +48,14 @@ const deviceId = () => mesh.fleet!.devices[0]!.nodeId;
 test('the dashboard asks for a login; a wrong token is refused; the right one opens it with a cookie script cannot read', { skip: skip ?? false }, async () => {
   await page.goto(`${mesh.url}/`);
   await page.waitForSelector('#login:not([hidden])');
-  assert.equal(await page.isHidden('#app'), true, 'no fleet data before login');
+  assert.equal(await page.isHidden('#view'), true, 'no fleet data before login');
   await page.fill('#login-form input[name=token]', 'swt_000000000000_' + 'A'.repeat(43));
   await page.click('#login-form button[type=submit]');
   await page.waitForFunction(() => /refused/.test(document.querySelector('#login-msg')?.textContent ?? ''));
   await page.fill('#login-form input[name=token]', mesh.token);
   await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#app:not([hidden])');
-  await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length >= 1, null, { timeout: 30_000 });
+  await page.waitForSelector('#view:not([hidden])');
+  await page.waitForFunction(() => document.querySelectorAll('#tiles .tile').length >= 1, null, { timeout: 30_000 });
   assert.match((await page.textContent('#who-name')) ?? '', /swarmlet-up \(admin\)/);
   const cookie = (await chrome.context.cookies(mesh.url)).find((c) => c.name === 'swarmlet_session');
   assert.ok(cookie, 'session cookie set');
@@ -96,7 +96,7 @@ test('while logged in, a page on another origin cannot revoke or submit (no-cors
   assert.equal(mesh.gateway.store.listJobs(1000).length, jobsBefore, 'no job was submitted');
   // The operator's own page, same session: the same calls work, so the refusals above were the Origin check.
   await page.reload();
-  await page.waitForSelector('#app:not([hidden])');
+  await page.waitForSelector('#view:not([hidden])');
   const own = await page.evaluate(async () => {
     const r = await fetch('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'sha256', inputs: ['AA=='] }) });
     return r.status;
@@ -122,7 +122,7 @@ test('DNS rebinding: a name resolving to the gateway gets no page and no API', {
 test('logout ends the session', { skip: skip ?? false }, async () => {
   await page.click('#logout');
   await page.waitForSelector('#login:not([hidden])');
-  assert.equal(await page.isHidden('#app'), true);
+  assert.equal(await page.isHidden('#view'), true);
   const status = await page.evaluate(async () => (await fetch('/api/nodes')).status);
   assert.equal(status, 401);
 });

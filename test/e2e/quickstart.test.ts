@@ -68,7 +68,8 @@ test('swarmlet up with auth: token on first start, login link, the README job su
     assert.match(mesh.out(), /--gateway http:\/\/127\.0\.0\.1:\d+ --task sha256/, 'the printed command needs no token flag here');
 
     // the one-time login link logs a browser in once
-    const code = new URL(mesh.login).hash.replace(/^#login=/, '');
+    const code = /^#login=([^&]+)&gw=[0-9a-f]{64}$/.exec(new URL(mesh.login).hash)?.[1] ?? '';
+    assert.ok(code, `the link carries a login code and the gateway key to pin: ${mesh.login}`);
     const login = () => fetch(`${mesh.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: mesh.url }, body: JSON.stringify({ code }) });
     const first = await login();
     assert.equal(first.status, 200);

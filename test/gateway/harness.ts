@@ -20,6 +20,8 @@ import { topics } from '../../protocol/topics.js';
 import { createWorkerPool, loadCatalogue, publishModuleEnvelope, type Catalogue } from '../../agent/runtime/index.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import type { GatewayRuntime } from '../../gateway/runtime.js';
+import type { GatewayHandle } from '../../gateway/index.js';
+import { PROBATION_DONE } from '../../gateway/trust.js';
 
 export async function startBroker(): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const broker = await Aedes.createBroker();
@@ -249,3 +251,15 @@ export async function devices(url: string, gatewayKey: Uint8Array, list: Array<D
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const hex = (b: Uint8Array) => toHex(b);
+
+/** Run sha256 jobs of 40 tasks until `nodeId` (alone on the gateway) has earned trust: PROBATION_DONE verified results. Returns the jobs run. */
+export async function earnTrust(gw: GatewayHandle, nodeId: string): Promise<number> {
+  let round = 0;
+  while (gw.store.getNode(nodeId)!.good < PROBATION_DONE) {
+    const { id } = await gw.submitJob({ task: 'sha256', inputs: Array.from({ length: 40 }, (_, i) => enc(`earn-${round}-${i}`)) });
+    const done = await gw.waitForJob(id, 60_000);
+    if (done.state !== 'done') throw new Error(`earning trust: job ${id} ended ${done.state}`);
+    if (++round >= 10) throw new Error(`trust not earned within 10 jobs (good=${gw.store.getNode(nodeId)!.good})`);
+  }
+  return round;
+}

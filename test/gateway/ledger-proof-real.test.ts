@@ -7,7 +7,7 @@
  * changed circuit without a regenerated gateway/prover/ledger-vk.json fails here); a
  * receipt's ledger inclusion passes `swarmlet proof check` offline with the pinned Pallas
  * key, and fails when its price, the pinned key or the proof is tampered with; the
- * dashboard shows the height and lag and verifies the proof in Chromium.
+ * console's Ledger proof view shows the height and lag and verifies the proof in Chromium.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,8 +139,8 @@ test('two batches fold into a real recursive proof that checks offline and in th
 });
 
 /**
- * The dashboard logged in with the one-time link `swarmlet up` prints: it shows height 2 and
- * no lag, is cross-origin isolated, and has started its check (o1js loaded from the gateway,
+ * The console logged in with the one-time link `swarmlet up` prints: its Ledger proof view
+ * shows height 2 and no lag, is cross-origin isolated, and has started its check (o1js loaded from the gateway,
  * so this process may now block in its own verification while the browser computes).
  */
 async function openDashboard(tokenId: string) {
@@ -148,7 +148,9 @@ async function openDashboard(tokenId: string) {
   try {
     const page = await chrome.context.newPage();
     await page.goto(`${gw.url}/#login=${gw.access.loginCode(tokenId)}`);
-    await page.waitForFunction(() => document.querySelector('#l-height')?.textContent === '2', null, { timeout: MINUTES });
+    // The console's Ledger proof view, reached from its navigation.
+    await page.click('#nav a[href="#/ledger"]', { timeout: MINUTES });
+    await page.waitForFunction(() => document.querySelector('#view[data-view="ledger"] #l-height')?.textContent === '2', null, { timeout: MINUTES });
     assert.equal(await page.textContent('#l-lag'), '0 batches');
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     const o1js = page.waitForResponse((r) => r.url().endsWith('/vendor/o1js/index.js'), { timeout: 5 * MINUTES });

@@ -12,9 +12,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { generateIdentity } from '../../protocol/identity.js';
 import { startGateway } from '../../gateway/index.js';
-import { PROBATION_DONE } from '../../gateway/trust.js';
 import { authedFetch, operatorToken } from '../helpers/operator.js';
-import { closeRuntime, Device, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from './harness.js';
+import { closeRuntime, Device, earnTrust, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from './harness.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -38,12 +37,7 @@ test('a trusted device caught lying later: the finished job it lied in is revise
     const a = await Device.start(broker.url, gwId.publicKey, { identity: aId, slots: 2 });
     devs.push(a);
     await waitFor('A online', () => gw.store.getNode(a.nodeId)?.online === 1);
-    let round = 0;
-    while (gw.store.getNode(a.nodeId)!.good < PROBATION_DONE) {
-      const { id } = await gw.submitJob({ task: 'sha256', inputs: Array.from({ length: 40 }, (_, i) => enc(`earn-${round}-${i}`)) });
-      assert.equal((await gw.waitForJob(id, 60_000)).state, 'done');
-      assert.ok(++round < 10, 'trust is earned within a few hundred results');
-    }
+    await earnTrust(gw, a.nodeId); // trust is earned within a few hundred results
     const checksBefore = Number(/swarmlet_reexecutions_total (\d+)/.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1]);
     // 2. Trusted now, it lies on every task but the first of the next job (the first result
     //    of a job is re-executed to calibrate its fuel).

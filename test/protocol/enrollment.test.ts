@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Enrollment, enrollKeys, persistRevocations, readEnrollmentDoc, readEnrollmentFile, updateEnrollmentFile } from '../../protocol/enrollment.js';
+import { Enrollment, enrollKeys, persistDecisions, readEnrollmentDoc, readEnrollmentFile, updateEnrollmentFile } from '../../protocol/enrollment.js';
 import { generateIdentity } from '../../protocol/identity.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-enr-'));
@@ -97,13 +97,13 @@ test('a key listed under both "keys" and "revoked" is revoked; a bad revoked ent
   assert.throws(() => readEnrollmentDoc(f), /revoked\.0\.at/);
 });
 
-test('enrollKeys does not re-add a revoked key; revoke() is recorded in the file by persistRevocations', () => {
+test('enrollKeys does not re-add a revoked key; revoke() is recorded in the file by persistDecisions', () => {
   const a = generateIdentity();
   const b = generateIdentity();
   const f = join(dir, 'persist.json');
   updateEnrollmentFile(f, (doc) => enrollKeys(doc, [{ publicKey: a.publicKey, role: 'node' }, { publicKey: b.publicKey, role: 'node' }]));
   const live = Enrollment.fromFile(f);
-  const stop = persistRevocations(live, f, (e) => assert.fail(e));
+  const stop = persistDecisions(live, f, (e) => assert.fail(e));
   try {
     live.revoke(a.nodeId, 'revoked through the API');
   } finally {

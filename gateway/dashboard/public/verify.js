@@ -1,6 +1,8 @@
 // In-browser check of a receipt inclusion proof (format swarmlet-inclusion-v1), with no
 // trust in the gateway's word: Ed25519 through @noble/ed25519 (the same library the
-// protocol uses, RFC 8032 strict), sha256 through WebCrypto, Merkle per RFC 6962.
+// protocol uses, RFC 8032 strict), sha256 through WebCrypto, Merkle per RFC 6962. The
+// batch header must be signed by the gateway key the operator pinned (session.js), not
+// by whatever key the proof names: a gateway that lies could sign with any key.
 import * as ed from './vendor/noble-ed25519.js';
 import { decodeCbor } from './cbor-lite.js';
 
@@ -36,8 +38,8 @@ function expectedSides(index, count) {
   return sides.reverse();
 }
 
-/** Returns [{step, ok, detail}], one line per check. */
-export async function verifyProof(proof) {
+/** Returns [{step, ok, detail}], one line per check. `pinnedKeyHex`: the gateway key the operator trusts (null: none pinned, which fails). */
+export async function verifyProof(proof, pinnedKeyHex) {
   const steps = [];
   const check = (step, ok, detail = '') => { steps.push({ step, ok: !!ok, detail }); return !!ok; };
   try {
@@ -57,7 +59,10 @@ export async function verifyProof(proof) {
     }
     check('Merkle path leads to the root', pathOk && toHex(acc) === proof.merkleRoot, `leaf ${proof.leafIndex} of ${proof.count}`);
     const h = await openEnvelope(hexToBytes(proof.batchHeader), 'batch-header');
-    check('batch header signature', h.ok && toHex(h.signer) === proof.gatewayPublicKey, `gateway ${h.signerId}`);
+    const signer = toHex(h.signer);
+    check('batch header signature (Ed25519)', h.ok, `signed by ${h.signerId}`);
+    check('signed by the gateway key you pinned', !!pinnedKeyHex && signer === pinnedKeyHex,
+      !pinnedKeyHex ? 'no gateway key pinned in this browser (Settings)' : signer === pinnedKeyHex ? `pinned key ${pinnedKeyHex.slice(0, 16)}…` : `signer ${signer.slice(0, 16)}… is not the pinned ${pinnedKeyHex.slice(0, 16)}…`);
     check('batch header carries the root and count', toHex(h.message.merkleRoot) === proof.merkleRoot && h.message.count === proof.count,
       `batch ${h.message.batchNo}, ${h.message.count} receipts, ${h.message.fuelTotal} fuel`);
   } catch (e) {
