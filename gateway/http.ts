@@ -1,10 +1,10 @@
 /**
  * The gateway's HTTP server (fastify 5): the access plugin first (Host, credentials,
  * Origin, roles, security headers; gateway/access/), then the dashboard login, the JSON
- * API (routes.ts), the console's routes (console/routes.ts: drill-down, history, live
- * push, enrollment, alerts) and the dashboard's static files (dashboard/serve.ts). Routes are listed
- * in README.md. Every body is bounded per route and validated; errors are a 4xx with a
- * short `{"error": reason}` that never echoes the request, never a crash.
+ * API (routes.ts, modules/routes.ts, prover/routes.ts), the console's routes (console/routes.ts:
+ * drill-down, history, live push, enrollment, alerts) and the dashboard's static files
+ * (dashboard/serve.ts). Routes are listed in README.md. Every body is bounded per route and
+ * validated; errors are a 4xx with a short `{"error": reason}` that never echoes the request, never a crash.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -23,6 +23,7 @@ import type { JobSpec, JobView } from './jobs.js';
 import type { GatewayMetrics } from './metrics.js';
 import { apiRoutes, jobBodyLimit } from './routes.js';
 import { moduleRoutes, type ModulesApi } from './modules/routes.js';
+import { ledgerRoutes, type LedgerApi } from './prover/routes.js';
 
 export type RevokeAnswer = 'revoked' | 'unknown' | 'self' | 'gateway';
 
@@ -48,6 +49,8 @@ export interface GatewayApi {
   console: Console;
   /** The catalogue and the module registry (gateway/modules/). */
   modules: ModulesApi;
+  /** The recursive ledger prover's status and inclusion answers (gateway/prover/). */
+  prover: LedgerApi;
 }
 
 export interface HttpOptions {
@@ -90,6 +93,7 @@ export async function startHttp(api: GatewayApi, access: Access, o: HttpOptions 
   await app.register(apiRoutes, { api, jobBodyLimit: jobBodyLimit(api.quota.tasksPerJob, api.quota.bytesPerJob) });
   await app.register(consoleRoutes, { console: api.console, access });
   await app.register(moduleRoutes, { modules: api.modules });
+  await app.register(ledgerRoutes, { prover: api.prover });
   await app.register(dashboardRoutes, { dir: o.dashboardDir ?? join(projectRoot(), 'gateway', 'dashboard', 'public') });
 
   const bound = o.host ?? '127.0.0.1';

@@ -33,6 +33,8 @@ import { Store } from './store.js';
 import { LocalChecker } from './verifier.js';
 import { Reputation } from './trust.js';
 import { Modules, type RegistryLimits } from './modules/index.js';
+import { RECEIPTS_PER_STEP } from '../protocol/ledger-proof.js';
+import { LedgerProver, type LedgerProverOptions } from './prover/service.js';
 
 export type { Weights } from './auction.js';
 export type { JobSpec, JobView } from './jobs.js';
@@ -91,6 +93,8 @@ export interface GatewayOptions {
   /** Catalogue and re-execution runner; default: agent/runtime with a one-worker pool. */
   runtime?: GatewayRuntime;
   sinks?: BatchSink[];
+  /** Recursive ledger proofs (gateway/prover/): off unless enabled; need the optional o1js. */
+  proofs?: { enabled?: boolean } & Pick<LedgerProverOptions, 'cacheDir' | 'proofsEnabled' | 'unavailable' | 'retryMs'>;
   /** The operator console: history ring and retention, alert thresholds, live push (gateway/console/). */
   console?: ConsoleOptions;
   logger?: Logger;
@@ -107,6 +111,7 @@ export interface GatewayHandle {
   flushBatches(): void;
   store: Store;
   metrics: GatewayMetrics;
+  prover: LedgerProver;
   /** Operator tokens, sessions and quotas (tokens live in access.sqlite in the data folder). */
   access: Access;
   /** The operator console's state: history, alerts, live push, actions. */
@@ -188,11 +193,26 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     name: 'mqtt-proofs',
     accept: (b) => { for (const r of regions) publish(topics.proofs(r), b.envelope, 1); },
   };
+  const { enabled: proofsOn, ...proverOpts } = opts.proofs ?? {};
+  const prover = new LedgerProver({
+    store, dataDir: opts.dataDir, log, ...proverOpts,
+    ...(proofsOn ? {} : { off: 'ledger proofs are off for this gateway (started without them)' }),
+  });
+  prover.start();
+  const batchOpts = { ...(opts.batch ?? {}) };
+  if (prover.status().enabled && (batchOpts.maxReceipts ?? 1000) > RECEIPTS_PER_STEP) {
+    log.warn({ maxReceipts: batchOpts.maxReceipts, step: RECEIPTS_PER_STEP }, 'batch size capped to what one proof step folds');
+    batchOpts.maxReceipts = RECEIPTS_PER_STEP;
+  }
   // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
   let mqttError: string | null = null;
   const health = () => {
     const up = link?.client.connected === true;
-    return { ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null };
+    const p = prover.status();
+    return {
+      ok: up, nodeId: identity.nodeId, mqtt: up, ...(up ? {} : { mqttError: mqttError ?? 'not connected' }), regions, ...engine.stats(), queued: scheduler.queued, reexecution: runner !== null,
+      proofs: p.enabled ? { enabled: true, height: p.height, lag: p.lag, gatewayKey: p.gatewayKey } : { enabled: false, reason: p.reason },
+    };
   };
   let access: Access | null = null;
   const consoleState = new Console({ store, fleet, rep, engine, enrollment, metrics, log, gatewayId: identity.nodeId, regions, health }, opts.console ?? {},
@@ -201,7 +221,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     name: 'console-totals',
     accept: (b) => { metrics.batches.inc(); consoleState.onBatch(b); },
   };
-  const batcher = new Batcher({ store, identity, region: regions[0]!, ...(opts.batch ?? {}), sinks: [proofSink, statsSink, ...(opts.sinks ?? [])], log });
+  const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, statsSink, prover, ...(opts.sinks ?? [])], log });
 
   // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
   // A result may start just before its lease ends and run for its whole timeout.
@@ -365,6 +385,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         nodes: store.ledgerByNode().map((n) => ({ nodeId: n.node_id, receipts: n.receipts, fuel: n.fuel, credits: n.credits, voided: n.voided })),
         jobs: store.ledgerByJob().map((j) => ({ jobId: j.job_id, receipts: j.receipts, fuel: j.fuel, credits: j.credits })),
       }),
+      prover,
     }, access, opts.http ?? {});
   } catch (e) {
     access?.close();
@@ -372,6 +393,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     clearInterval(housekeeping);
     scheduler.stop();
     batcher.stop(false);
+    await prover.stop();
     link.kill();
     await verifyPool.close();
     enrollment.off('revoked', onRevoked);
@@ -388,6 +410,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     publicKey: identity.publicKey,
     store,
     metrics,
+    prover,
     access: access!,
     console: consoleState,
     modules,
@@ -430,6 +453,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       acks.flush();
       await verifyPool.close();
       batcher.stop(true);
+      await prover.stop();
       await new Promise((r) => setImmediate(r)); // let batch sinks publish before the link closes
       await link!.close();
       if (ownsRunner) await runner?.close();

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs benchmarks from dist/bench/: `npm run bench` runs all, `npm run bench -- runtime` one.
+// Runs benchmarks from dist/bench/: `npm run bench` runs all, `npm run bench -- runtime` one
+// (lib*.js are shared helpers, not benchmarks).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const dir = new URL('../dist/bench/', import.meta.url).pathname;
-const all = readdirSync(dir).filter((f) => f.endsWith('.js') && f !== 'lib.js').map((f) => f.slice(0, -3)).sort();
+const all = readdirSync(dir).filter((f) => f.endsWith('.js') && !f.startsWith('lib')).map((f) => f.slice(0, -3)).sort();
 const want = process.argv.slice(2);
 const unknown = want.filter((w) => !all.includes(w));
 if (unknown.length) {

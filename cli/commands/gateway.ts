@@ -41,6 +41,8 @@ export default defineCommand({
     'batch-delay-ms': { type: 'string' },
     weights: { type: 'string' },
     durability: { type: 'string' },
+    'no-proofs': { type: 'boolean' },
+    'zk-cache': { type: 'string' },
     ...ACCESS_OPTIONS,
   },
   help: {
@@ -62,6 +64,8 @@ export default defineCommand({
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
     weights: 'bid scoring weights, e.g. price=0.3,eta=0.25,headroom=0.2,proximity=0.1,reputation=0.15',
     durability: "SQLite: 'full' (fsync every commit, default) or 'normal'",
+    'no-proofs': 'no recursive ledger proofs (on by default when o1js is installed; proving runs in its own process)',
+    'zk-cache': 'folder for the compiled circuit keys (default $SWARMLET_ZK_CACHE or ~/.cache/swarmlet/zk)',
     ...ACCESS_HELP,
   },
   details: 'Operators need a token: swarmlet token create --data DIR --name NAME --role operator (see gateway/README.md, Access).',
@@ -124,6 +128,7 @@ export default defineCommand({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
         http: { host, port }, access, quota, leaseMs, bidWindowMs,
         fastPath: values['no-fast-path'] !== true, fastPathDepth, placement, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        proofs: { enabled: values['no-proofs'] !== true, ...(typeof values['zk-cache'] === 'string' ? { cacheDir: values['zk-cache'] } : {}) },
         ...(weights ? { weights } : {}),
       });
     } catch (e) {
@@ -136,6 +141,10 @@ export default defineCommand({
     else if (!gw.access.tokens.list().some((t) => gw.access.tokens.live(t.id))) {
       process.stdout.write(`no operator tokens yet; make one: swarmlet token create --data ${dataDir} --name NAME --role admin\n`);
     }
+    const proofs = gw.prover.status();
+    process.stdout.write(proofs.enabled
+      ? 'ledger proofs on: folded in a separate process (its Pallas key and height at GET /api/proofs/latest)\n'
+      : `ledger proofs off: ${proofs.reason}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

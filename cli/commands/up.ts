@@ -9,11 +9,16 @@ import { defineCommand, numberOption, CliError } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 import { SIM_HELP, SIM_OPTIONS, placementOption, simFromFlags } from '../sim-flags.js';
 import { UP_TOKEN_FILE } from '../gateway-client.js';
+import type { LedgerStatus } from '../../protocol/ledger-proof.js';
+
+const proofLine = (s: LedgerStatus): string => s.enabled
+  ? 'on: a proving process folds each batch (the first start compiles the circuit, minutes); GET /api/proofs/latest'
+  : `off: ${s.reason}`;
 
 export default defineCommand({
   name: 'up',
   summary: 'Run the whole local mesh: broker, gateway with dashboard, and simulated devices.',
-  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--time-scale X] [--placement thermal|fill]',
+  usage: 'swarmlet up [--data DIR] [--port N] [--mqtt-port N] [--devices N] [--profiles MIX] [--time-scale X] [--placement thermal|fill] [--no-proofs]',
   options: {
     data: { type: 'string' },
     host: { type: 'string' },
@@ -25,6 +30,7 @@ export default defineCommand({
     region: { type: 'string' },
     placement: { type: 'string' },
     ...SIM_OPTIONS,
+    'no-proofs': { type: 'boolean' },
     ...ACCESS_OPTIONS,
   },
   help: {
@@ -38,6 +44,7 @@ export default defineCommand({
     region: 'region served (default local)',
     placement: "gateway fast-path placement: 'thermal' (default) or 'fill' (the naive baseline)",
     ...SIM_HELP,
+    'no-proofs': 'no recursive ledger proofs (they need o1js; proving uses a core and ~3 GB in its own process)',
     ...ACCESS_HELP,
   },
   details: 'An admin operator token is made on first start and kept in DATA/operator.token (0600); the CLI reads it from\n.data/mesh/operator.token for a gateway on this machine. Devices revoked through the API are recorded in\nDATA/enrollment.json and stay revoked (not started) on the next start. Logs go to stdout, human lines on a terminal,\nelse JSON (--log-format; level from SWARMLET_LOG_LEVEL, default warn here). Stop with Ctrl-C (a second one exits at once).',
@@ -54,7 +61,7 @@ export default defineCommand({
     const opts = {
       dataDir,
       host,
-      gateway: { access, quota, placement },
+      gateway: { access, quota, placement, proofs: { enabled: values['no-proofs'] !== true } },
       httpPort: numberOption(values, 'port', 8080, { min: 0, max: 65535 }),
       mqttPort: numberOption(values, 'mqtt-port', 18830, { min: 0, max: 65535 }),
       portFallback: true,
@@ -96,6 +103,7 @@ export default defineCommand({
       `  enrollment       ${join(dataDir, 'enrollment.json')}  (swarmlet enroll list --enrollment FILE --all; devices asking to join wait in the console)`,
       `  devices          ${devices} simulated (${profiles})${mesh.revokedDevices.length ? `, ${mesh.revokedDevices.length} revoked (not started)` : ''}`,
       `  data             ${dataDir}`,
+      `  ledger proofs    ${proofLine(mesh.gateway.prover.status())}`,
       '',
       'Try:',
       '  mkdir -p /tmp/in && for i in 1 2 3; do echo "hello $i" > /tmp/in/$i.txt; done',

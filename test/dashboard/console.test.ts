@@ -94,6 +94,12 @@ test('clicks through every view: each renders its own content (screenshots kept)
   await shot('jobs');
   await go('#/batches', '#batches');
   await shot('batches');
+  // This gateway runs without ledger proofs: the view says so and offers no check
+  // (the real proof is verified in this view by test/gateway/ledger-proof-real.test.ts).
+  await go('#/ledger', '#ledger-verify');
+  await page.waitForFunction(() => /ledger proofs off: /.test(document.querySelector('#ledger-status')?.textContent ?? ''));
+  assert.equal(await page.isDisabled('#ledger-verify'), true);
+  await shot('ledger');
   await go('#/modules', '#modules tbody tr[data-key="sha256"]');
   await go('#/enrollment', '#enrollment tbody tr');
   assert.match((await page.textContent('#enroll-counts')) ?? '', /5 enrolled/, 'the gateway and the 4 devices');

@@ -94,7 +94,8 @@ test('SIGKILL devices, gateway and broker during a 500-task job: every output ri
 
     const startBroker = () => start(['broker', '--port', String(port), '--enrollment', enrollFile], /broker listening/);
     const startGw = () => start(['gateway', '--broker', brokerUrl, '--key', keyFile, '--enrollment', enrollFile, '--data', dataDir, '--port', '0',
-      '--lease-ms', '15000', '--batch-delay-ms', '100'], /listening on (http:\/\/\S+)/);
+      // No ledger proofs: a first start would compile the circuit (minutes of CPU) for nothing here.
+      '--lease-ms', '15000', '--batch-delay-ms', '100', '--no-proofs'], /listening on (http:\/\/\S+)/);
     const startSim = (f: string) => start(['sim', '--broker', brokerUrl, '--devices', '3', '--trust', toHex(gwId.publicKey), '--data', f, '--pool-size', '1'], /devices connected/);
 
     let broker = await startBroker();

@@ -191,14 +191,21 @@ test('security headers on pages, API answers and errors', async () => {
   for (const path of ['/', '/dashboard/app.js', '/api/nodes', '/nowhere', '/healthz']) {
     const r = await raw(`${gw.url}${path}`, { headers: bearer(tokens.viewer) });
     const h = r.headers;
+    const page = path === '/' || path.startsWith('/dashboard');
     assert.match(String(h['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'.*frame-ancestors 'none'/, path);
     assert.doesNotMatch(String(h['content-security-policy']), /unsafe-inline|unsafe-eval/);
+    // The dashboard is cross-origin isolated (o1js's wasm threads in the ledger-proof worker).
+    assert.equal(h['cross-origin-embedder-policy'], page ? 'require-corp' : undefined, path);
     assert.equal(h['x-content-type-options'], 'nosniff');
     assert.equal(h['x-frame-options'], 'DENY');
     assert.equal(h['referrer-policy'], 'no-referrer');
     assert.equal(h['cross-origin-resource-policy'], 'same-origin');
     assert.equal(h['cache-control'], path === '/' || path.startsWith('/dashboard') ? 'no-cache' : 'no-store', path);
   }
+  // Only the ledger-proof worker may evaluate code and compile wasm (o1js runs there, never in the page).
+  const w = (await raw(`${gw.url}/dashboard/ledger-worker.js`)).headers;
+  assert.match(String(w['content-security-policy']), /^default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'$/);
+  assert.equal(w['cross-origin-embedder-policy'], 'require-corp');
 });
 
 test('the gateway refuses to revoke its own key or any gateway key, and stays on the mesh', async () => {

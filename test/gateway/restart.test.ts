@@ -21,7 +21,8 @@ const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 after(closeRuntime);
 
 function startCli(args: string[]): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'gateway', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn' } });
+  // No ledger proofs: a first start would compile the circuit (minutes of CPU) for nothing here.
+  const child = spawn(process.execPath, [CLI, 'gateway', ...args, '--no-proofs'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn' } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });

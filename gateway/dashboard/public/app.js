@@ -1,7 +1,7 @@
 // The fleet console: a shell (login, navigation, connection state) around views, each a
 // module under views/ with mount(ctx, box, params) -> {unmount}. Data arrives by server
 // push (lib/live.js); lists the gateway pages are fetched by the views. Routes are hash
-// based: #/overview, #/devices, #/devices/ID, #/jobs, #/jobs/ID, #/batches, #/modules,
+// based: #/overview, #/devices, #/devices/ID, #/jobs, #/jobs/ID, #/batches, #/ledger, #/modules,
 // #/enrollment, #/alerts, #/settings. No inline script or style (the gateway's CSP).
 import { $, el, setText } from './lib/dom.js';
 import { LoggedOut } from './lib/api.js';
@@ -15,6 +15,7 @@ const VIEWS = {
   jobs: () => import('./views/jobs.js'),
   job: () => import('./views/job.js'),
   batches: () => import('./views/batches.js'),
+  ledger: () => import('./views/ledger.js'),
   modules: () => import('./views/modules.js'),
   enrollment: () => import('./views/enrollment.js'),
   alerts: () => import('./views/alerts.js'),
