@@ -20,7 +20,7 @@ import { topics } from '../../protocol/topics.js';
 import { createWorkerPool, loadCatalogue, publishModuleEnvelope, type Catalogue } from '../../agent/runtime/index.js';
 import type { TaskRunner } from '../../agent/runtime/types.js';
 import type { GatewayRuntime } from '../../gateway/runtime.js';
-import type { GatewayHandle } from '../../gateway/index.js';
+import { startGateway, type GatewayHandle, type GatewayOptions } from '../../gateway/index.js';
 import { PROBATION_DONE } from '../../gateway/trust.js';
 
 export async function startBroker(): Promise<{ url: string; port: number; close(): Promise<void> }> {
@@ -39,8 +39,8 @@ export async function startBroker(): Promise<{ url: string; port: number; close(
   };
 }
 
-export { waitFor } from '../helpers/common.js';
-import { tempDir as commonTempDir } from '../helpers/common.js';
+import { tempDir as commonTempDir, waitFor } from '../helpers/common.js';
+export { waitFor };
 export const tempDir = (prefix = 'swarmlet-gw-'): { path: string; cleanup(): void } => commonTempDir(prefix);
 
 let shared: { catalogue: Catalogue; runner: TaskRunner } | null = null;
@@ -262,4 +262,27 @@ export async function earnTrust(gw: GatewayHandle, nodeId: string): Promise<numb
     if (++round >= 10) throw new Error(`trust not earned within 10 jobs (good=${gw.store.getNode(nodeId)!.good})`);
   }
   return round;
+}
+
+/** A broker, a gateway (no local re-execution, no spot checks) and `devs`, all online; close() stops them all. */
+export async function smallMesh(devs: DeviceOptions[], o: Partial<GatewayOptions> = {}) {
+  const broker = await startBroker();
+  const dir = tempDir();
+  const gwId = generateIdentity();
+  const ids = devs.map(() => generateIdentity());
+  const gw = await startGateway({
+    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, ids), dataDir: dir.path, runtime: gatewayRuntime(false),
+    spotCheck: 0, bidWindowMs: 80, durability: 'normal', ...o,
+  });
+  const ds = await devices(broker.url, gwId.publicKey, devs.map((d, i) => ({ ...d, identity: ids[i]! })));
+  await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === devs.length);
+  return {
+    gw, ds,
+    async close() {
+      for (const d of ds) await d.stop().catch(() => {});
+      await gw.stop();
+      await broker.close();
+      dir.cleanup();
+    },
+  };
 }

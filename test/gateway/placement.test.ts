@@ -7,36 +7,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { authedFetch, operatorToken } from '../helpers/operator.js';
 import { createHash } from 'node:crypto';
-import { generateIdentity } from '../../protocol/identity.js';
-import { startGateway, type GatewayHandle, type GatewayOptions } from '../../gateway/index.js';
-import { closeRuntime, devices, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type DeviceOptions } from './harness.js';
+import type { GatewayHandle } from '../../gateway/index.js';
+import { closeRuntime, smallMesh, waitFor } from './harness.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const enc = (s: string) => new TextEncoder().encode(s);
 
 after(closeRuntime);
 
-async function mesh(devs: DeviceOptions[], o: Partial<GatewayOptions> = {}) {
-  const broker = await startBroker();
-  const dir = tempDir();
-  const gwId = generateIdentity();
-  const ids = devs.map(() => generateIdentity());
-  const gw = await startGateway({
-    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, ids), dataDir: dir.path, runtime: gatewayRuntime(false),
-    spotCheck: 0, bidWindowMs: 80, durability: 'normal', ...o,
-  });
-  const ds = await devices(broker.url, gwId.publicKey, devs.map((d, i) => ({ ...d, identity: ids[i]! })));
-  await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === devs.length);
-  return {
-    gw, ds,
-    async close() {
-      for (const d of ds) await d.stop().catch(() => {});
-      await gw.stop();
-      await broker.close();
-      dir.cleanup();
-    },
-  };
-}
 
 function attemptStates(gw: GatewayHandle, jobId: string): string[] {
   return gw.store.jobAttempts(jobId).map((a) => `${a.node_id.slice(0, 6)}:${a.state}`);
@@ -44,7 +22,7 @@ function attemptStates(gw: GatewayHandle, jobId: string): string[] {
 
 test('auction: every device sees the offer, the best bid wins, the result comes back', async () => {
   // a generous bid window: on a loaded machine every bid must be in before it closes
-  const m = await mesh([{ priceFloor: 9 }, { priceFloor: 1 }, { priceFloor: 5 }, { priceFloor: 0.5, state: 'hot' }], { fastPath: false, bidWindowMs: 1500 });
+  const m = await smallMesh([{ priceFloor: 9 }, { priceFloor: 1 }, { priceFloor: 5 }, { priceFloor: 0.5, state: 'hot' }], { fastPath: false, bidWindowMs: 1500 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('auction')] });
     const v = await m.gw.waitForJob(id, 20_000);
@@ -60,7 +38,7 @@ test('auction: every device sees the offer, the best bid wins, the result comes 
 });
 
 test('an expired lease puts the task back on offer and another node finishes it', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 400, bidWindowMs: 1000 });
+  const m = await smallMesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 400, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('lease')] });
     const v = await m.gw.waitForJob(id, 20_000);
@@ -74,7 +52,7 @@ test('an expired lease puts the task back on offer and another node finishes it'
 });
 
 test('a node whose last will says it is gone loses its lease at once (long before expiry)', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
+  const m = await smallMesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('will')] });
     await waitFor('silent node assigned', () => m.ds[0]!.assignments.length === 1);
@@ -91,7 +69,7 @@ test('a node whose last will says it is gone loses its lease at once (long befor
 });
 
 test('redundancy: each task runs on exactly as many devices as asked, outputs agree', async () => {
-  const m = await mesh([{ slots: 4 }, { slots: 4 }, { slots: 4 }, { slots: 4 }], { fastPath: true });
+  const m = await smallMesh([{ slots: 4 }, { slots: 4 }, { slots: 4 }, { slots: 4 }], { fastPath: true });
   try {
     const ins = Array.from({ length: 12 }, (_, i) => enc(`r-${i}`));
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: ins, redundancy: 3 });
@@ -111,7 +89,7 @@ test('redundancy: each task runs on exactly as many devices as asked, outputs ag
 });
 
 test('revoking a node over HTTP returns its leases to the queue and refuses its receipts', async () => {
-  const m = await mesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
+  const m = await smallMesh([{ priceFloor: 1, behavior: 'silent' }, { priceFloor: 5 }], { fastPath: false, leaseMs: 120_000, bidWindowMs: 1000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('revoke')] });
     await waitFor('silent node assigned', () => m.ds[0]!.assignments.length === 1);
@@ -128,7 +106,7 @@ test('revoking a node over HTTP returns its leases to the queue and refuses its 
 });
 
 test('a job past its deadline fails what is left, with a reason', async () => {
-  const m = await mesh([{ behavior: 'silent' }], { fastPath: true, leaseMs: 60_000 });
+  const m = await smallMesh([{ behavior: 'silent' }], { fastPath: true, leaseMs: 60_000 });
   try {
     const { id } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('d1'), enc('d2'), enc('d3')], deadlineMs: 300 });
     const v = await m.gw.waitForJob(id, 20_000);

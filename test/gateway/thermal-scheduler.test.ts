@@ -6,40 +6,17 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateIdentity } from '../../protocol/identity.js';
 import type { CapacityAdvert, Offer } from '../../protocol/messages.js';
-import { startGateway, type GatewayOptions } from '../../gateway/index.js';
-import { closeRuntime, devices, enc, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor, type DeviceOptions } from './harness.js';
+import { closeRuntime, enc, smallMesh, waitFor } from './harness.js';
 
 after(closeRuntime);
 
 type Thermal = NonNullable<CapacityAdvert['thermal']>;
 const governed = (o: Partial<Thermal> = {}): Thermal => ({ clock: 1, budget: 2, sustain: [1, 1], sprintS: [3600, 3600], trendCPerMin: 0, ...o });
 
-async function mesh(devs: DeviceOptions[], o: Partial<GatewayOptions> = {}) {
-  const broker = await startBroker();
-  const dir = tempDir();
-  const gwId = generateIdentity();
-  const ids = devs.map(() => generateIdentity());
-  const gw = await startGateway({
-    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, ids), dataDir: dir.path, runtime: gatewayRuntime(false),
-    spotCheck: 0, bidWindowMs: 80, durability: 'normal', ...o,
-  });
-  const ds = await devices(broker.url, gwId.publicKey, devs.map((d, i) => ({ ...d, identity: ids[i]! })));
-  await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === devs.length);
-  return {
-    gw, ds,
-    async close() {
-      for (const d of ds) await d.stop().catch(() => {});
-      await gw.stop();
-      await broker.close();
-      dir.cleanup();
-    },
-  };
-}
 
 test('thermal placement: the fastest node gets the work; critical gets none; hot with a governor budget still works', async () => {
-  const m = await mesh([{ slots: 2 }, { slots: 2 }, { slots: 2 }]);
+  const m = await smallMesh([{ slots: 2 }, { slots: 2 }, { slots: 2 }]);
   try {
     const [fast, slow, critical] = m.ds;
     fast!.advertise({ fuelRate: 1e9, thermal: governed() });
@@ -63,7 +40,7 @@ test('thermal placement: the fastest node gets the work; critical gets none; hot
 });
 
 test('no offer storm: a fleet that bids on nothing sees a bounded number of open offers; work resumes when a node bids', async () => {
-  const m = await mesh([{ slots: 2, bid: false }, { slots: 2, bid: false }], { fastPath: false, bidWindowMs: 80 });
+  const m = await smallMesh([{ slots: 2, bid: false }, { slots: 2, bid: false }], { fastPath: false, bidWindowMs: 80 });
   try {
     const [a, b] = m.ds;
     const big = (i: number) => { const x = new Uint8Array(70 * 1024); x[0] = i & 0xff; x[1] = i >> 8; return x; };
@@ -107,7 +84,7 @@ test('a region larger than thermalScanMax is placed by the candidate index (bid 
   // by the index's bid score (price and headroom weigh, speed does not) the cheap one does.
   const devs = [{ slots: 2, priceFloor: 9, headroom: 0.1 }, { slots: 2, priceFloor: 1, headroom: 0.9 }];
   for (const [scanMax, winner] of [[256, 0], [1, 1]] as const) {
-    const m = await mesh(devs, { thermalScanMax: scanMax });
+    const m = await smallMesh(devs, { thermalScanMax: scanMax });
     try {
       const [fast, cheap] = m.ds;
       fast!.advertise({ fuelRate: 1e10, priceFloor: 9, headroom: 0.1, thermal: governed() });
