@@ -107,10 +107,19 @@ export async function mount(ctx, box, { id }) {
     }
   }
 
-  await loadJob();
-  const reload = throttle(1000, () => { void loadJob(); tasks.refresh(); });
-  // Reload while it runs (or is revised), and once more when it leaves the running set.
+  // Subscribed before the first load, so a job that ends while it loads is not missed: a
+  // job shown open that the gateway no longer lists as running is loaded again.
+  const reload = throttle(1000, () => { void loadJob().then(settle); tasks.refresh(); });
   const open = () => job?.state === 'running' || job?.state === 'revising';
-  const offs = [ctx.live.on('jobs', (d) => { if (d.running.some((j) => j.id === id) || (open() && d.reload)) reload(); })];
-  return { unmount: () => offs.forEach((f) => f()) };
+  let running = null; // the ids the gateway last listed as running
+  const settle = () => { if (job?.state === 'running' && running && !running.has(id)) reload(); };
+  const offs = [ctx.live.on('jobs', (d) => {
+    running = new Set(d.running.map((j) => j.id));
+    if (running.has(id) || open()) reload();
+  })];
+  await loadJob();
+  settle();
+  // A backstop for a lost push (a reconnect in between): while open, look again now and then.
+  const poll = setInterval(() => { if (open()) reload(); }, 5000);
+  return { unmount: () => { clearInterval(poll); offs.forEach((f) => f()); } };
 }
