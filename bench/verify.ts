@@ -12,18 +12,42 @@
  * in the final results (after revisions settle), honest devices quarantined, and the share
  * of tasks re-executed in the first round and in the last (steady state).
  *
- *   npm run build && npm run bench -- verify          (SWARMLET_BENCH_ROUNDS, default 3)
+ * A device that cheats rarely may outlast a short run, and what it did before its catch is
+ * revised then: so a configuration runs at least --rounds rounds and then on, up to
+ * --max-rounds, until every cheater is caught; wrong outputs are counted both after
+ * --rounds (what a user sees early) and at the end (after revisions settle).
+ *
+ *   npm run build && npm run bench -- verify
+ *   node dist/bench/verify.js --rates 0.02 --scenarios fixed --policies trust --rounds 3 --max-rounds 20
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startLocalMesh } from '../sim/mesh.js';
 import { startFleet, fleetIdentities, type Fleet } from '../sim/fleet.js';
 import { toHex } from '../protocol/hash.js';
 import { fmt, json, table } from './lib.js';
 
-const ROUNDS = Number(process.env.SWARMLET_BENCH_ROUNDS ?? 3);
+const { values: args } = parseArgs({ options: {
+  rates: { type: 'string', default: '1,0.1,0.02' },
+  scenarios: { type: 'string', default: 'fixed,joining' },
+  policies: { type: 'string', default: 'trust,flat' },
+  rounds: { type: 'string', default: process.env.SWARMLET_BENCH_ROUNDS ?? '3' },
+  'max-rounds': { type: 'string', default: '20' },
+} });
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const ROUNDS = Number(args.rounds);
+const MAX_ROUNDS = Math.max(ROUNDS, Number(args['max-rounds']));
+const RATES = list(args.rates).map(Number);
+const SCENARIOS = list(args.scenarios) as Array<'fixed' | 'joining'>;
+const POLICIES = list(args.policies) as Array<'trust' | 'flat'>;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(MAX_ROUNDS) || RATES.some((r) => !(r >= 0 && r <= 1))
+  || SCENARIOS.some((x) => x !== 'fixed' && x !== 'joining') || POLICIES.some((x) => x !== 'trust' && x !== 'flat')) {
+  console.error('usage: verify.js [--rates 1,0.1,0.02] [--scenarios fixed,joining] [--policies trust,flat] [--rounds 3] [--max-rounds 20]');
+  process.exit(2);
+}
 const TASKS = 1000;
 const JOB = 250; // a round is four jobs, so a late catch revises finished ones
 const HONEST = 6;
@@ -31,7 +55,7 @@ const CHEATERS = 2;
 
 interface Outcome {
   policy: string; scenario: string; rate: number;
-  caught: number; within100: number; wrongFinal: number; honestQuarantined: number;
+  caught: number; within100: number; wrongEarly: number; wrongFinal: number; rounds: number; honestQuarantined: number;
   reexecFirst: number; reexecLast: number; cheaterTasksAtCatch: number[];
 }
 
@@ -59,7 +83,23 @@ async function run(policy: 'trust' | 'flat', scenario: 'fixed' | 'joining', rate
     }, 20);
     const jobs: Array<{ id: string; inputs: Uint8Array[] }> = [];
     const reexecShare: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    const settle = async () => {
+      const until = Date.now() + 120_000;
+      while (Date.now() < until && jobs.some((j) => gw.getJob(j.id)?.state === 'revising' || gw.getJob(j.id)?.state === 'running')) await new Promise((r) => setTimeout(r, 200));
+    };
+    const wrongNow = () => {
+      let wrong = 0;
+      for (const j of jobs) gw.getJob(j.id)!.results!.forEach((r, i) => { if (r.outputHex !== sha(j.inputs[i]!)) wrong++; });
+      return wrong;
+    };
+    let wrongEarly = 0;
+    let round = 0;
+    for (; round < MAX_ROUNDS; round++) {
+      if (round === ROUNDS) {
+        await settle();
+        wrongEarly = wrongNow();
+        if (cheaters.every((c) => store.getNode(c)?.quarantined === 1)) break;
+      } else if (round > ROUNDS && cheaters.every((c) => store.getNode(c)?.quarantined === 1)) break;
       const r0 = await reexec();
       for (let j = 0; j < TASKS / JOB; j++) {
         if (joining && round === 0 && j === 2 && !late) {
@@ -77,20 +117,16 @@ async function run(policy: 'trust' | 'flat', scenario: 'fixed' | 'joining', rate
       reexecShare.push((await reexec() - r0) / TASKS);
     }
     // Let revisions of finished jobs settle before judging the final results.
-    const settleUntil = Date.now() + 120_000;
-    while (Date.now() < settleUntil && jobs.some((j) => gw.getJob(j.id)?.state === 'revising' || gw.getJob(j.id)?.state === 'running')) await new Promise((r) => setTimeout(r, 200));
+    await settle();
     clearInterval(watch);
-    let wrongFinal = 0;
-    for (const j of jobs) {
-      const v = gw.getJob(j.id)!;
-      v.results!.forEach((r, i) => { if (r.outputHex !== sha(j.inputs[i]!)) wrongFinal++; });
-    }
+    const wrongFinal = wrongNow();
+    if (round <= ROUNDS) wrongEarly = wrongFinal;
     const counts = cheaters.map((c) => atCatch.get(c));
     return {
       policy, scenario, rate,
       caught: counts.filter((x) => x !== undefined).length,
       within100: counts.filter((x) => x !== undefined && x <= 100).length,
-      wrongFinal,
+      wrongEarly, wrongFinal, rounds: round,
       honestQuarantined: honest.filter((h) => store.getNode(h)?.quarantined === 1).length,
       reexecFirst: reexecShare[0]!, reexecLast: reexecShare[reexecShare.length - 1]!,
       cheaterTasksAtCatch: counts.map((x) => x ?? -1),
@@ -103,17 +139,17 @@ async function run(policy: 'trust' | 'flat', scenario: 'fixed' | 'joining', rate
 }
 
 const out: Outcome[] = [];
-for (const scenario of ['fixed', 'joining'] as const) {
-  for (const rate of [1, 0.1, 0.02]) {
-    for (const policy of ['trust', 'flat'] as const) {
+for (const scenario of SCENARIOS) {
+  for (const rate of RATES) {
+    for (const policy of POLICIES) {
       const o = await run(policy, scenario, rate);
       out.push(o);
-      console.log(`${policy} ${scenario} rate ${rate}: caught ${o.caught}/${CHEATERS} (${o.cheaterTasksAtCatch.join(', ')} tasks), wrong ${o.wrongFinal}, re-exec ${fmt(o.reexecFirst * 100, 1)}% -> ${fmt(o.reexecLast * 100, 1)}%`);
+      console.log(`${policy} ${scenario} rate ${rate}: caught ${o.caught}/${CHEATERS} (${o.cheaterTasksAtCatch.join(', ')} tasks) in ${o.rounds} rounds, wrong ${o.wrongEarly} after ${ROUNDS} rounds, ${o.wrongFinal} at the end, re-exec ${fmt(o.reexecFirst * 100, 1)}% -> ${fmt(o.reexecLast * 100, 1)}%`);
     }
   }
 }
-table(`Result checking: ${HONEST} honest + ${CHEATERS} cheating devices, ${ROUNDS} rounds of ${TASKS} sha256 tasks each (trust = ours, flat = old 5% policy)`,
-  ['policy', 'scenario', 'cheat rate', 'caught', 'caught within 100 tasks', 'tasks at catch', 'wrong outputs in final results', 'honest quarantined', 're-exec round 1', 're-exec last round'],
-  out.map((o) => [o.policy, o.scenario, o.rate, `${o.caught}/${CHEATERS}`, `${o.within100}/${CHEATERS}`, o.cheaterTasksAtCatch.map((x) => (x < 0 ? '-' : x)).join(' '),
-    o.wrongFinal, o.honestQuarantined, `${fmt(o.reexecFirst * 100, 1)}%`, `${fmt(o.reexecLast * 100, 1)}%`]));
-json('verify', { rounds: ROUNDS, tasksPerRound: TASKS, honest: HONEST, cheaters: CHEATERS, results: out });
+table(`Result checking: ${HONEST} honest + ${CHEATERS} cheating devices, rounds of ${TASKS} sha256 tasks (at least ${ROUNDS}, then on until every cheater is caught, at most ${MAX_ROUNDS}; trust = ours, flat = old 5% policy)`,
+  ['policy', 'scenario', 'cheat rate', 'rounds', 'caught', 'caught within 100 tasks', 'tasks at catch', `wrong outputs after ${ROUNDS} rounds`, 'wrong outputs in final results', 'honest quarantined', 're-exec round 1', 're-exec last round'],
+  out.map((o) => [o.policy, o.scenario, o.rate, o.rounds, `${o.caught}/${CHEATERS}`, `${o.within100}/${CHEATERS}`, o.cheaterTasksAtCatch.map((x) => (x < 0 ? '-' : x)).join(' '),
+    o.wrongEarly, o.wrongFinal, o.honestQuarantined, `${fmt(o.reexecFirst * 100, 1)}%`, `${fmt(o.reexecLast * 100, 1)}%`]));
+json('verify', { rounds: ROUNDS, maxRounds: MAX_ROUNDS, tasksPerRound: TASKS, honest: HONEST, cheaters: CHEATERS, results: out });

@@ -79,6 +79,8 @@ export interface GatewayOptions {
   spotCheck?: number;
   /** 'trust' (default): check rates follow each node's verified record; 'flat': every result at spotCheck (a baseline for benchmarks). */
   checking?: 'trust' | 'flat';
+  /** With 'trust': the share of all results re-executed at steady state (default 0.09); probation checks come out of it first (trust.ts). */
+  checkBudget?: number;
   location?: LatLon | null;
   /** Run limits given to nodes with each task. */
   limits?: { fuel?: number; memoryPages?: number; timeoutMs?: number };
@@ -158,7 +160,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     throw new Error(`cannot open the gateway store in ${opts.dataDir}: ${(e as Error).message}`);
   }
   const metrics = createMetrics({ defaultMetrics: true });
-  const rep = new Reputation(store);
+  const rep = new Reputation(store, opts.checkBudget);
   const fleet = new Fleet(store, rep);
   const runner: TaskRunner | null = runtime.runner;
   // The catalogue and the registry of published modules: what a job may name, and the bytes behind a hash.

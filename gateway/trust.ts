@@ -6,12 +6,19 @@
  *
  *   verified <  PROBATION_FULL      every result is checked (a blatant cheater is caught at once)
  *   verified <  PROBATION_DONE      every other result (CHECK_PROBATION)
- *   after that                      the job's spot-check share (default 0.05)
+ *   after that                      what the check budget leaves (CheckBudget), never less
+ *                                   than the job's spot-check share (default 0.05)
  *
  * Why these numbers: a device that cheats on a share c of its tasks survives k checks with
  * probability (1-c)^k. For c = 0.1 and the ~52 checks this schedule makes in a device's
  * first 100 tasks, that is 0.4%: such a cheater is caught within 100 tasks >= 99% of the
  * time. An honest device pays for it once: ~100 tasks at half rate, then the floor.
+ *
+ * The budget: a device that cheats rarely (2%) survives long at a low check rate, so the
+ * checking the gateway can afford (DEFAULT_CHECK_BUDGET of all results) is spent in full:
+ * probation checks come first, and the rest is spread over every established device's results
+ * (at steady state ~9% each instead of a flat 5%: the cheater's expected run before its first
+ * caught result halves). Whatever it did before it was caught is revised anyway (engine.ts).
  *
  * A mismatch quarantines the node (reputation 0); readmitting it starts its record again
  * from zero, so it goes back to full checking. Reputation (0..1, used in bid scoring)
@@ -38,12 +45,55 @@ export interface Standing {
   bad: number;
 }
 
+/** The share of all results the gateway means to re-execute (the issue's budget is 10%; kept below it). */
+export const DEFAULT_CHECK_BUDGET = 0.09;
+/** Results the budget looks back over. */
+const BUDGET_WINDOW = 2000;
+
+/**
+ * Spends a re-execution budget: over the last BUDGET_WINDOW results, the checks probation
+ * owes are counted first; the rest of `budget x results` is the rate for established nodes.
+ */
+export class CheckBudget {
+  private readonly owed = new Float64Array(BUDGET_WINDOW);
+  private n = 0;
+  private next = 0;
+  private sumOwed = 0;
+  private established = 0;
+
+  constructor(readonly budget: number) {
+    if (!(budget >= 0 && budget <= 1)) throw new RangeError('checkBudget must be between 0 and 1');
+  }
+
+  /** The check rate for an established node's result now. */
+  rate(): number {
+    if (this.established === 0) return this.budget;
+    return Math.min(1, Math.max(0, (this.budget * this.n - this.sumOwed) / this.established));
+  }
+
+  /** Count one result: `probation` is the rate its node's record demands (0 once established). */
+  note(probation: number): void {
+    if (this.n === BUDGET_WINDOW) {
+      const old = this.owed[this.next]!;
+      this.sumOwed -= old;
+      if (old === 0) this.established--;
+    } else this.n++;
+    this.owed[this.next] = probation;
+    this.sumOwed += probation;
+    if (probation === 0) this.established++;
+    this.next = (this.next + 1) % BUDGET_WINDOW;
+  }
+}
+
 /** Trust per node, persisted in the nodes table (good = verified). */
 export class Reputation {
   private readonly m = new Map<string, Standing>();
   private readonly listeners: Array<(nodeId: string) => void> = [];
 
-  constructor(private readonly store: Store) {
+  readonly budget: CheckBudget;
+
+  constructor(private readonly store: Store, checkBudget = DEFAULT_CHECK_BUDGET) {
+    this.budget = new CheckBudget(checkBudget);
     for (const n of store.listNodes()) this.m.set(n.node_id, { reputation: n.reputation, quarantined: n.quarantined === 1, verified: n.good, bad: n.bad });
   }
 
@@ -53,11 +103,20 @@ export class Reputation {
 
   isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
 
-  /** Share of this node's results to re-execute: by its verified record, never below `floor`. */
-  checkRate(nodeId: string, floor: number): number {
+  /** The share of a node's results its verified record alone demands checked (0 once established). */
+  probationRate(nodeId: string): number {
     const v = this.get(nodeId).verified;
-    const rate = v < PROBATION_FULL ? 1 : v < PROBATION_DONE ? CHECK_PROBATION : 0;
-    return Math.max(rate, floor);
+    return v < PROBATION_FULL ? 1 : v < PROBATION_DONE ? CHECK_PROBATION : 0;
+  }
+
+  /**
+   * Share of this node's result to re-execute, never below `floor`; the result is counted
+   * against the check budget (call once per result).
+   */
+  checkRate(nodeId: string, floor: number): number {
+    const probation = this.probationRate(nodeId);
+    this.budget.note(probation);
+    return Math.max(probation > 0 ? probation : this.budget.rate(), floor);
   }
 
   /** Hear every node whose standing changed (the candidate index re-places it). */

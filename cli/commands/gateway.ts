@@ -2,6 +2,7 @@
 import { CliError, defineCommand, numberOption, requireOption } from '../../util/cli.js';
 import { ACCESS_HELP, ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 import { placementOption } from '../sim-flags.js';
+import { DEFAULT_CHECK_BUDGET } from '../../gateway/trust.js';
 
 const WEIGHT_NAMES = ['price', 'eta', 'headroom', 'proximity', 'reputation'] as const;
 
@@ -37,6 +38,7 @@ export default defineCommand({
     'fast-path-depth': { type: 'string' },
     placement: { type: 'string' },
     'spot-check': { type: 'string' },
+    'check-budget': { type: 'string' },
     'batch-max': { type: 'string' },
     'batch-delay-ms': { type: 'string' },
     weights: { type: 'string' },
@@ -59,7 +61,8 @@ export default defineCommand({
     'no-fast-path': 'always run an auction (no assignment straight from capacity adverts)',
     'fast-path-depth': 'with --placement fill: fast-path tasks a node may hold, in multiples of its slots, 1..5 (default 3)',
     placement: "fast-path placement: 'thermal' (default: the node that finishes first, by speed, thermal budget and forecast) or 'fill' (naive: fill every node's slots)",
-    'spot-check': 'default share of tasks re-executed by the gateway, 0..1 (default 0.05)',
+    'spot-check': 'least share of an established device\'s tasks re-executed by the gateway, 0..1 (default 0.05)',
+    'check-budget': 'share of all tasks the gateway re-executes at steady state: new devices\' checks first, the rest spread over established ones, 0..1 (default 0.09)',
     'batch-max': 'receipts per batch at most (default 1000)',
     'batch-delay-ms': 'seal a batch at most this long after its first receipt (default 1000)',
     weights: 'bid scoring weights, e.g. price=0.3,eta=0.25,headroom=0.2,proximity=0.1,reputation=0.15',
@@ -79,6 +82,7 @@ export default defineCommand({
     const bidWindowMs = numberOption(values, 'bid-window-ms', 150, { min: 1, max: 60_000 });
     const fastPathDepth = numberOption(values, 'fast-path-depth', 3, { min: 1, max: 5 });
     const spotCheck = numberOption(values, 'spot-check', 0.05, { min: 0, max: 1, integer: false });
+    const checkBudget = numberOption(values, 'check-budget', DEFAULT_CHECK_BUDGET, { min: 0, max: 1, integer: false });
     const maxReceipts = numberOption(values, 'batch-max', 1000, { min: 1, max: 4096 });
     const maxDelayMs = numberOption(values, 'batch-delay-ms', 1000, { min: 1 });
     const durability = (values.durability as string | undefined) ?? 'full';
@@ -127,7 +131,7 @@ export default defineCommand({
       gw = await startGateway({
         brokerUrl, meshId: (values['mesh-id'] as string | undefined) ?? 'swarmlet', identity, enrollment, regions, dataDir,
         http: { host, port }, access, quota, leaseMs, bidWindowMs,
-        fastPath: values['no-fast-path'] !== true, fastPathDepth, placement, spotCheck, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
+        fastPath: values['no-fast-path'] !== true, fastPathDepth, placement, spotCheck, checkBudget, batch: { maxReceipts, maxDelayMs }, durability, logger: log,
         proofs: { enabled: values['no-proofs'] !== true, ...(typeof values['zk-cache'] === 'string' ? { cacheDir: values['zk-cache'] } : {}) },
         ...(weights ? { weights } : {}),
       });

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../gateway/store.js';
-import { CHECK_PROBATION, PROBATION_DONE, PROBATION_FULL, Reputation } from '../../gateway/trust.js';
+import { CHECK_PROBATION, CheckBudget, DEFAULT_CHECK_BUDGET, PROBATION_DONE, PROBATION_FULL, Reputation } from '../../gateway/trust.js';
 import { tempDir } from '../helpers/common.js';
 
 test('check rate: every result, then half, then the floor; only verified results move it; a catch quarantines; readmission starts over', async () => {
@@ -20,7 +20,7 @@ test('check rate: every result, then half, then the floor; only verified results
     for (let i = 0; i < PROBATION_FULL; i++) rep.verified([n]);
     assert.equal(rep.checkRate(n, 0.05), CHECK_PROBATION);
     for (let i = PROBATION_FULL; i < PROBATION_DONE; i++) rep.verified([n]);
-    assert.equal(rep.checkRate(n, 0.05), 0.05, 'past probation: the job\'s floor');
+    assert.equal(rep.checkRate(n, 0.05), 0.05, 'past probation, with the budget spent on its probation: the job\'s floor');
     assert.equal(rep.checkRate(n, 0.3), 0.3);
     const r = rep.get(n).reputation;
     assert.ok(r > 0 && r < 1);
@@ -38,6 +38,42 @@ test('check rate: every result, then half, then the floor; only verified results
     assert.equal(rep.readmit(n), false);
     // persisted: a new Reputation over the same store sees the same standing
     assert.deepEqual(new Reputation(store).get(n), rep.get(n));
+  } finally {
+    await store.closeAsync();
+    dir.cleanup();
+  }
+});
+
+test('the check budget: spent in full on established nodes, probation checks first, over a sliding window', () => {
+  const b = new CheckBudget(0.1);
+  assert.equal(b.rate(), 0.1, 'nothing seen yet: the whole budget');
+  for (let i = 0; i < 900; i++) b.note(0);
+  assert.ok(Math.abs(b.rate() - 0.1) < 1e-9, 'only established nodes: each at the budget');
+  for (let i = 0; i < 100; i++) b.note(0.5); // probation owes 50 checks of the 100 the budget has for 1,000 results
+  assert.ok(Math.abs(b.rate() - 50 / 900) < 1e-9, `what probation leaves: ${b.rate()}`);
+  for (let i = 0; i < 300; i++) b.note(1); // a burst of new nodes owes more than the budget
+  assert.equal(b.rate(), 0, 'probation over budget: established nodes fall to the job floor');
+  for (let i = 0; i < 2000; i++) b.note(0);
+  assert.ok(Math.abs(b.rate() - 0.1) < 1e-9, 'the burst slid out of the window');
+  assert.throws(() => new CheckBudget(1.5), /between 0 and 1/);
+  assert.throws(() => new CheckBudget(Number.NaN), /between 0 and 1/);
+  assert.ok(DEFAULT_CHECK_BUDGET < 0.1, 'inside the 10% the issue allows');
+});
+
+test('an established node is checked at what the budget leaves, never below the job floor', async () => {
+  const dir = tempDir();
+  const store = new Store(dir.path);
+  try {
+    const rep = new Reputation(store, 0.08);
+    const n = 'b'.repeat(32);
+    for (let i = 0; i < PROBATION_DONE; i++) rep.verified([n]);
+    let rate = 0;
+    for (let i = 0; i < 3000; i++) rate = rep.checkRate(n, 0.05);
+    assert.ok(Math.abs(rate - 0.08) < 1e-9, `steady state: the budget, ${rate}`);
+    assert.equal(rep.checkRate(n, 0.2), 0.2, 'a job asking for more gets more');
+    const fresh = 'c'.repeat(32);
+    for (let i = 0; i < 1500; i++) assert.equal(rep.checkRate(fresh, 0.05), 1, 'probation is never cut by the budget');
+    assert.equal(rep.checkRate(n, 0.05), 0.05, 'probation spent the budget: the floor');
   } finally {
     await store.closeAsync();
     dir.cleanup();
