@@ -32,7 +32,7 @@ test('a revised job and a quarantined device in the console', { skip: skip ?? fa
   const [aId, bId] = [generateIdentity(), generateIdentity()];
   const gw = await startGateway({
     brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, [aId, bId]), dataDir: dir.path,
-    runtime: gatewayRuntime(true), spotCheck: 0, durability: 'normal', batch: { maxDelayMs: 50 },
+    runtime: gatewayRuntime(true), spotCheck: 0, checkBudget: 0, durability: 'normal', batch: { maxDelayMs: 50 },
   });
   const devs: Device[] = [];
   const chrome = await launchChromium();

@@ -272,7 +272,7 @@ export async function smallMesh(devs: DeviceOptions[], o: Partial<GatewayOptions
   const ids = devs.map(() => generateIdentity());
   const gw = await startGateway({
     brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, ids), dataDir: dir.path, runtime: gatewayRuntime(false),
-    spotCheck: 0, bidWindowMs: 80, durability: 'normal', ...o,
+    spotCheck: 0, checkBudget: 0, bidWindowMs: 80, durability: 'normal', ...o,
   });
   const ds = await devices(broker.url, gwId.publicKey, devs.map((d, i) => ({ ...d, identity: ids[i]! })));
   await waitFor('adverts', () => gw.store.listNodes().filter((n) => n.online === 1).length === devs.length);

@@ -25,10 +25,10 @@ test('a trusted device caught lying later: the finished job it lied in is revise
   const dir = tempDir();
   const gwId = generateIdentity();
   const [aId, bId] = [generateIdentity(), generateIdentity()];
-  // spotCheck 0: past probation, nothing of a trusted device is re-executed (the worst case for a lie).
+  // spotCheck 0 and no check budget: past probation, nothing of a trusted device is re-executed (the worst case for a lie).
   const gw = await startGateway({
     brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, [aId, bId]), dataDir: dir.path,
-    runtime: gatewayRuntime(true), spotCheck: 0, durability: 'normal', batch: { maxDelayMs: 50 },
+    runtime: gatewayRuntime(true), spotCheck: 0, checkBudget: 0, durability: 'normal', batch: { maxDelayMs: 50 },
   });
   const fetch = authedFetch(operatorToken(gw, 'admin'));
   const devs: Device[] = [];
