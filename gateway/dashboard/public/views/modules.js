@@ -39,7 +39,8 @@ export async function mount(ctx, box) {
   box.append(el('h2', {}, 'Modules'),
     el('p', { class: 'muted' }, 'A job names one of these: a catalogue task by name, a published module as name@version (or its bare name: the newest version), or any by its sha256. Publish with ', el('code', {}, 'swarmlet task publish'), '.'),
     err, t.root);
-  await load();
+  // Subscribed first: a module published while the list loads is not missed.
   const offs = [ctx.live.on('modules', () => void load())];
+  await load();
   return { unmount: () => offs.forEach((f) => f()) };
 }
