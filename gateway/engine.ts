@@ -157,7 +157,12 @@ export class Engine {
    */
   private considerCheck(task: TaskState, job: JobState, r: ResultRec): void {
     if (task.spot || r.errorKind === 'timeout' || !this.d.checker) return;
-    const rate = job.delivery === 'verified' ? 1 : this.d.checking === 'flat' ? job.spotCheck : this.d.rep.checkRate(r.nodeId, job.spotCheck);
+    let rate = job.spotCheck;
+    if (job.delivery === 'verified') rate = 1;
+    else if (this.d.checking !== 'flat') {
+      rate = this.d.rep.checkRate(r.nodeId, job.spotCheck);
+      this.d.metrics.checkRate.set(this.d.rep.budget.rate());
+    }
     if (Math.random() < rate) task.spot = true;
     else if (job.fuelRef === 0 ? !job.fuelRefPending : r.fuel > FUEL_OUTLIER_FACTOR * job.fuelRef) task.spot = true;
     if (task.spot && job.fuelRef === 0) job.fuelRefPending = true;

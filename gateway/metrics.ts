@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   tasks: Counter<'outcome'>;
   spotChecks: Counter<string>;
   cheatsCaught: Counter<string>;
+  /** What the check budget leaves for an established node's result now (trust.ts). */
+  checkRate: Gauge<string>;
   batches: Counter<string>;
   nodesOnline: Gauge<string>;
   openTasks: Gauge<string>;
@@ -38,6 +40,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     jobs: new Counter({ name: 'swarmlet_jobs_total', help: 'Jobs by event (submitted, done, failed)', labelNames: ['event'], registers }),
     tasks: new Counter({ name: 'swarmlet_tasks_total', help: 'Finished tasks by outcome: ok, or failed (a failure result, or no result in time)', labelNames: ['outcome'], registers }),
     spotChecks: new Counter({ name: 'swarmlet_reexecutions_total', help: 'Tasks re-executed by the gateway', registers }),
+    checkRate: new Gauge({ name: 'swarmlet_check_rate_established', help: 'Share of an established node\'s results re-executed now: what the check budget leaves after probation (before any job\'s higher spot-check share)', registers }),
     cheatsCaught: new Counter({ name: 'swarmlet_cheats_caught_total', help: 'Nodes quarantined for a wrong result', registers }),
     batches: new Counter({ name: 'swarmlet_batches_total', help: 'Receipt batches sealed', registers }),
     nodesOnline: new Gauge({ name: 'swarmlet_nodes_online', help: 'Nodes online', registers }),

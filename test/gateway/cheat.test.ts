@@ -73,6 +73,7 @@ test('spot checks catch a cheater; it is quarantined, its other results are re-d
     assert.equal(nodes.nodes.find((n) => n.id === cheater.nodeId)?.quarantined, true);
     const metrics = await (await viewer(`${m.gw.url}/metrics`)).text();
     assert.match(metrics, /swarmlet_cheats_caught_total 1/);
+    assert.match(metrics, /^swarmlet_check_rate_established 0.09$/m, 'what the check budget (default 9%) leaves for established devices is shown');
     // a quarantined device gets no new work
     const { id: id2 } = await m.gw.submitJob({ task: 'sha256', inputs: [enc('after')] });
     await m.gw.waitForJob(id2, 20_000);
