@@ -21,6 +21,7 @@ import { IdentityBudgets, type Budget } from './budgets.js';
 import { Bridge, type BridgeOptions } from './bridge.js';
 import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
 import { IndexedMemoryPersistence } from './retained.js';
+import { coalesceWrites } from './coalesce.js';
 
 export interface BrokerOptions {
   host?: string;
@@ -262,6 +263,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   const handle = (stream: Duplex, req?: import('node:http').IncomingMessage) => {
     // Small packets both ways: with Nagle on, a publish waits for the peer's delayed ACK (~40 ms a hop).
     (stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    coalesceWrites(stream);
     const client = aedes.handle(stream, req);
     try {
       guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>
