@@ -53,6 +53,11 @@ export class Reputation {
 
   isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
 
+  /** Every quarantined node. */
+  *quarantinedIds(): IterableIterator<string> {
+    for (const [id, s] of this.m) if (s.quarantined) yield id;
+  }
+
   /** Share of this node's results to re-execute: by its verified record, never below `floor`. */
   checkRate(nodeId: string, floor: number): number {
     const v = this.get(nodeId).verified;
