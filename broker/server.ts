@@ -75,6 +75,13 @@ interface Session {
 }
 
 const PUB_CACHE_MAX = 64;
+/**
+ * Connections the kernel may hold complete for us while the event loop is busy (Node's
+ * default is 511; the kernel caps it at net.core.somaxconn). A storm of thousands of devices
+ * overflowed 511: their handshakes were dropped and retried by TCP after 1, 2, 4, 8 s...,
+ * so devices sat in SYN backoff while the broker had time for them.
+ */
+export const LISTEN_BACKLOG = 8192;
 
 const MESH_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -297,7 +304,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         sock.once('close', () => sockets.delete(sock));
       });
       srv.once('error', reject);
-      srv.listen(port, host, () => {
+      srv.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         srv.off('error', reject);
         resolve((srv.address() as AddressInfo).port);
       });
