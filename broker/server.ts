@@ -21,6 +21,7 @@ import { IdentityBudgets, type Budget } from './budgets.js';
 import { Bridge, type BridgeOptions } from './bridge.js';
 import { redisParts, type ClusterParts, type RedisOptions } from './cluster.js';
 import { IndexedMemoryPersistence } from './retained.js';
+import { coalesceWrites } from './coalesce.js';
 
 export interface BrokerOptions {
   host?: string;
@@ -74,6 +75,13 @@ interface Session {
 }
 
 const PUB_CACHE_MAX = 64;
+/**
+ * Connections the kernel may hold complete for us while the event loop is busy (Node's
+ * default is 511; the kernel caps it at net.core.somaxconn). A storm of thousands of devices
+ * overflowed 511: their handshakes were dropped and retried by TCP after 1, 2, 4, 8 s...,
+ * so devices sat in SYN backoff while the broker had time for them.
+ */
+export const LISTEN_BACKLOG = 8192;
 
 const MESH_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -262,6 +270,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
   const handle = (stream: Duplex, req?: import('node:http').IncomingMessage) => {
     // Small packets both ways: with Nagle on, a publish waits for the peer's delayed ACK (~40 ms a hop).
     (stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    coalesceWrites(stream);
     const client = aedes.handle(stream, req);
     try {
       guardPacketSize(client, () => maxPacketFor(limits, sessions.get(client)?.role), (size, max) =>
@@ -295,7 +304,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<BrokerHandl
         sock.once('close', () => sockets.delete(sock));
       });
       srv.once('error', reject);
-      srv.listen(port, host, () => {
+      srv.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         srv.off('error', reject);
         resolve((srv.address() as AddressInfo).port);
       });

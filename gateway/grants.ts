@@ -95,6 +95,12 @@ export class Grants {
     return this.m.get(nodeId)?.lastResultAt ?? 0;
   }
 
+  /** When its bench ends, or null when it is not benched. */
+  benchedUntil(nodeId: string, now = Date.now()): number | null {
+    const until = this.m.get(nodeId)?.benchedUntil ?? 0;
+    return until > now ? until : null;
+  }
+
   view(nodeId: string, now = Date.now()): GrantView {
     const g = this.m.get(nodeId);
     return {

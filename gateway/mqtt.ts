@@ -26,6 +26,13 @@ const SOFT_BATCH = 512;
  * reconnect, so a dropped one is soft state lost for a while, not for good.
  */
 export const SOFT_QUEUE_MAX = 50_000;
+/**
+ * With verifier workers, how long the first advert/status of a quiet spell waits for others
+ * before its batch is opened: a steady fleet's adverts arrive one at a time, and batches
+ * below the pool's inline threshold were verified on the main thread (a fifth of its busy
+ * time at 5,000 devices; bench/scale).
+ */
+export const SOFT_GATHER_MS = 50;
 
 export interface LinkHandlers {
   advert(a: CapacityAdvert): void;
@@ -112,7 +119,11 @@ export class GatewayLink {
           if (this.soft.length >= SOFT_QUEUE_MAX) return this.drop(topic, 'advert/status queue full');
           // Copied: the packet's buffer may be reused once this handler returns.
           this.soft.push({ type: t.type, nodeId: t.nodeId, region: t.region, payload: payload.slice(), topic });
-          if (!this.softDraining) void this.drainSoft();
+          if (!this.softDraining) {
+            this.softDraining = true;
+            if (this.o.parseSoft) setTimeout(() => void this.drainSoft(), SOFT_GATHER_MS);
+            else void this.drainSoft();
+          }
           return;
         case 'bids': {
           const m = open(payload, { kind: 'bid' }).message;
@@ -133,7 +144,6 @@ export class GatewayLink {
 
   /** Open queued adverts and statuses a batch at a time; apply them in arrival order. */
   private async drainSoft(): Promise<void> {
-    this.softDraining = true;
     try {
       while (this.soft.length > 0) {
         const batch = this.soft.splice(0, SOFT_BATCH);

@@ -103,6 +103,11 @@ export class Reputation {
 
   isQuarantined = (nodeId: string): boolean => this.m.get(nodeId)?.quarantined === true;
 
+  /** Every quarantined node. */
+  *quarantinedIds(): IterableIterator<string> {
+    for (const [id, s] of this.m) if (s.quarantined) yield id;
+  }
+
   /** The share of a node's results its verified record alone demands checked (0 once established). */
   probationRate(nodeId: string): number {
     const v = this.get(nodeId).verified;

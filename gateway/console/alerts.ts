@@ -14,7 +14,7 @@
  *
  * Alert text is built from ids and numbers the gateway checked, never from device strings.
  */
-import type { NodeView } from '../fleet.js';
+import type { AlertView } from '../fleet.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 export const ALERT_KINDS = ['node-critical', 'node-quarantined', 'node-offline', 'node-benched', 'node-undervoltage', 'job-stalled', 'gateway-mqtt', 'join-request'] as const;
@@ -32,7 +32,7 @@ export interface Alert {
 }
 
 export interface AlertInputs {
-  nodes: readonly (NodeView & { enrolled: boolean })[];
+  nodes: readonly (AlertView & { enrolled: boolean })[];
   /** Running jobs with their progress (tasks finished) and size. */
   jobs: ReadonlyArray<{ id: string; finished: number; tasks: number }>;
   mqttUp: boolean;

@@ -15,7 +15,7 @@ import type { JoinRequest } from '../../protocol/pending.js';
 import type { Logger } from '../../util/log.js';
 import type { SealedBatch } from '../batcher.js';
 import type { Engine } from '../engine.js';
-import type { Fleet, NodeView } from '../fleet.js';
+import type { AlertView, Fleet, NodeView } from '../fleet.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Store } from '../store.js';
 import type { Reputation } from '../trust.js';
@@ -131,7 +131,7 @@ export class Console {
 
   evaluateAlerts(now = Date.now()): void {
     this.alerts.evaluate({
-      nodes: this.nodes(now).map((n) => ({ ...n, enrolled: n.enrollment === 'enrolled' })),
+      nodes: this.alertNodes(now),
       jobs: this.runningJobs(),
       mqttUp: this.d.health().mqtt,
       pendingJoins: this.d.enrollment.pending.size,
@@ -179,6 +179,24 @@ export class Console {
     for (const e of this.d.enrollment.list()) {
       if (e.role !== 'node' || seen.has(e.nodeId)) continue;
       out.push({ ...neverSeen(e.nodeId, this.d.rep.get(e.nodeId)), name: e.name ?? null, enrollment: 'enrolled' });
+    }
+    return out;
+  }
+
+  /**
+   * What the alerts test, for the same nodes as nodes(): enrolled devices never seen can
+   * raise only a quarantine, so only those are looked up (not the whole enrollment).
+   */
+  private alertNodes(now: number): Array<AlertView & { enrolled: boolean }> {
+    const out: Array<AlertView & { enrolled: boolean }> = [];
+    const seen = new Set<string>();
+    for (const v of this.d.fleet.alertViews(now)) {
+      seen.add(v.id);
+      out.push(Object.assign(v, { enrolled: this.d.enrollment.get(v.id) !== undefined }));
+    }
+    for (const id of this.d.rep.quarantinedIds()) {
+      if (seen.has(id) || this.d.enrollment.get(id)?.role !== 'node') continue;
+      out.push({ id, online: false, quarantined: true, thermalState: null, throttled: null, benchedUntil: null, lastSeen: null, enrolled: true });
     }
     return out;
   }

@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { LISTEN_BACKLOG } from '../../broker/server.js';
 import { Enrollment } from '../../protocol/enrollment.js';
 import { generateIdentity } from '../../protocol/identity.js';
 import { connectAs, tryConnect, tempDir, waitClose } from './helpers.js';
@@ -105,4 +108,44 @@ test('Enrollment.syncWith: removed keys revoked, new ones added, role changes re
   assert.deepEqual(revokedEvents.sort(), [k1.nodeId, k2.nodeId].sort());
   assert.equal(live.get(k2.nodeId)!.role, 'gateway');
   assert.ok(!live.has(k1.nodeId) && live.has(k3.nodeId, 'node'));
+});
+
+test('broker: the kernel holds a storm of handshakes while the broker is busy (listen backlog beyond Node\'s default 511)', async () => {
+  const tmp = tempDir();
+  const sockets: Socket[] = [];
+  const child = spawn(process.execPath, [MAIN, 'broker', '--allow-anonymous', '--port', '0', '--data-dir', tmp.dir], { env: { ...process.env, SWARMLET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 15_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        for (const line of out.split('\n')) if (line.includes('broker listening')) { clearTimeout(t); resolve(JSON.parse(line).port as number); }
+      });
+    });
+    // A broker too busy to accept: stopped. The kernel completes handshakes into the listen
+    // queue on its own; beyond the queue it drops them and TCP retries after 1, 2, 4 s...
+    child.kill('SIGSTOP');
+    const N = 1500;
+    let up = 0;
+    for (let i = 0; i < N; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.once('connect', () => { up++; });
+      sockets.push(s);
+    }
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
+    const expect = Math.min(N, LISTEN_BACKLOG, somaxconn);
+    const deadline = Date.now() + 10_000;
+    while (up < expect && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(up >= Math.min(expect, 512), `handshakes completed: ${up} (somaxconn ${somaxconn})`);
+    if (somaxconn > 1024) assert.ok(up > 600, `more than Node's default backlog holds: ${up}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    await exited;
+    tmp.cleanup();
+  }
 });

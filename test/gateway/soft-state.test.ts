@@ -45,4 +45,46 @@ describe('fleet soft state', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('alert views carry what the full views say of every node, in memory or only stored', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlet-soft-'));
+    const store = new Store(dir, { durability: 'full' });
+    try {
+      const rep = new Reputation(store);
+      const fleet = new Fleet(store, rep, 100);
+      const ids = ['a', 'b', 'c', 'd', 'e', 'f'].map((c) => c.repeat(32));
+      const [hot, undervolt, offline, benched, quarantined, storedOnly] = ids as [string, string, string, string, string, string];
+      for (const id of ids) fleet.onAdvert(advert(id, 1, 2));
+      fleet.onAdvert({ ...advert(hot, 2, 0), state: 'critical' });
+      fleet.onAdvert({ ...advert(undervolt, 2, 2), throttled: { now: 0x1, sinceBoot: 0x1 } });
+      fleet.onStatus(offline, 'r', false);
+      for (let i = 0; i < 12; i++) fleet.grants.expired(benched);
+      rep.punish(quarantined);
+      fleet.flush();
+      // A node known only from the store (seen before a restart): a new Fleet over the same store.
+      const after = new Fleet(store, rep, 100);
+      for (const id of ids) if (id !== storedOnly) after.onAdvert(id === hot ? { ...advert(id, 2, 0), state: 'critical' } : id === undervolt ? { ...advert(id, 2, 2), throttled: { now: 0x1, sinceBoot: 0x1 } } : advert(id, 3, 2));
+      after.onStatus(offline, 'r', false);
+      for (let i = 0; i < 12; i++) after.grants.expired(benched);
+      for (const f of [fleet, after]) {
+        const now = Date.now();
+        const pick = (v: { id: string; online: boolean; quarantined: boolean; thermalState: unknown; benchedUntil: number | null; lastSeen: number | null; throttled: { now: { underVoltage: boolean } } | null }) =>
+          ({ id: v.id, online: v.online, quarantined: v.quarantined, thermalState: v.thermalState, benchedUntil: v.benchedUntil, lastSeen: v.lastSeen, underVoltage: v.throttled?.now.underVoltage ?? null });
+        const full = f.liveViews(now, 0).map(pick).sort((x, y) => (x.id < y.id ? -1 : 1));
+        const light = f.alertViews(now, 0).map(pick).sort((x, y) => (x.id < y.id ? -1 : 1));
+        assert.deepEqual(light, full);
+        assert.equal(full.length, ids.length);
+        const by = new Map(light.map((v) => [v.id, v]));
+        assert.equal(by.get(hot)!.thermalState, 'critical');
+        assert.equal(by.get(undervolt)!.underVoltage, true);
+        assert.equal(by.get(offline)!.online, false);
+        assert.ok(by.get(benched)!.benchedUntil! > now);
+        assert.equal(by.get(quarantined)!.quarantined, true);
+      }
+      assert.equal(after.alertViews(Date.now(), 0).find((v) => v.id === storedOnly)!.online, false, 'a stored-only node is offline');
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

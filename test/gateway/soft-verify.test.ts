@@ -11,6 +11,11 @@ import { generateIdentity } from '../../protocol/identity.js';
 import type { CapacityAdvert } from '../../protocol/messages.js';
 import { parseSoftState, type SoftItem, type SoftOutcome } from '../../gateway/parse.js';
 import { SOFT_INLINE_BELOW, VerifyPool } from '../../gateway/verify-pool.js';
+import mqtt from 'mqtt';
+import { GatewayLink } from '../../gateway/mqtt.js';
+import { topics } from '../../protocol/topics.js';
+import { createLogger } from '../../util/log.js';
+import { startBroker, waitFor } from './harness.js';
 
 const a = generateIdentity();
 const b = generateIdentity();
@@ -48,5 +53,38 @@ test('adverts and statuses verified in workers give the main thread\'s verdicts,
     assert.deepEqual(summary(await pool.parseSoft(items.slice(0, 2))), s.slice(0, 2), 'a small batch, inline');
   } finally {
     await pool.close();
+  }
+});
+
+test('adverts arriving one at a time are gathered into batches for the workers, and applied in arrival order', async () => {
+  const broker = await startBroker();
+  const gw = generateIdentity();
+  const batches: number[] = [];
+  const seen: number[] = [];
+  const pool = new VerifyPool(2);
+  const link = new GatewayLink({
+    brokerUrl: broker.url, meshId: 'swarmlet', identity: gw, regions: ['eu'], log: createLogger('test', {}),
+    isEnrolledNode: () => true,
+    handlers: { advert: (m) => seen.push(m.seq), status: () => undefined, bid: () => undefined, result: () => undefined },
+    parseSoft: (items) => { batches.push(items.length); return pool.parseSoft(items); },
+  });
+  const device = mqtt.connect(broker.url, { protocolVersion: 4 });
+  try {
+    await link.ready(10_000);
+    await new Promise<void>((r) => device.once('connect', () => r()));
+    await new Promise((r) => setTimeout(r, 300)); // the gateway's subscriptions are in place
+    const n = 3 * SOFT_INLINE_BELOW;
+    // One message each, as a fleet's periodic adverts arrive: each used to be its own batch,
+    // verified on the main thread (below the pool's inline threshold).
+    for (let i = 0; i < n; i++) device.publish(topics.cap('eu', a.nodeId), Buffer.from(seal('cap', advert(a.nodeId, 'eu', i + 1), a).bytes), { qos: 0 });
+    await waitFor('every advert applied', () => seen.length === n, 10_000);
+    assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1), 'every advert, in arrival order');
+    assert.ok(batches.length < n, `gathered into fewer batches than messages: ${JSON.stringify(batches)}`);
+    assert.ok(Math.max(...batches) >= SOFT_INLINE_BELOW, `a batch big enough for the workers: ${JSON.stringify(batches)}`);
+  } finally {
+    device.end(true);
+    await link.close();
+    await pool.close();
+    await broker.close();
   }
 });
