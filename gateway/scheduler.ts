@@ -19,7 +19,9 @@ import type { Logger } from '../util/log.js';
 import { pickWinners, type Candidate, type LatLon, type Weights } from './auction.js';
 import { CandidateIndex } from './candidates.js';
 import type { Fleet } from './fleet.js';
-import { place, taskFuel, type FastNode } from './placement.js';
+import { FastRound, THERMAL_SCAN_MAX } from './fast-round.js';
+
+export { THERMAL_SCAN_MAX };
 import type { JobState, Lease, TaskState } from './jobs.js';
 import type { Store } from './store.js';
 
@@ -64,8 +66,6 @@ const OFFERS_PER_NODE = 4;
 const MIN_OPEN_OFFERS = 16;
 /** Longest wait before a task that drew no bids is offered again (the wait doubles per silent offer). */
 const MAX_OFFER_BACKOFF_MS = 5000;
-/** Regions up to this many nodes are placed by forecast (thermal); larger ones by the candidate index. */
-export const THERMAL_SCAN_MAX = 256;
 /** Tasks a pump walks past that must wait, before it stops walking the queue. */
 const MAX_WAITING_SCAN = 512;
 /** A node silent this long on a lease (at least) is stalled: its task may go elsewhere too. */
@@ -265,34 +265,11 @@ export class Scheduler {
 
   pump(now = Date.now()): void {
     const out: Array<{ task: TaskState; job: JobState; lease: Lease; region: string }> = [];
-    const fullRegions = new Set<string>();
-    const filling = new Set<string>();
     let waiting = 0;
-    const waitRegions = new Map<string, boolean>();
-    // Thermal placement compares every node's forecast finish for each task: O(region) per
-    // task. Past THERMAL_SCAN_MAX nodes in a region the index places instead (its rank
-    // weighs headroom and leaves hot nodes out), so a task costs the same at 10,000 devices.
-    const thermal = (this.d.placement ?? 'thermal') === 'thermal';
-    const thermalIn = (r: string) => thermal && this.cands.regionSize(r) <= (this.d.thermalScanMax ?? THERMAL_SCAN_MAX);
-    const hasFast = (r: string) => {
-      let v = waitRegions.get(r);
-      if (v === undefined) waitRegions.set(r, (v = thermalIn(r) ? this.d.fleet.hasFastNodes(r, now, true) : this.cands.hasFast(r, now)));
-      return v;
-    };
-    // Thermal placement: one view of each region per round, kept current as leases go out.
-    // The same node objects in every job's view of a region (a lease counts in all of them);
-    // each job sees only the nodes whose advertised limits fit it.
-    const views = new Map<string, FastNode[]>();
-    const fitting = new Map<string, FastNode[]>();
-    const viewOf = (r: string, needs: { fuel: number; memoryPages: number }) => {
-      const key = `${r}|${needs.fuel}|${needs.memoryPages}`;
-      let f = fitting.get(key);
-      if (f) return f;
-      let v = views.get(r);
-      if (!v) views.set(r, (v = this.d.fleet.fastNodes(r, now)));
-      fitting.set(key, (f = v.filter((n) => !n.limits || (n.limits.fuel >= needs.fuel && n.limits.memoryPages >= needs.memoryPages))));
-      return f;
-    };
+    const round = new FastRound(this.d.fleet, this.cands, {
+      thermal: (this.d.placement ?? 'thermal') === 'thermal', thermalScanMax: this.d.thermalScanMax ?? THERMAL_SCAN_MAX,
+      memoryPages: this.d.memoryPages, timeoutMs: this.d.timeoutMs,
+    }, now);
     const maxOffers = Math.min(MAX_OPEN_OFFERS, Math.max(MIN_OPEN_OFFERS, OFFERS_PER_NODE * this.d.fleet.onlineCount()));
     for (const task of this.queue) {
       const job = this.d.job(task.jobId);
@@ -305,43 +282,19 @@ export class Scheduler {
         this.d.exhausted(task);
         continue;
       }
-      const fast = this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes;
-      const needs = { fuel: job.fuelLimit, memoryPages: this.d.memoryPages };
-      const byForecast = fast && thermalIn(job.region);
-      const terms = `${job.region}|${job.fuelLimit}|${job.maxPrice}`;
-      if (byForecast) {
-        const nodes = viewOf(job.region, needs);
-        const p = place(nodes, need, taskFuel(job.fuelRef, nodes), (job.deadline - now) / 1000, task.tried, this.d.timeoutMs / 1000);
-        for (const n of p.now) {
-          const { lease, region } = this.lease(task, job, n.nodeId, n.price, newOfferId('fp'), now);
+      if (this.d.fastPath && task.input.length <= this.d.fastPathMaxBytes) {
+        const { picks, wait } = round.place(task, job, need);
+        for (const p of picks) {
+          const { lease, region } = this.lease(task, job, p.nodeId, p.price, newOfferId('fp'), now);
           out.push({ task, job, lease, region });
-          n.leases++;
           need--;
         }
         if (need <= 0) { this.queue.delete(task); continue; }
-        if (p.waitFor || hasFast(job.region)) {
-          // A busy node will finish it sooner (the tasks behind see it queued there), or every
-          // node is full or cooling down: wait, do not flood offers.
-          if (p.waitFor) p.waitFor.leases++;
+        if (wait) {
+          // A long queue behind full nodes: the rest will wait too; stop walking it (FIFO keeps it fair).
           if (++waiting >= MAX_WAITING_SCAN) break;
           continue;
         }
-      } else if (fast && !fullRegions.has(terms)) {
-        // The best `need` nodes from the index, as pickWinners would rank Fleet.fastCandidates; winners join `filling`.
-        const { winners, empty } = this.cands.pick(job.region, need, { maxPrice: job.maxPrice, exclude: task.tried }, needs, filling, now);
-        if (empty) fullRegions.add(terms);
-        for (const w of winners) {
-          const { lease, region } = this.lease(task, job, w.candidate.nodeId, w.candidate.price, newOfferId('fp'), now);
-          out.push({ task, job, lease, region });
-          need--;
-        }
-        if (need <= 0) { this.queue.delete(task); continue; }
-      }
-      // Nodes that advertise will free a slot soon: wait for one rather than flood offers.
-      if (fast && !byForecast && hasFast(job.region)) {
-        // A long queue behind full nodes: the rest will wait too; stop walking it (FIFO keeps it fair).
-        if (++waiting >= MAX_WAITING_SCAN) break;
-        continue;
       }
       if (this.offers.size < maxOffers) this.offer(task, job, now);
       else if (++waiting >= MAX_WAITING_SCAN) break;
