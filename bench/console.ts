@@ -37,6 +37,7 @@ import type { CapacityAdvert } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import { launchChromium, CHROMIUM } from '../test/helpers/external.js';
 import { fmt, json, percentile, table } from './lib.js';
+import { cpu } from './lib-procs.js';
 import { existsSync } from 'node:fs';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -134,12 +135,6 @@ const paintedWhen = (page: Page, selector: string, n: number) => timeout(30_000,
 
 function timeout<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   return Promise.race([p, sleep(ms).then(() => { throw new Error(`bench/console: timed out: ${what}`); })]);
-}
-
-/** CPU time (user + system, ms) a process has used so far. */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
 }
 
 /** Main-thread milliseconds per wall-clock second while `ms` pass. */
@@ -244,10 +239,10 @@ async function main(): Promise<void> {
     const first = (await readPerf()).firstRender!;
     // updates under load: pushed events -> painted
     const u0 = (await readPerf()).updates.length;
-    const c0 = cpuMs(g.child.pid!);
+    const c0 = cpu(g.child.pid) * 1000;
     const w0 = Date.now();
     const cpuList = await busy(page, 10_000);
-    out.meshCpuMsPerS = (cpuMs(g.child.pid!) - c0) / ((Date.now() - w0) / 1000);
+    out.meshCpuMsPerS = (cpu(g.child.pid) * 1000 - c0) / ((Date.now() - w0) / 1000);
     out.loadAverage = (await import('node:os')).loadavg()[0];
     const upd50 = stats((await readPerf()).updates.slice(u0));
     const e2e50 = stats(await probes(page, f, `#nodes tbody tr[data-key="${probeId}"] td:nth-child(4)`, 15, 30));
