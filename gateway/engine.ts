@@ -10,6 +10,7 @@ import type { Logger } from '../util/log.js';
 import type { AcceptedResult } from './intake.js';
 import { JobSpecSchema, DEFAULT_DEADLINE_MS, DEFAULT_MAX_PRICE, newJobId, splitJob, type JobSpec, type JobState, type ResultRec, type TaskState } from './jobs.js';
 import { restoreJob } from './restore.js';
+import { reviseNode, type RevisionHost } from './revision.js';
 import type { Reputation } from './trust.js';
 import type { Scheduler } from './scheduler.js';
 import type { Store } from './store.js';
@@ -58,8 +59,6 @@ const SPARE_ATTEMPTS = 5;
 const FUEL_OUTLIER_FACTOR = 8;
 /** Weight of the newest lease-to-result time in a job's smoothed latency. */
 const LATENCY_EWMA = 0.2;
-/** How long a revised job has to re-run the results it lost (its old deadline may have passed). */
-const REVISION_DEADLINE_MS = DEFAULT_DEADLINE_MS;
 
 export class Engine {
   readonly jobs = new Map<string, JobState>();
@@ -69,7 +68,18 @@ export class Engine {
   /** Set on shutdown: checks still running then change nothing. */
   stopped = false;
 
-  constructor(private readonly d: EngineDeps) {}
+  /** What revising a caught node's work needs of the engine (revision.ts). */
+  private readonly revision: RevisionHost;
+
+  constructor(private readonly d: EngineDeps) {
+    this.revision = {
+      jobs: this.jobs, store: d.store, log: d.log,
+      task: (id) => this.tasks.get(id),
+      restore: (jobId, now) => this.restore(jobId, now),
+      recheck: (t, job) => { for (const res of t.results.values()) this.considerCheck(t, job, res); },
+      evaluate: (t) => this.evaluate(t),
+    };
+  }
 
   job = (id: string): JobState | undefined => this.jobs.get(id);
 
@@ -265,63 +275,7 @@ export class Engine {
     this.d.metrics.cheatsCaught.inc();
     this.d.log.warn({ nodeId, taskId: task.id }, 'wrong result: node quarantined; its unverified results are voided and run again');
     this.scheduler.dropNode(nodeId, 'cancelled');
-    this.revise(nodeId);
-  }
-
-  /**
-   * Everything a caught node produced that no re-execution of ours confirmed is worthless:
-   * its pending results leave their tasks; every accepted, billed result of it is voided
-   * (its credits reversed) and its task runs again elsewhere, in open jobs and in finished
-   * ones alike. A finished job so touched is 'revising' until the re-runs are in, and keeps
-   * a revision record (which indexes, which came out different).
-   */
-  private revise(nodeId: string, now = Date.now()): void {
-    for (const job of this.jobs.values()) {
-      for (const t of job.tasks) {
-        if (t.state === 'open' && t.results.delete(nodeId)) { t.extra = 0; this.evaluate(t); }
-      }
-    }
-    const rows = this.d.store.unconfirmedResults(nodeId);
-    if (rows.length === 0) return;
-    this.d.store.voidBilling(rows.map((r) => r.receipt_id));
-    const byJob = new Map<string, typeof rows>();
-    // A task finished on the node's result: done, or failed by an accepted (billed) failure.
-    for (const r of rows) if (r.task_state === 'done' || r.task_state === 'failed') byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r]);
-    let reopened = 0;
-    for (const [jobId, list] of byJob) {
-      let job = this.jobs.get(jobId);
-      if (!job) {
-        // A finished job: open it again, then bring it back into memory with the tasks reopened.
-        this.d.store.reviseJob(jobId, now + REVISION_DEADLINE_MS);
-        for (const r of list) this.d.store.reopenTask(r.task_id);
-        job = this.restore(jobId, now);
-        if (!job) continue;
-      } else {
-        job.deadline = Math.max(job.deadline, now + REVISION_DEADLINE_MS);
-        for (const r of list) {
-          const t = this.tasks.get(r.task_id);
-          if (!t || !(t.state === 'done' || (t.state === 'failed' && t.final))) continue;
-          this.d.store.reopenTask(t.id);
-          t.state = 'open';
-          t.final = null;
-          t.error = null;
-          t.verified = false;
-          job.remaining++;
-        }
-      }
-      this.d.store.addRevision(jobId, nodeId, list.map((r) => ({ index: r.idx, hash: r.final_hash })), now);
-      for (const r of list) {
-        const t = this.tasks.get(r.task_id);
-        if (!t || t.state !== 'open') continue;
-        reopened++;
-        t.results.delete(nodeId);
-        t.extra = 0;
-        t.spot = false;
-        for (const res of t.results.values()) this.considerCheck(t, job, res);
-        this.evaluate(t);
-      }
-    }
-    this.d.log.info({ nodeId, voided: rows.length, reopened, jobs: byJob.size }, 'results of a caught node voided and run again');
+    reviseNode(this.revision, nodeId);
   }
 
   /**
