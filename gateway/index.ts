@@ -33,7 +33,7 @@ import { Store } from './store.js';
 import { LocalChecker } from './verifier.js';
 import { Reputation } from './trust.js';
 import { Modules, type RegistryLimits } from './modules/index.js';
-import { RECEIPTS_PER_STEP } from '../protocol/ledger-proof.js';
+import { RECEIPTS_PER_BATCH } from '../protocol/ledger-proof.js';
 import { LedgerProver, type LedgerProverOptions } from './prover/service.js';
 
 export type { Weights } from './auction.js';
@@ -202,9 +202,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   });
   prover.start();
   const batchOpts = { ...(opts.batch ?? {}) };
-  if (prover.status().enabled && (batchOpts.maxReceipts ?? 1000) > RECEIPTS_PER_STEP) {
-    log.warn({ maxReceipts: batchOpts.maxReceipts, step: RECEIPTS_PER_STEP }, 'batch size capped to what one proof step folds');
-    batchOpts.maxReceipts = RECEIPTS_PER_STEP;
+  if (prover.status().enabled && (batchOpts.maxReceipts ?? 1000) > RECEIPTS_PER_BATCH) {
+    log.warn({ maxReceipts: batchOpts.maxReceipts, proven: RECEIPTS_PER_BATCH }, 'batch size capped to what a proven batch holds');
+    batchOpts.maxReceipts = RECEIPTS_PER_BATCH;
   }
   // Healthy only while the MQTT link is up: a gateway the broker refuses (its key revoked) is not ok.
   let mqttError: string | null = null;

@@ -10,12 +10,19 @@
  */
 import * as v from 'valibot';
 
-export const LEDGER_PROGRAM = 'swarmlet-ledger-v1';
+export const LEDGER_PROGRAM = 'swarmlet-ledger-v2';
 export const LEDGER_PROOF_FORMAT = 'swarmlet-ledger-proof-v1';
-export const LEDGER_INCLUSION_FORMAT = 'swarmlet-ledger-inclusion-v1';
-/** Receipt slots proved per step (one batch per step): a perfect tree of this height. */
-export const RECEIPT_TREE_HEIGHT = 10;
-export const RECEIPTS_PER_STEP = 2 ** RECEIPT_TREE_HEIGHT;
+export const LEDGER_INCLUSION_FORMAT = 'swarmlet-ledger-inclusion-v2';
+/**
+ * A proven batch's tree: its receipt slots in groups of GROUP_SLOTS (each group one Poseidon
+ * hash over its slots' cells), the groups under a perfect binary tree of GROUP_TREE_HEIGHT.
+ */
+export const GROUP_SLOTS = 16;
+export const GROUP_TREE_HEIGHT = 6;
+/** Receipt slots of a proven batch: the most receipts a batch may hold when proofs are on. */
+export const RECEIPTS_PER_BATCH = GROUP_SLOTS * 2 ** GROUP_TREE_HEIGHT;
+/** Batches one proof step folds at most (a step folds one or two). */
+export const BATCHES_PER_STEP = 2;
 /** Sibling count of a batch's path in the tree of batch leaves (room for 2^32 batches). */
 export const BATCHES_TREE_DEPTH = 32;
 /** A price's integer unit: micro-credits per million fuel units. */
@@ -74,7 +81,7 @@ export type LedgerProof = v.InferOutput<typeof LedgerProof>;
 export const ProvenBatch = v.strictObject({
   batchNo: v.pipe(whole(), v.minValue(1)),
   root: fieldString(),
-  count: v.pipe(whole(), v.minValue(1), v.maxValue(RECEIPTS_PER_STEP)),
+  count: v.pipe(whole(), v.minValue(1), v.maxValue(RECEIPTS_PER_BATCH)),
   fuel: dec(24),
   credits: dec(44),
 });
@@ -87,8 +94,11 @@ export const LedgerInclusion = v.strictObject({
   receipt: hex(),
   /** The price the receipt was billed at (micro-credits per million fuel; 0 = not billed). */
   price: dec(20),
-  leafIndex: v.pipe(whole(), v.maxValue(RECEIPTS_PER_STEP - 1)),
-  receiptPath: v.pipe(v.array(fieldString()), v.length(RECEIPT_TREE_HEIGHT)),
+  leafIndex: v.pipe(whole(), v.maxValue(RECEIPTS_PER_BATCH - 1)),
+  /** The cells of the receipt's group: [digest, fuel x 2^64 + price] per slot, this receipt's at leafIndex % GROUP_SLOTS. */
+  group: v.pipe(v.array(fieldString()), v.length(2 * GROUP_SLOTS)),
+  /** The group's siblings up to the batch root, lowest first. */
+  receiptPath: v.pipe(v.array(fieldString()), v.length(GROUP_TREE_HEIGHT)),
   batch: ProvenBatch,
   batchesPath: v.pipe(v.array(fieldString()), v.length(BATCHES_TREE_DEPTH)),
   ledger: LedgerProof,

@@ -3,6 +3,7 @@
  * (check works offline). Ledger proofs need the optional o1js, loaded only for them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { LEDGER_INCLUSION_FORMAT, LEDGER_PROOF_FORMAT } from '../../protocol/ledger-proof.js';
 import { CliError, defineCommand } from '../../util/cli.js';
 import { CLIENT_HELP, CLIENT_OPTIONS, GatewayClient } from '../gateway-client.js';
 import type { Group } from '../main.js';
@@ -20,8 +21,8 @@ const check = defineCommand({
   details: [
     'Exit status: 0 valid, 1 invalid (the reason is printed), 2 bad arguments.',
     'Get a proof with: swarmlet proof get RECEIPT_ID --gateway URL --out proof.json',
-    'Formats: swarmlet-inclusion-v1 (swarmlet proof get), swarmlet-ledger-inclusion-v1 (swarmlet proof get --ledger),',
-    'swarmlet-ledger-proof-v1 (swarmlet proof latest). Ledger proofs are checked against the committed',
+    `Formats: swarmlet-inclusion-v1 (swarmlet proof get), ${LEDGER_INCLUSION_FORMAT} (swarmlet proof get --ledger),`,
+    `${LEDGER_PROOF_FORMAT} (swarmlet proof latest). Ledger proofs are checked against the committed`,
     'verification key (gateway/prover/ledger-vk.json) and need o1js.',
   ].join('\n'),
   allowPositionals: true,
@@ -36,7 +37,8 @@ const check = defineCommand({
       throw new CliError(`proof check: cannot read ${positionals[0]}: ${(e as Error).message}`);
     }
     const format = (raw as { format?: unknown } | null)?.format;
-    if (format === 'swarmlet-ledger-inclusion-v1' || format === 'swarmlet-ledger-proof-v1') {
+    // Any ledger format goes to the ledger checker, which names an outdated one.
+    if (typeof format === 'string' && format.startsWith('swarmlet-ledger-')) {
       const key = values['pallas-key'];
       if (key !== undefined && (typeof key !== 'string' || !/^B62[1-9A-HJ-NP-Za-km-z]{52}$/.test(key))) throw new CliError('--pallas-key must be a base58 Pallas public key (B62..., 55 characters)');
       return checkLedger(raw, format, key as string | undefined, values.json === true);
@@ -62,14 +64,14 @@ async function checkLedger(raw: unknown, format: string, pallasKey: string | und
   let o;
   try { o = await loadO1js(); } catch (e) { throw new CliError(`proof check: ${(e as Error).message}`, 1); }
   const opts = pallasKey ? { gatewayKey: pallasKey } : {};
-  const v = format === 'swarmlet-ledger-proof-v1' ? await checkLedgerProof(o, raw, opts) : await checkLedgerInclusion(o, raw, opts);
+  const v = format === LEDGER_PROOF_FORMAT ? await checkLedgerProof(o, raw, opts) : await checkLedgerInclusion(o, raw, opts);
   const s = v.state;
   if (json) {
     process.stdout.write(JSON.stringify({ valid: v.ok, reason: v.reason, state: s, pinned: !!pallasKey, steps: v.steps }) + '\n');
   } else {
     for (const st of v.steps) process.stdout.write(`  ${st.ok ? 'ok  ' : 'FAIL'} ${st.step}${st.detail ? ` (${st.detail})` : ''}\n`);
     if (v.ok && s) {
-      const what = format === 'swarmlet-ledger-proof-v1' ? 'ledger proof' : `receipt ${(raw as { receiptId: string }).receiptId} is in the ledger proof`;
+      const what = format === LEDGER_PROOF_FORMAT ? 'ledger proof' : `receipt ${(raw as { receiptId: string }).receiptId} is in the ledger proof`;
       process.stdout.write(`valid: ${what} at height ${s.height} (${s.receipts} receipts, ${s.fuel} fuel, ${s.credits} pico-credits) rooted in gateway key ${s.gatewayKey}${pallasKey ? ' (pinned)' : ' (not pinned: compare it with the gateway\'s published key)'}\n`);
     } else {
       process.stdout.write(`invalid: ${v.reason}\n`);

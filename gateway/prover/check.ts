@@ -6,8 +6,8 @@
  *
  * Inclusion, step by step:
  *   1. the receipt envelope verifies (Ed25519, by the node it names) and hashes to receiptId;
- *   2. its leaf Poseidon(id, node, task, fuel, price) with the claimed price, and the path,
- *      lead to the batch root;
+ *   2. its slot's cells [Poseidon(id, node, task), fuel x 2^64 + price] with the claimed
+ *      price sit at its place in its group, and the group's path leads to the batch root;
  *   3. the batch leaf Poseidon(batchNo, root, count, fuel, credits) sits in slot batchNo-1
  *      of the proven batches tree (path to state.batchesRoot);
  *   4. the recursive proof verifies against the committed key, and its public output is
@@ -89,7 +89,7 @@ export async function checkLedgerProof(o: O1js, input: unknown, opts: CheckOptio
   return s.verdict(p.state);
 }
 
-/** Check a receipt's inclusion in a ledger proof (swarmlet-ledger-inclusion-v1). Never throws. */
+/** Check a receipt's inclusion in a ledger proof (swarmlet-ledger-inclusion-v2). Never throws. */
 export async function checkLedgerInclusion(o: O1js, input: unknown, opts: CheckOptions = {}): Promise<CheckVerdict & { receipt?: { taskId: string; nodeId: string; fuel: number; batchNo: number } }> {
   const s = new Steps();
   const parsed = check(LedgerInclusion, input);
@@ -109,9 +109,9 @@ export async function checkLedgerInclusion(o: O1js, input: unknown, opts: CheckO
     if (!s.add('receipt id = sha256(body)', toHex(r.id) === p.receiptId, p.receiptId.slice(0, 16))) return s.verdict(state);
     const b = p.batch;
     if (!s.add('leaf index inside the batch', p.leafIndex < b.count, `leaf ${p.leafIndex} of ${b.count}`)) return s.verdict(state);
-    const leaf = h.leafHash({ id: p.receiptId, nodeId: r.message.nodeId, taskId: r.message.taskId, fuel: BigInt(r.message.fuel), price: BigInt(p.price) });
-    const root = h.batchRootFromPath(leaf, p.leafIndex, p.receiptPath.map(BigInt));
-    if (!s.add('receipt leaf (id, node, task, fuel, price) leads to the batch root', root === BigInt(b.root), `batch ${b.batchNo}, fuel ${r.message.fuel}, price ${p.price}`)) return s.verdict(state);
+    const own = h.cellsOf(h.slot({ id: p.receiptId, nodeId: r.message.nodeId, taskId: r.message.taskId, fuel: BigInt(r.message.fuel), price: BigInt(p.price) }));
+    const root = h.batchRootFromPath(own, p.leafIndex, p.group.map(BigInt), p.receiptPath.map(BigInt));
+    if (!s.add('receipt slot (id, node, task, fuel, price) leads to the batch root', root === BigInt(b.root), `batch ${b.batchNo}, fuel ${r.message.fuel}, price ${p.price}`)) return s.verdict(state);
     if (!s.add('batch is within the proven height', b.batchNo <= state.height, `batch ${b.batchNo} of ${state.height}`)) return s.verdict(state);
     const batchLeaf = h.batchLeaf({ batchNo: b.batchNo, root: BigInt(b.root), count: b.count, fuel: BigInt(b.fuel), credits: BigInt(b.credits) });
     const top = h.batchesRootFromPath(batchLeaf, b.batchNo - 1, p.batchesPath.map(BigInt));

@@ -37,8 +37,8 @@ async function handle(m: ToProver): Promise<void> {
   const t0 = performance.now();
   const c0 = cpuMs();
   try {
-    const proof = await folder.fold(m.batchNo, m.rows);
-    send({ t: 'folded', batchNo: m.batchNo, proof, ms: performance.now() - t0, cpuMs: cpuMs() - c0, rssMb: Math.round(process.memoryUsage().rss / 1e6) });
+    const proof = await folder.fold(m.batchNo, m.rows, m.next);
+    send({ t: 'folded', batchNo: proof.state.height, proof, ms: performance.now() - t0, cpuMs: cpuMs() - c0, rssMb: Math.round(process.memoryUsage().rss / 1e6) });
   } catch (e) {
     log.error({ batchNo: m.batchNo, err: (e as Error).message }, 'fold failed');
     send({ t: 'failed', batchNo: m.batchNo, error: (e as Error).message });

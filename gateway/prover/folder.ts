@@ -2,17 +2,17 @@
  * LedgerFolder: the prover's state machine, in whatever process runs it (the prover child
  * process in a gateway; in-process for tests and the benchmark). It compiles the circuit
  * (keys cached on disk), starts the ledger with a genesis proof for the gateway's Pallas
- * key, and folds batches one at a time, in batch-number order, recording each step in the
- * ledger db. With proofsEnabled false the circuit logic runs on plain values (every
+ * key, and folds batches in batch-number order, one or two per proof step, recording each
+ * step in the ledger db. With proofsEnabled false the circuit logic runs on plain values (every
  * assertion still checked) and the proofs are dummies: for fast tests of everything
  * around the prover.
  */
 import { join } from 'node:path';
-import { LEDGER_PROGRAM, LEDGER_PROOF_FORMAT, RECEIPTS_PER_STEP, type LedgerProof } from '../../protocol/ledger-proof.js';
-import { defineLedger, stateJson, type Ledger, type ProverHooks } from './circuit.js';
-import { hashing, leafFields, type Hashing, type LeafInput } from './hashing.js';
+import { BATCHES_PER_STEP, GROUP_TREE_HEIGHT, LEDGER_PROGRAM, LEDGER_PROOF_FORMAT, RECEIPTS_PER_BATCH, type LedgerProof } from '../../protocol/ledger-proof.js';
+import { defineLedger, stateJson, type Ledger } from './circuit.js';
+import { hashing, type Hashing, type LeafInput } from './hashing.js';
 import { cpuMs } from '../../util/cpu.js';
-import { LedgerDb, packTree } from './ledger-db.js';
+import { LedgerDb, packTree, type BatchRecord } from './ledger-db.js';
 import { loadOrCreatePallasKey } from './pallas-key.js';
 import type { O1js } from './o1js.js';
 
@@ -38,7 +38,6 @@ export const ledgerDbPath = (dataDir: string): string => join(dataDir, 'prover',
 
 export class LedgerFolder {
   readonly db: LedgerDb;
-  readonly hooks: ProverHooks = {};
   readonly ledger: Ledger;
   readonly h: Hashing;
   gatewayKey = '';
@@ -52,7 +51,7 @@ export class LedgerFolder {
   private privateKey!: ReturnType<typeof loadOrCreatePallasKey>['privateKey'];
 
   private constructor(private readonly o: FolderOptions) {
-    this.ledger = defineLedger(o.o1js, this.hooks);
+    this.ledger = defineLedger(o.o1js);
     this.h = hashing(o.o1js);
     this.db = new LedgerDb(ledgerDbPath(o.dataDir));
   }
@@ -99,57 +98,69 @@ export class LedgerFolder {
     return this.last?.json ?? null;
   }
 
-  private record(proof: InstanceType<Ledger['Proof']>, height: number, step?: Parameters<LedgerDb['commit']>[3]): LedgerProof {
+  private record(proof: InstanceType<Ledger['Proof']>, height: number, steps?: Parameters<LedgerDb['commit']>[3]): LedgerProof {
     const json: LedgerProof = {
       format: LEDGER_PROOF_FORMAT, program: LEDGER_PROGRAM, vkHash: this.vkHash, state: stateJson(proof.publicOutput),
       proof: proof.toJSON() as LedgerProof['proof'], provedAt: Date.now(),
     };
-    this.db.commit(height, JSON.stringify(json), json.provedAt, step);
+    this.db.commit(height, JSON.stringify(json), json.provedAt, steps);
     this.last = { proof, json };
     this.height = height;
     return json;
   }
 
-  /** Fold batch `batchNo` (must be height + 1) with its receipts in leaf order. */
-  async fold(batchNo: number, rows: readonly ProverReceipt[]): Promise<LedgerProof> {
+  /**
+   * Fold batch `batchNo` (must be height + 1) with its receipts in leaf order, and with
+   * `next` batch `batchNo + 1` too, in one proof step (a step costs the same with one batch
+   * or two: when the prover is behind, two per step prove twice the receipts).
+   */
+  async fold(batchNo: number, rows: readonly ProverReceipt[], next?: readonly ProverReceipt[]): Promise<LedgerProof> {
     const { o1js } = this.o;
-    const { Field, Bool, Signature } = o1js;
+    const { Field, Signature } = o1js;
     if (!this.last) throw new Error('ledger not started');
     if (batchNo !== this.height + 1) throw new Error(`next batch to fold is ${this.height + 1}, got ${batchNo}`);
-    if (rows.length < 1 || rows.length > RECEIPTS_PER_STEP) throw new Error(`batch ${batchNo} has ${rows.length} receipts; a step proves 1..${RECEIPTS_PER_STEP}`);
-    const inputs: LeafInput[] = rows.map((r) => ({ id: r.id, nodeId: r.nodeId, taskId: r.taskId, fuel: BigInt(r.fuel), price: BigInt(r.price) }));
-    const { Leaf, Batch, BatchSlot, program } = this.ledger;
-    const zero = new Leaf({ id: Field(0), node: Field(0), task: Field(0), fuel: Field(0), price: Field(0) });
-    const leaves = inputs.map((r) => {
-      const [id, node, task, fuel, price] = leafFields(r);
-      return new Leaf({ id: Field(id), node: Field(node), task: Field(task), fuel: Field(fuel), price: Field(price) });
+    const { Slot, Batch, BatchSlot, program } = this.ledger;
+    const empty = new Slot({ digest: Field(0), fuel: Field(0), price: Field(0) });
+    const pending: Array<[number, number, bigint]> = [];
+    const steps = (next ? [rows, next] : [rows]).slice(0, BATCHES_PER_STEP).map((batchRows, k) => {
+      const no = batchNo + k;
+      if (batchRows.length < 1 || batchRows.length > RECEIPTS_PER_BATCH) throw new Error(`batch ${no} has ${batchRows.length} receipts; a proven batch holds 1..${RECEIPTS_PER_BATCH}`);
+      const inputs: LeafInput[] = batchRows.map((r) => ({ id: r.id, nodeId: r.nodeId, taskId: r.taskId, fuel: BigInt(r.fuel), price: BigInt(r.price) }));
+      const slots = inputs.map(this.h.slot);
+      const tree = this.h.batchTree(slots);
+      const batch: BatchRecord = {
+        batchNo: no, root: tree.levels[GROUP_TREE_HEIGHT]![0]!, count: inputs.length,
+        fuel: inputs.reduce((a, r) => a + r.fuel, 0n), credits: inputs.reduce((a, r) => a + r.fuel * r.price, 0n), leaf: 0n,
+      };
+      batch.leaf = this.h.batchLeaf(batch);
+      const index = no - 1;
+      const place = new BatchSlot(this.db.slotPath(index, pending).map((sibling, l) => ({ isLeft: Math.floor(index / 2 ** l) % 2 === 0, sibling: Field(sibling) })));
+      const updates = this.db.appendUpdates(index, batch.leaf, this.h.plain, pending);
+      pending.push(...updates);
+      const witness = new Batch({
+        slots: Array.from({ length: RECEIPTS_PER_BATCH }, (_, i) => (slots[i] ? new Slot({ digest: Field(slots[i].digest), fuel: Field(slots[i].fuel), price: Field(slots[i].price) }) : empty)),
+        active: Array.from({ length: RECEIPTS_PER_BATCH }, (_, i) => Field(i < inputs.length ? 1 : 0)),
+        signature: Signature.create(this.privateKey, [Field(batch.leaf)]),
+      });
+      return { batch, tree, place, witness, updates };
     });
-    while (leaves.length < RECEIPTS_PER_STEP) leaves.push(zero);
-    const active = Array.from({ length: RECEIPTS_PER_STEP }, (_, i) => Bool(i < inputs.length));
-    const index = this.height;
-    const slot = new BatchSlot(this.db.slotPath(index).map((sibling, l) => ({ isLeft: Math.floor(index / 2 ** l) % 2 === 0, sibling: Field(sibling) })));
-    let levels: bigint[][] | null = null;
-    this.hooks.sign = (leaf) => Signature.create(this.privateKey, [Field(leaf)]);
-    this.hooks.onTree = (lv) => { levels = lv; };
-    let proof: InstanceType<Ledger['Proof']>;
-    try {
-      ({ proof } = await program.fold(this.last.proof, new Batch({ leaves, active }), slot));
-    } finally {
-      this.hooks.sign = undefined;
-      this.hooks.onTree = undefined;
-    }
-    if (!levels) throw new Error('prover did not report the batch tree');
-    const tree: bigint[][] = levels;
-    const s = proof.publicOutput;
-    const prev = this.last.proof.publicOutput;
-    const batch = {
-      batchNo, root: tree[tree.length - 1]![0]!, count: inputs.length,
-      fuel: s.fuel.toBigInt() - prev.fuel.toBigInt(), credits: s.credits.toBigInt() - prev.credits.toBigInt(), leaf: 0n,
+    const [a, b] = steps;
+    const prev = this.last.proof;
+    // No second batch: an absent one (every slot empty, active[0] = 0) at the next slot.
+    const after = batchNo - 1 + steps.length;
+    const second = b ?? {
+      witness: new Batch({
+        slots: Array.from({ length: RECEIPTS_PER_BATCH }, () => empty), active: Array.from({ length: RECEIPTS_PER_BATCH }, () => Field(0)),
+        signature: Signature.create(this.privateKey, [Field(0)]),
+      }),
+      place: new BatchSlot(this.db.slotPath(after, pending).map((sibling, l) => ({ isLeft: Math.floor(after / 2 ** l) % 2 === 0, sibling: Field(sibling) }))),
     };
-    batch.leaf = this.h.batchLeaf(batch);
-    const updates = this.db.appendUpdates(index, batch.leaf, this.h.plain);
-    if (updates[updates.length - 1]![2] !== s.batchesRoot.toBigInt()) throw new Error('batches tree off the circuit disagrees with the proof');
-    return this.record(proof, batchNo, { batch, nodes: packTree(tree), updates });
+    const { proof } = await program.fold(prev, a!.witness, a!.place, second.witness, second.place);
+    const s = proof.publicOutput;
+    const last = steps[steps.length - 1]!;
+    if (last.updates[last.updates.length - 1]![2] !== s.batchesRoot.toBigInt()) throw new Error('batches tree off the circuit disagrees with the proof');
+    if (s.fuel.toBigInt() - prev.publicOutput.fuel.toBigInt() !== steps.reduce((x, st) => x + st.batch.fuel, 0n)) throw new Error('fuel off the circuit disagrees with the proof');
+    return this.record(proof, last.batch.batchNo, steps.map((st) => ({ batch: st.batch, nodes: packTree(st.tree), updates: st.updates })));
   }
 
   /** Check a proof with this folder's compiled program. */

@@ -1,13 +1,14 @@
 /**
  * The prover's own SQLite file (<data>/prover/ledger.sqlite), written only by the prover
- * process and read by the gateway for the API. One transaction per folded batch holds the
- * batch, its tree, the batches-tree nodes it changed and the new proof, so a crash at any
+ * process and read by the gateway for the API. One transaction per proof step holds the
+ * step's batches, their trees, the batches-tree nodes they changed and the new proof, so a crash at any
  * point leaves a consistent height to resume from, and a reader always sees a proof with
  * the tree it was made over. No o1js here: field elements are decimal strings / bigints.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BATCHES_TREE_DEPTH, RECEIPT_TREE_HEIGHT, RECEIPTS_PER_STEP } from '../../protocol/ledger-proof.js';
+import { BATCHES_TREE_DEPTH, GROUP_SLOTS, GROUP_TREE_HEIGHT, RECEIPTS_PER_BATCH } from '../../protocol/ledger-proof.js';
+import type { BatchTree } from './hashing.js';
 import { connect, type Db, type Statement } from '../sqlite.js';
 
 const SCHEMA = `
@@ -25,28 +26,34 @@ export interface BatchRecord {
   batchNo: number; root: bigint; count: number; fuel: bigint; credits: bigint; leaf: bigint;
 }
 
-/** Slots of a batch tree, all levels, 32 bytes big-endian each (2047 nodes = 64 KiB). */
-export function packTree(levels: readonly bigint[][]): Buffer {
-  const total = levels.reduce((n, l) => n + l.length, 0);
-  if (levels.length !== RECEIPT_TREE_HEIGHT + 1 || total !== 2 * RECEIPTS_PER_STEP - 1) throw new Error('not a full batch tree');
+const CELLS = 2 * RECEIPTS_PER_BATCH;
+const GROUPS = RECEIPTS_PER_BATCH / GROUP_SLOTS;
+
+/** A batch tree (hashing.ts) packed: the cells, then the levels from the groups up, 32 bytes big-endian each (2,559 = 80 KiB). */
+export function packTree(t: BatchTree): Buffer {
+  const all = [t.cells, ...t.levels];
+  const total = all.reduce((n, l) => n + l.length, 0);
+  if (t.cells.length !== CELLS || t.levels.length !== GROUP_TREE_HEIGHT + 1 || total !== CELLS + 2 * GROUPS - 1) throw new Error('not a full batch tree');
   const out = Buffer.alloc(total * 32);
   let o = 0;
-  for (const lv of levels) for (const x of lv) { out.write(x.toString(16).padStart(64, '0'), o, 'hex'); o += 32; }
+  for (const lv of all) for (const x of lv) { out.write(x.toString(16).padStart(64, '0'), o, 'hex'); o += 32; }
   return out;
 }
 
-/** Siblings of slot `index` in a packed batch tree, leaf level first. */
-export function treePath(nodes: Buffer, index: number): bigint[] {
+/** Slot `index`'s group cells and the group's siblings (lowest first) in a packed batch tree. */
+export function treePath(nodes: Buffer, index: number): { group: bigint[]; path: bigint[] } {
+  const at = (i: number) => BigInt('0x' + nodes.subarray(i * 32, (i + 1) * 32).toString('hex'));
+  const g = Math.floor(index / GROUP_SLOTS);
+  const group = Array.from({ length: 2 * GROUP_SLOTS }, (_, k) => at(g * 2 * GROUP_SLOTS + k));
   const path: bigint[] = [];
-  let offset = 0;
-  let width = RECEIPTS_PER_STEP;
-  for (let l = 0; l < RECEIPT_TREE_HEIGHT; l++) {
-    const sib = (index >> l) ^ 1;
-    path.push(BigInt('0x' + nodes.subarray((offset + sib) * 32, (offset + sib + 1) * 32).toString('hex')));
+  let offset = CELLS;
+  let width = GROUPS;
+  for (let l = 0; l < GROUP_TREE_HEIGHT; l++) {
+    path.push(at(offset + ((g >> l) ^ 1)));
     offset += width;
     width /= 2;
   }
-  return path;
+  return { group, path };
 }
 
 export class LedgerDb {
@@ -105,35 +112,38 @@ export class LedgerDb {
     return r ? BigInt(r.hash) : zeros[level]!;
   }
 
-  /** Siblings of slot `index` in the batches tree as it stands (leaf level first). */
-  slotPath(index: number): bigint[] {
+  /**
+   * Siblings of slot `index` in the batches tree as it stands, or as it will stand after
+   * `pending` node updates (a step's earlier batch), leaf level first.
+   */
+  slotPath(index: number, pending: ReadonlyArray<[number, number, bigint]> = []): bigint[] {
     const zeros = this.zeroList();
+    const over = new Map(pending.map(([l, i, h]) => [`${l}/${i}`, h]));
     const path: bigint[] = [];
-    for (let l = 0, i = index; l < BATCHES_TREE_DEPTH; l++, i = Math.floor(i / 2)) path.push(this.node(l, i ^ 1, zeros));
+    for (let l = 0, i = index; l < BATCHES_TREE_DEPTH; l++, i = Math.floor(i / 2)) path.push(over.get(`${l}/${i ^ 1}`) ?? this.node(l, i ^ 1, zeros));
     return path;
   }
 
   /**
-   * The batches-tree nodes that change when `leaf` goes into slot `index`, computed with
-   * `hash(left, right)`; the last is the new root.
+   * The batches-tree nodes that change when `leaf` goes into slot `index` (after `pending`
+   * updates), computed with `hash(left, right)`; the last is the new root.
    */
-  appendUpdates(index: number, leaf: bigint, hash: (l: bigint, r: bigint) => bigint): Array<[number, number, bigint]> {
-    const zeros = this.zeroList();
+  appendUpdates(index: number, leaf: bigint, hash: (l: bigint, r: bigint) => bigint, pending: ReadonlyArray<[number, number, bigint]> = []): Array<[number, number, bigint]> {
+    const path = this.slotPath(index, pending);
     const out: Array<[number, number, bigint]> = [];
     let acc = leaf;
     for (let l = 0, i = index; l < BATCHES_TREE_DEPTH; l++, i = Math.floor(i / 2)) {
       out.push([l, i, acc]);
-      const sib = this.node(l, i ^ 1, zeros);
-      acc = i % 2 === 0 ? hash(acc, sib) : hash(sib, acc);
+      acc = i % 2 === 0 ? hash(acc, path[l]!) : hash(path[l]!, acc);
     }
     out.push([BATCHES_TREE_DEPTH, 0, acc]);
     return out;
   }
 
-  /** Record a proof; with a batch, also the batch and its tree updates (one transaction). */
-  commit(height: number, proofJson: string, provedAt: number, step?: { batch: BatchRecord; nodes: Buffer; updates: Array<[number, number, bigint]> }): void {
+  /** Record a proof; with a step's batches, also each batch and its tree updates (one transaction). */
+  commit(height: number, proofJson: string, provedAt: number, steps: ReadonlyArray<{ batch: BatchRecord; nodes: Buffer; updates: Array<[number, number, bigint]> }> = []): void {
     this.db.transaction(() => {
-      if (step) {
+      for (const step of steps) {
         const b = step.batch;
         this.db.prepare('INSERT INTO batches (batch_no, root, count, fuel, credits, leaf, nodes) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(b.batchNo, b.root.toString(), b.count, b.fuel.toString(), b.credits.toString(), b.leaf.toString(), step.nodes);
@@ -141,8 +151,8 @@ export class LedgerDb {
         for (const [l, i, h] of step.updates) up.run(l, i, h.toString());
       }
       this.db.prepare('INSERT INTO proofs (height, json, proved_at) VALUES (?, ?, ?)').run(height, proofJson, provedAt);
-      // Only the newest proof is served; keep one before it.
-      this.db.prepare('DELETE FROM proofs WHERE height < ?').run(height - 1);
+      // Only the newest proof is served; keep the one before it.
+      this.db.prepare('DELETE FROM proofs WHERE height < (SELECT MAX(height) FROM proofs WHERE height < ?)').run(height);
     })();
   }
 
@@ -151,16 +161,18 @@ export class LedgerDb {
    * transaction so the path and the proof belong together; undefined while the batch is
    * not proven yet.
    */
-  inclusion(batchNo: number, leafIndex: number): { proofJson: string; batch: BatchRecord; receiptPath: bigint[]; batchesPath: bigint[] } | undefined {
+  inclusion(batchNo: number, leafIndex: number): { proofJson: string; batch: BatchRecord; group: bigint[]; receiptPath: bigint[]; batchesPath: bigint[] } | undefined {
     return this.db.transaction(() => {
       const latest = this.latest();
       if (!latest || latest.height < batchNo) return undefined;
       const b = this.s.batch!.get(batchNo) as { batch_no: number; root: string; count: number; fuel: string; credits: string; leaf: string; nodes: Buffer } | undefined;
       if (!b) return undefined;
+      const { group, path } = treePath(b.nodes, leafIndex);
       return {
         proofJson: latest.json,
         batch: { batchNo: b.batch_no, root: BigInt(b.root), count: b.count, fuel: BigInt(b.fuel), credits: BigInt(b.credits), leaf: BigInt(b.leaf) },
-        receiptPath: treePath(b.nodes, leafIndex),
+        group,
+        receiptPath: path,
         batchesPath: this.slotPath(batchNo - 1),
       };
     })();

@@ -2,7 +2,8 @@
  * LedgerProver: the gateway's side of the recursive prover. A BatchSink: the batcher tells
  * it about each sealed batch, which costs O(1) and never waits. The queue is the store
  * itself: batches sealed but not yet folded (height < sealed). While the prover process is
- * idle it is handed the next batch's receipts; proofs lag under load (the lag is reported)
+ * idle it is handed the next batch's receipts, or the next two when two are waiting (one
+ * proof step folds both for about the cost of one); proofs lag under load (the lag is reported)
  * and intake goes on at full speed. The prover process runs at a lower CPU priority.
  *
  * Without o1js (an optional dependency) the gateway runs with proofs disabled: one log
@@ -15,7 +16,7 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LEDGER_INCLUSION_FORMAT, priceToMicro, RECEIPTS_PER_STEP, type LedgerInclusion, type LedgerProof, type LedgerStatus,
+  BATCHES_PER_STEP, LEDGER_INCLUSION_FORMAT, priceToMicro, RECEIPTS_PER_BATCH, type LedgerInclusion, type LedgerProof, type LedgerStatus,
 } from '../../protocol/ledger-proof.js';
 import type { Logger } from '../../util/log.js';
 import type { BatchSink, SealedBatch } from '../batcher.js';
@@ -193,20 +194,25 @@ export class LedgerProver implements BatchSink {
     return l ? (JSON.parse(l.json) as LedgerProof) : null;
   }
 
-  /** Hand the prover the next sealed batch when it is idle. */
+  /** Hand the prover the next sealed batch (two when two wait) when it is idle. */
   private pump(): void {
     if (this.stopped || !this.ready || this.busy || !this.child || this.height >= this.sealed) return;
     const batchNo = this.height + 1;
-    const rows = proverReceipts(this.o.store, batchNo);
-    if (rows.length > RECEIPTS_PER_STEP) {
-      // Only a store from a gateway once run with --batch-max above the step size gets here.
-      this.error = `batch ${batchNo} holds ${rows.length} receipts; a proof step folds at most ${RECEIPTS_PER_STEP}: proving stopped`;
-      this.o.log.error({ batchNo, receipts: rows.length }, 'batch too large to prove');
-      return;
+    const batches: ProverReceipt[][] = [];
+    for (let no = batchNo; no <= this.sealed && batches.length < BATCHES_PER_STEP; no++) {
+      const rows = proverReceipts(this.o.store, no);
+      if (rows.length > RECEIPTS_PER_BATCH) {
+        // Only a store from a gateway once run with --batch-max above the proven batch size gets here.
+        this.error = `batch ${no} holds ${rows.length} receipts; a proven batch holds at most ${RECEIPTS_PER_BATCH}: proving stopped`;
+        this.o.log.error({ batchNo: no, receipts: rows.length }, 'batch too large to prove');
+        if (batches.length === 0) return;
+        break;
+      }
+      batches.push(rows);
     }
     this.busy = true;
-    this.inFlight = rows.length;
-    const msg: ToProver = { t: 'fold', batchNo, rows };
+    this.inFlight = batches.reduce((n, b) => n + b.length, 0);
+    const msg: ToProver = { t: 'fold', batchNo, rows: batches[0]!, ...(batches[1] ? { next: batches[1] } : {}) };
     this.child.send(msg);
   }
 
@@ -240,7 +246,7 @@ export class LedgerProver implements BatchSink {
       status: 'included',
       proof: {
         format: LEDGER_INCLUSION_FORMAT, receiptId, receipt: Buffer.from(r.envelope).toString('hex'), price: String(priceToMicro(price)),
-        leafIndex: r.leaf, receiptPath: inc.receiptPath.map(String),
+        leafIndex: r.leaf, group: inc.group.map(String), receiptPath: inc.receiptPath.map(String),
         batch: { batchNo: b.batchNo, root: String(b.root), count: b.count, fuel: String(b.fuel), credits: String(b.credits) },
         batchesPath: inc.batchesPath.map(String), ledger: JSON.parse(inc.proofJson) as LedgerProof,
       },

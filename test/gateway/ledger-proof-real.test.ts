@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * ONE real recursive proof, end to end (minutes: a genesis and two fold steps, and a circuit
+ * ONE real recursive proof, end to end (minutes: a genesis and one or two fold steps, and a circuit
  * compile unless the key cache is warm; scripts/run-tests.mjs warms it in the background while
  * the other tests run; it prints wall and CPU seconds per phase): a gateway with proofs on folds two batches in its prover process;
  * the latest proof verifies against the verification key committed with the source (so a
@@ -118,7 +118,7 @@ test('two batches fold into a real recursive proof that checks offline and in th
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.equal(JSON.parse(ok.stdout).valid, true);
   assert.equal(cheaper.status, 1);
-  assert.match(cheaper.stdout, /invalid: receipt leaf/);
+  assert.match(cheaper.stdout, /invalid: receipt slot/);
   assert.equal(otherKey.status, 1);
   assert.match(otherKey.stdout, /invalid: rooted in the pinned gateway key/);
 
