@@ -323,6 +323,12 @@ export class Link extends EventEmitter {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     const c = this.client;
     if (!c) return;
+    // Between connection attempts (broker unreachable) mqtt's end() has no stream to wait on
+    // and throws; there is nothing to say goodbye to, so just drop the client.
+    if (!c.connected) {
+      try { c.end(true); } catch { /* no stream */ }
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => { c.end(true, {}, () => resolve()); }, 2000);
       c.end(false, {}, () => { clearTimeout(t); resolve(); });

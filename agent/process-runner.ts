@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256Hex } from '../protocol/hash.js';
 import type { Logger } from '../util/log.js';
 import { MALLOC_TUNABLES } from './malloc-tunables.js';
-import { exposedGc, GarbageBudget } from './runtime/gc-budget.js';
+import { compactNow, exposedGc, GarbageBudget } from './runtime/gc-budget.js';
 import { Lru } from './runtime/lru.js';
 import { resolveLimits } from './runtime/limits.js';
 import type { RunLimits, RunOutcome, TaskRunner } from './runtime/types.js';
@@ -58,12 +58,13 @@ function launcher(): { execPath: string; execArgv: string[] } {
 }
 
 /**
- * One full collection in this process when a burst of work is over: the burst's task inputs
- * and results are external buffers that a young-generation collection promotes instead of
- * freeing, and without new allocation no major GC would come to free them for a long time.
+ * A compacting full collection in this process when a burst of work is over: the burst's
+ * task inputs and results are external buffers that a young-generation collection promotes
+ * instead of freeing, and without new allocation no major GC would come to free them for a
+ * long time; compacting gives back the old-space pages they leave half empty (gc-budget.ts).
  */
 function collectAfterBurst(): void {
-  exposedGc()?.();
+  compactNow();
 }
 
 export class ProcessRunner implements TaskRunner {

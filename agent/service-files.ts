@@ -61,7 +61,7 @@ TimeoutStopSec=30
 Restart=on-failure
 RestartSec=5
 Nice=10
-# Idle the agent holds ~bare Node + 12 MB; a burst adds a runner process (~30-37 MB private with 2 slots; bench/agent).
+# Idle the agent holds ~bare Node + 10 MB; a burst adds a runner process (~30-37 MB private with 2 slots; bench/agent).
 MemoryMax=256M
 
 DynamicUser=yes

@@ -3,9 +3,11 @@
  * included, tasks in the runner process that ends after runnerIdleMs), beside a bare Node
  * process, all measured in the same run:
  *   - idle: 60 s after start; under load (peak, 2 slots); idle again 60 s after the load ends.
- *   - the agent as the full package starts it (dist/cli/main.js), as the device package
- *     (dist-agent/swarmlet.mjs, when `npm run build:agent` has built it), and as the systemd
- *     unit of `swarmlet service install` starts it (its GLIBC_TUNABLES, agent/malloc-tunables.ts).
+ *   - the agent started the documented ways: the device package (dist-agent/swarmlet.mjs, when
+ *     `npm run build:agent` has built it) as the systemd unit of `swarmlet service install`
+ *     starts it (`node FILE agent`, the unit's Environment= lines) and by hand (`swarmlet agent`:
+ *     the bin run as a program, through its launcher, agent/malloc-tunables.ts); the full
+ *     package (bin/swarmlet.js) the same two ways.
  *   - memory of the agent plus its runner process: the agent's RSS + the runner's private
  *     memory (USS: pages only it uses; the node binary's pages both map count once, as on a
  *     device). The plain RSS sum, which counts them twice, is printed too.
@@ -15,7 +17,7 @@
  * the table puts each sample beside bare node and its goal, and a second one splits the
  * agent's resident memory by kind (node binary pages, anonymous, malloc heap, libraries).
  * Run: npm run bench -- agent   (about 10 minutes: the waits are part of the definition;
- * BENCH_QUICK=1 skips the full-JIT run, BENCH_ONLY=full,device,service,fulljit picks runs)
+ * BENCH_QUICK=1 skips the full-JIT run, BENCH_ONLY=device-unit,device,full-unit,full,fulljit picks runs)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { MALLOC_TUNABLES } from '../agent/malloc-tunables.js';
+import { systemdUnit } from '../agent/service-files.js';
 import { loadCatalogue } from '../agent/runtime/catalogue.js';
 import { open, seal } from '../protocol/envelope.js';
 import { sha256, toHex } from '../protocol/hash.js';
@@ -37,6 +39,7 @@ import { filters, topics } from '../protocol/topics.js';
 import { fmt, json, percentile, table } from './lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/swarmlet.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist-agent/swarmlet.mjs', import.meta.url));
 const REGION = 'bench';
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 60_000);
@@ -147,7 +150,13 @@ async function main(): Promise<void> {
     await gw.subscribeAsync([filters.results(REGION), filters.statuses(REGION)], { qos: 1 });
 
     // ---- the agent, started the documented way with its defaults -------------------------------
-    const runAgent = async (name: string, slug: string, entry: string, env: Record<string, string> = {}) => {
+    // How the agent is started: `node FILE agent` with the environment `swarmlet service install`'s
+    // unit gives it, or FILE run as a program (`swarmlet agent` in a shell) with this environment.
+    const unitEnv = Object.fromEntries([...systemdUnit({ node: process.execPath, script: BUNDLE, brokers: [url], trustedPublishers: [], region: REGION, dataDir: '/var/lib/swarmlet', configFile: '/etc/swarmlet/agent.json' })
+      .matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const shellEnv = { ...process.env };
+    delete shellEnv.GLIBC_TUNABLES;
+    const runAgent = async (name: string, slug: string, entry: string, how: 'unit' | 'shell', env: Record<string, string> = {}) => {
       const cfg = join(dir, `${slug}.json`);
       // Only what a device must set (broker, trust, data folder) plus the 2 slots of the goal;
       // no fuelRate (calibration runs), runner and runnerIdleMs at their defaults.
@@ -155,7 +164,10 @@ async function main(): Promise<void> {
         brokers: [url], region: REGION, dataDir: join(dir, slug), profile: 'pi4-bare', slots: 2,
         trustedPublishers: [toHex(gwId.publicKey)],
       }));
-      const p = spawn(process.execPath, [entry, 'agent', '--config', cfg], { stdio: 'ignore', env: { ...process.env, SWARMLET_LOG_LEVEL: 'warn', ...env } });
+      const args = ['agent', '--config', cfg];
+      const p = how === 'unit'
+        ? spawn(process.execPath, [entry, ...args], { stdio: 'ignore', env: { ...shellEnv, ...unitEnv, SWARMLET_LOG_LEVEL: 'warn', ...env } })
+        : spawn(entry, args, { stdio: 'ignore', env: { ...shellEnv, SWARMLET_LOG_LEVEL: 'warn', ...env } });
       children.push(p);
       nodeId = '';
       const t0 = performance.now();
@@ -205,19 +217,18 @@ async function main(): Promise<void> {
       return { name, startMs, idle, idleParts, peak, after, afterParts, bareNow, coldMs, lat, tasks: TASKS, loadSec };
     };
 
-    // BENCH_ONLY=full,device,service,fulljit picks runs (default: all; BENCH_QUICK=1 skips fulljit).
+    // BENCH_ONLY=device-unit,device,full-unit,full,fulljit picks runs (default: all; BENCH_QUICK=1 skips fulljit).
     const only = process.env.BENCH_ONLY?.split(',');
     const want = (slug: string) => !only || only.includes(slug);
     const runs = [];
-    if (want('full')) runs.push(await runAgent('full package (dist/cli/main.js)', 'full', CLI));
-    if (want('device')) {
-      if (existsSync(BUNDLE)) runs.push(await runAgent('device package (dist-agent/swarmlet.mjs)', 'device', BUNDLE));
-      else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
-    }
-    // As `swarmlet service install`'s unit starts it: with its malloc setting (agent/malloc-tunables.ts).
-    if (want('service')) runs.push(await runAgent('full package, service environment (GLIBC_TUNABLES)', 'service', CLI, { GLIBC_TUNABLES: MALLOC_TUNABLES }));
+    if (existsSync(BUNDLE)) {
+      if (want('device-unit')) runs.push(await runAgent('device package, as its systemd unit starts it', 'device-unit', BUNDLE, 'unit'));
+      if (want('device')) runs.push(await runAgent('device package, `swarmlet agent` in a shell', 'device', BUNDLE, 'shell'));
+    } else console.log('(dist-agent/ not built: npm run build:agent to measure the device package too)');
+    if (want('full-unit')) runs.push(await runAgent('full package, as its systemd unit starts it', 'full-unit', CLI, 'unit'));
+    if (want('full')) runs.push(await runAgent('full package, `swarmlet agent` in a shell', 'full', BIN, 'shell'));
     // The agent process's JIT limit off: what it costs in speed and saves in memory.
-    if (want('fulljit') && !process.env.BENCH_QUICK) runs.push(await runAgent('full package, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', CLI, { SWARMLET_AGENT_FULL_JIT: '1' }));
+    if (want('fulljit') && !process.env.BENCH_QUICK) runs.push(await runAgent('full package by hand, SWARMLET_AGENT_FULL_JIT=1', 'fulljit', BIN, 'shell', { SWARMLET_AGENT_FULL_JIT: '1' }));
     bareRss = Math.max(...runs.map((r) => r.bareNow));
 
     const bareParts = breakdown(bare.pid!);

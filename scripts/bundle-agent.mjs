@@ -16,6 +16,7 @@ const dist = join(root, 'dist');
 const out = join(root, 'dist-agent');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const { meteringFingerprint } = await import(join(dist, 'agent/runtime/metered-store.js'));
+const { LAUNCHER } = await import(join(dist, 'agent/malloc-tunables.js'));
 const fp = meteringFingerprint();
 
 rmSync(out, { recursive: true, force: true });
@@ -29,6 +30,15 @@ const plugins = [{
       contents: readFileSync(args.path, 'utf8').replace("requireHere('mqtt/lib/client')", "require('mqtt/lib/client')"),
       loader: 'js',
     }));
+    // lru-cache (mqtt's topic aliases) reads the global `performance` at load, which loads
+    // node:perf_hooks and ~10 more built-ins (~0.3 MB); mqtt sets no TTLs, so it is never
+    // called. Reach it on first use instead.
+    b.onLoad({ filter: /node_modules\/(mqtt\/node_modules\/)?lru-cache\/dist\/commonjs\/index\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const eager = /const perf = typeof performance === 'object' &&\s*performance &&\s*typeof performance\.now === 'function'\s*\?\s*performance\s*:\s*Date;/;
+      if (!eager.test(src)) throw new Error(`bundle-agent: lru-cache changed its performance lookup (${args.path}); update the patch`);
+      return { contents: src.replace(eager, 'const perf = { now: () => performance.now() };'), loader: 'js' };
+    });
     // mqtt uses worker-timers only in browsers; in Node it would only cost memory.
     b.onResolve({ filter: /^worker-timers$/ }, () => ({ path: 'worker-timers', namespace: 'stub' }));
     b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
@@ -62,9 +72,10 @@ await build({
   plugins,
   logLevel: 'warning',
 });
-// The bin needs a shebang; esbuild keeps the banner first, so prepend it.
+// The bin starts with the sh/JS launcher (agent/malloc-tunables.ts): run as a program it execs
+// node with glibc's malloc settings for the agent. esbuild keeps the banner first, so prepend it.
 const entry = join(out, 'swarmlet.js');
-writeFileSync(join(out, 'swarmlet.mjs'), '#!/usr/bin/env node\n' + readFileSync(entry, 'utf8'));
+writeFileSync(join(out, 'swarmlet.mjs'), LAUNCHER + readFileSync(entry, 'utf8'), { mode: 0o755 });
 rmSync(entry);
 
 mkdirSync(join(out, 'tasks', 'build', 'metered'), { recursive: true });

@@ -1,8 +1,10 @@
 /**
  * CRC-32 (IEEE, as zlib): node:zlib's crc32 where this Node has it (20.15+), else a table
  * version (Node 20.11, the newest armv7 build published in the npm registry, lacks it).
+ * node:zlib loads on the first checksum, not at import: an idle agent that has written no
+ * journal record does not hold it (~0.2 MB; bench/agent).
  */
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 
 let table: Uint32Array | undefined;
 
@@ -20,5 +22,9 @@ export function crc32Js(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-export const crc32: (data: Uint8Array) => number = native ?? crc32Js;
+let impl: ((data: Uint8Array) => number) | undefined;
+
+export function crc32(data: Uint8Array): number {
+  impl ??= (createRequire(import.meta.url)('node:zlib') as { crc32?: (data: Uint8Array) => number }).crc32 ?? crc32Js;
+  return impl(data);
+}

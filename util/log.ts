@@ -15,7 +15,7 @@
  * when the log goes to a terminal, JSON otherwise (files, journald, log shippers).
  */
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { createRequire } from 'node:module';
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
 export type LevelName = keyof typeof LEVELS;
@@ -88,6 +88,9 @@ function prettyLine(level: number, bindings: Fields, fields: Fields | undefined,
   if (kv.length) s += `  ${kv.join(' ')}`;
   return s + '\n';
 }
+
+/** node:tty only when the format is not given (a service sets SWARMLET_LOG_FORMAT=json): ~0.2 MB less for the agent. */
+const isatty = (fd: number): boolean => (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
 
 let formatCache: { key: string; format: 'json' | 'pretty' } | undefined;
 function formatFromEnv(fd: number): 'json' | 'pretty' {

@@ -75,8 +75,9 @@ SIGTERM or SIGINT drains (stops bidding, finishes running tasks, flushes the out
 offline) and exits 0. Logs go to stdout: human lines on a terminal, else JSON (--log-format).
 Tasks run in a runner process that starts with the first task and ends runnerIdleMs (default
 10 s) after the last (config "runner": "thread" keeps them in this process); between bursts the
-agent holds about bare Node + 11-13 MB resident idle, with 2 slots busy it and its runner
-about + 50-58 MB (npm run bench -- agent).`,
+agent holds about bare Node + 10 MB resident idle (+12-13 MB after a burst), with 2 slots busy it
+and its runner about + 50 MB (npm run bench -- agent). Run as a program, the swarmlet bin gives
+this command glibc's malloc settings (GLIBC_TUNABLES) unless the environment has them.`,
   async run({ values }) {
     leanJit();
     const { loadAgentConfig, ConfigError } = await import('../../agent/config.js');

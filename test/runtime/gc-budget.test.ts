@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { exposedGc, GarbageBudget, type Gc } from '../../agent/runtime/gc-budget.js';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { compactNow, exposedGc, GarbageBudget, type Gc } from '../../agent/runtime/gc-budget.js';
 import { execute, takeDroppedBytes } from '../../agent/runtime/execute.js';
 import { abiModule } from './wat.js';
 
@@ -49,6 +50,30 @@ describe('GarbageBudget', () => {
     gc();
     const freed = full - process.memoryUsage().heapUsed;
     assert.ok(freed > 8 << 20, `freed ${freed >> 20} MB (junk is ${junk === null ? 'dropped' : 'kept'})`);
+  });
+});
+
+describe('compactNow', () => {
+  it('gives back old-space pages a plain full GC keeps, then collects once more a second later', async () => {
+    const gc = exposedGc();
+    assert.ok(gc);
+    const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_size;
+    // A few MB of objects promoted to old space, of which one in 50 stays alive: every page keeps a live object.
+    let junk: object[] | null = [];
+    for (let i = 0; i < 200_000; i++) junk.push({ i, s: `x${i}`, a: [i] });
+    gc();
+    const live = junk.filter((_, i) => i % 50 === 0);
+    junk = null;
+    gc();
+    const plain = oldSpace();
+    const calls: number[] = [];
+    assert.equal(compactNow(() => { calls.push(Date.now()); gc(); }), true);
+    const compacted = oldSpace();
+    assert.ok(compacted < plain / 2, `old space ${plain >> 20} MB after a plain full GC, ${compacted >> 20} MB after compactNow (live ${live.length})`);
+    assert.equal(calls.length, 1);
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.equal(calls.length, 2, 'the second, plain, collection a second later');
+    assert.equal(compactNow(null), false, 'no gc function: nothing to do');
   });
 });
 
