@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { seal } from '../protocol/envelope.js';
-import { fromHex } from '../protocol/hash.js';
 import type { Enrollment, Enrolled } from '../protocol/enrollment.js';
 import type { Identity } from '../protocol/identity.js';
 import { checkRegion, topics } from '../protocol/topics.js';
@@ -20,7 +19,7 @@ import { Fleet } from './fleet.js';
 import { Access, checkExposure, type AccessOptions, type QuotaLimits } from './access/index.js';
 import { startHttp, type RevokeAnswer } from './http.js';
 import { ReceiptIntake } from './intake.js';
-import type { ParseOutcome } from './parse.js';
+import { IntakePipeline } from './intake-pipeline.js';
 import { VerifyPool } from './verify-pool.js';
 import { jobView, type JobSpec, type JobView } from './jobs.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -123,7 +122,6 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-const INTAKE_GROUP = 1024;
 const DEFAULT_ACK_DELAY_MS = 500;
 const DEFAULT_FAST_PATH_DEPTH = 3;
 
@@ -225,69 +223,21 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   };
   const batcher = new Batcher({ store, identity, region: regions[0]!, ...batchOpts, sinks: [proofSink, statsSink, prover, ...(opts.sinks ?? [])], log });
 
-  // ---- receipt intake: queue, then verify + commit + ack in groups -------------------
+  // ---- receipt intake: queue, then verify + commit + ack in groups (intake-pipeline.ts) ----
   // A result may start just before its lease ends and run for its whole timeout.
   const intake = new ReceiptIntake({ store, enrollment, lateGraceMs: limits.timeoutMs + 5000 });
   const verifyPool = new VerifyPool(opts.verifyWorkers ?? Math.min(4, availableParallelism()));
-  // Acks leave only for committed receipts (handleGroup adds them after the commit), coalesced per node.
+  // Acks leave only for committed receipts (the pipeline adds them after the commit), coalesced per node.
   const acks = new AckQueue({
     delayMs: opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS, maxPerMessage: 1024,
     publish: (region, nodeId, list) => publish(topics.ack(region, nodeId), seal('receipt-ack', { nodeId, acks: list }, identity).bytes, 1),
   });
-  let inbox: Array<{ bytes: Uint8Array; region: string }> = [];
-  let draining: Promise<void> | null = null;
-  const handleGroup = (group: Array<{ bytes: Uint8Array; region: string }>, perMessage: ParseOutcome[][], end: () => void) => {
-    metrics.resultMessages.inc(group.length);
-    const regionOf: string[] = [];
-    perMessage.forEach((items, m) => { for (let k = 0; k < items.length; k++) regionOf.push(group[m]!.region); });
-    // Task and reputation updates of the whole group commit with its receipts (one fsync).
-    const { outcomes } = intake.processParsed(perMessage.flat(), Date.now(), (acc) => engine.onResults(acc));
-    end();
-    for (const o of outcomes) {
-      metrics.receipts.inc({ status: o.status });
-      if (o.status === 'rejected') log.warn({ nodeId: o.nodeId, taskId: o.taskId, reason: o.reason }, 'receipt rejected');
-    }
-    // Acks only once the commit is on disk.
-    store.afterSync(() => {
-      outcomes.forEach((o, i) => {
-        // Only a receipt whose signature verified gets an ack: a forged one names nobody.
-        if (!o.nodeId || !o.receiptId || !o.taskId) return;
-        acks.add(o.nodeId, regionOf[i]!, { receiptId: fromHex(o.receiptId), taskId: o.taskId, status: o.status, reason: o.reason?.slice(0, 256) ?? null });
-      });
-      acks.added();
-    });
-    let stored = 0;
-    for (const o of outcomes) if (o.status === 'stored') { stored++; if (o.nodeId) consoleState.history.onTasks(o.nodeId); }
-    if (stored) batcher.poke(stored);
-  };
-  // Groups are handled strictly in arrival order (a node's chain depends on it); while one
-  // group is being verified in the workers, new results gather into the next group.
-  // Verification is stateless, so the next group's signatures are checked in the workers
-  // while this group's chain checks and commit run here (a pipeline, still in order).
-  type Taken = { group: Array<{ bytes: Uint8Array; region: string }>; parsed: Promise<ParseOutcome[][]>; end: () => void };
-  const take = (): Taken | null => {
-    if (inbox.length === 0) return null;
-    const group = inbox.length > INTAKE_GROUP ? inbox.splice(0, INTAKE_GROUP) : inbox;
-    if (group === inbox) inbox = [];
-    return { group, parsed: verifyPool.parse(group.map((g) => g.bytes)), end: metrics.intakeBatch.startTimer() };
-  };
-  const drain = async () => {
-    let next = take();
-    while (next) {
-      const cur = next;
-      next = take();
-      try {
-        handleGroup(cur.group, await cur.parsed, cur.end);
-      } catch (e) {
-        log.error({ err: (e as Error).message, results: cur.group.length }, 'intake group failed; senders will resend');
-      }
-      next ??= take();
-    }
-  };
-  const flushIntake = (): Promise<void> => {
-    draining ??= drain().finally(() => { draining = null; });
-    return draining;
-  };
+  const pipeline = new IntakePipeline({
+    intake, verifyPool, acks, store, metrics, log,
+    onAccepted: (acc) => engine.onResults(acc),
+    onStored: (nodeId) => consoleState.history.onTasks(nodeId),
+    storedMany: (n) => batcher.poke(n),
+  });
 
   link = new GatewayLink({
     brokerUrl: opts.brokerUrl, meshId, identity, regions, log,
@@ -307,10 +257,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
         } else if (s.online) scheduler.schedulePump();
       },
       bid: (b) => { scheduler.onBid(b); },
-      result: (bytes, region) => {
-        inbox.push({ bytes, region });
-        if (!draining) setImmediate(() => void flushIntake());
-      },
+      result: (bytes, region) => pipeline.push(bytes, region),
     },
   });
 
@@ -451,7 +398,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       await http.server.close();
       access!.close();
       scheduler.stop();
-      await flushIntake();
+      await pipeline.flush();
       acks.flush();
       await verifyPool.close();
       batcher.stop(true);
