@@ -13,10 +13,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { generateIdentity } from '../../protocol/identity.js';
-import { startGateway } from '../../gateway/index.js';
 import { CHROMIUM, launchChromium, needProgram } from '../helpers/external.js';
-import { closeRuntime, Device, earnTrust, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from '../gateway/harness.js';
+import { closeRuntime, Device, earnTrust, revisionMesh, waitFor } from '../gateway/harness.js';
 
 const skip = needProgram(CHROMIUM, 'chromium');
 const shots = process.env.SWARMLET_SHOTS ? resolve(process.env.SWARMLET_SHOTS) : mkdtempSync(join(tmpdir(), 'swarmlet-revision-shots-'));
@@ -26,15 +24,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 after(closeRuntime);
 
 test('a revised job and a quarantined device in the console', { skip: skip ?? false }, async () => {
-  const broker = await startBroker();
-  const dir = tempDir();
-  const gwId = generateIdentity();
-  const [aId, bId] = [generateIdentity(), generateIdentity()];
-  const gw = await startGateway({
-    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, [aId, bId]), dataDir: dir.path,
-    runtime: gatewayRuntime(true), spotCheck: 0, checkBudget: 0, durability: 'normal', batch: { maxDelayMs: 50 },
-  });
-  const devs: Device[] = [];
+  const { broker, gw, gwId, aId, bId, devs, close } = await revisionMesh();
   const chrome = await launchChromium();
   const problems: string[] = [];
   try {
@@ -107,9 +97,6 @@ test('a revised job and a quarantined device in the console', { skip: skip ?? fa
     assert.deepEqual(problems, []);
   } finally {
     await chrome.close();
-    for (const d of devs) await d.stop().catch(() => {});
-    await gw.stop();
-    await broker.close();
-    dir.cleanup();
+    await close();
   }
 });

@@ -265,6 +265,32 @@ export async function earnTrust(gw: GatewayHandle, nodeId: string): Promise<numb
 }
 
 /** A broker, a gateway (no local re-execution, no spot checks) and `devs`, all online; close() stops them all. */
+/**
+ * The revision scenario's mesh (gateway and console tests): a broker, a gateway with its
+ * runtime and two enrolled device keys (A, B), checking only on probation: with spotCheck 0
+ * and no check budget nothing of a trusted device is re-executed (the worst case for a lie).
+ */
+export async function revisionMesh() {
+  const broker = await startBroker();
+  const dir = tempDir();
+  const gwId = generateIdentity();
+  const [aId, bId] = [generateIdentity(), generateIdentity()];
+  const gw = await startGateway({
+    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, [aId, bId]), dataDir: dir.path,
+    runtime: gatewayRuntime(true), spotCheck: 0, checkBudget: 0, durability: 'normal', batch: { maxDelayMs: 50 },
+  });
+  const devs: Device[] = [];
+  return {
+    broker, gw, gwId, aId: aId!, bId: bId!, devs,
+    async close() {
+      for (const d of devs) await d.stop().catch(() => {});
+      await gw.stop();
+      await broker.close();
+      dir.cleanup();
+    },
+  };
+}
+
 export async function smallMesh(devs: DeviceOptions[], o: Partial<GatewayOptions> = {}) {
   const broker = await startBroker();
   const dir = tempDir();

@@ -10,10 +10,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { generateIdentity } from '../../protocol/identity.js';
-import { startGateway } from '../../gateway/index.js';
 import { authedFetch, operatorToken } from '../helpers/operator.js';
-import { closeRuntime, Device, earnTrust, enrollmentFor, gatewayRuntime, startBroker, tempDir, waitFor } from './harness.js';
+import { closeRuntime, Device, earnTrust, revisionMesh, waitFor } from './harness.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -21,17 +19,8 @@ const enc = (s: string) => new TextEncoder().encode(s);
 after(closeRuntime);
 
 test('a trusted device caught lying later: the finished job it lied in is revised, its credits reversed, every output right', async () => {
-  const broker = await startBroker();
-  const dir = tempDir();
-  const gwId = generateIdentity();
-  const [aId, bId] = [generateIdentity(), generateIdentity()];
-  // spotCheck 0 and no check budget: past probation, nothing of a trusted device is re-executed (the worst case for a lie).
-  const gw = await startGateway({
-    brokerUrl: broker.url, identity: gwId, enrollment: enrollmentFor(gwId, [aId, bId]), dataDir: dir.path,
-    runtime: gatewayRuntime(true), spotCheck: 0, checkBudget: 0, durability: 'normal', batch: { maxDelayMs: 50 },
-  });
+  const { broker, gw, gwId, aId, bId, devs, close } = await revisionMesh();
   const fetch = authedFetch(operatorToken(gw, 'admin'));
-  const devs: Device[] = [];
   try {
     // 1. Device A alone earns trust: every result checked at first, then half of them.
     const a = await Device.start(broker.url, gwId.publicKey, { identity: aId, slots: 2 });
@@ -97,9 +86,6 @@ test('a trusted device caught lying later: the finished job it lied in is revise
     assert.equal(gw.store.getNode(a.nodeId)!.good, 0, 'its record starts again');
     assert.equal((await fetch(`${gw.url}/api/nodes/${a.nodeId}/readmit`, { method: 'POST' })).status, 409, 'not quarantined any more');
   } finally {
-    for (const d of devs) await d.stop().catch(() => {});
-    await gw.stop();
-    await broker.close();
-    dir.cleanup();
+    await close();
   }
 });
