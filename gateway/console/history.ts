@@ -17,9 +17,16 @@
  * after a restart) up to twice its span, minute rows (and the ring's current minute) up to
  * their retention, hour rows beyond (with the minutes since the last hour).
  */
-import type { CapacityAdvert, ThermalState } from '../../protocol/messages.js';
+import type { CapacityAdvert } from '../../protocol/messages.js';
 import type { Logger } from '../../util/log.js';
-import type { Db, Statement } from '../sqlite.js';
+import type { Db } from '../sqlite.js';
+import {
+  FIELDS, FLEET_COLUMNS, HOUR, MINUTE, SERIES_COLUMNS, accAdvert, bucketHasData, fleetPoint, minuteSummary, newAcc, newRing, nodePoint, round,
+  writeAbsent, writeBucket, type Acc, type FleetColumn, type MinuteSummary, type SeriesColumn,
+} from './history-ring.js';
+import { HistoryRows } from './history-rows.js';
+
+export { FLEET_COLUMNS, SERIES_COLUMNS, type FleetColumn, type SeriesColumn } from './history-ring.js';
 
 export interface HistoryOptions {
   /** Ring bucket length (ms; divides a minute). Default 5000. */
@@ -39,52 +46,10 @@ export interface HistorySource {
   reputation(nodeId: string): number;
 }
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const STATE_RANK: Record<ThermalState, number> = { cool: 0, warm: 1, hot: 2, critical: 3 };
-/** Throttled bits kept: under-voltage, frequency capped, throttled, soft temperature limit (now). */
-const THROTTLE_MASK = 0xf;
-
-// Ring fields, in order.
-const F_TEMP = 0, F_LOAD = 1, F_MEM = 2, F_BATT = 3, F_THR = 4, F_STATE = 5, F_TASKS = 6, F_ONLINE = 7, F_FUEL = 8, F_REP = 9;
-const FIELDS = 10;
-
-/** Columns every series answer has (arrays of equal length; null = no data). */
-export const SERIES_COLUMNS = ['temp', 'tempMax', 'load', 'mem', 'battery', 'throttled', 'state', 'tasksPerMin', 'online', 'fuelRate', 'reputation'] as const;
-export type SeriesColumn = (typeof SERIES_COLUMNS)[number];
 export type NodeSeries = { from: number; to: number; resolutionMs: number; t: number[] } & Record<SeriesColumn, Array<number | null>>;
-
-export const FLEET_COLUMNS = ['nodes', 'online', 'tempAvg', 'tempMax', 'tasksPerMin', 'hot', 'critical', 'throttled'] as const;
-export type FleetColumn = (typeof FLEET_COLUMNS)[number];
 export type FleetSeries = { from: number; to: number; resolutionMs: number; t: number[] } & Record<FleetColumn, Array<number | null>>;
 
 export const RANGES: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '6h': 6 * HOUR, '24h': 24 * HOUR, '7d': 7 * 24 * HOUR, '30d': 30 * 24 * HOUR };
-
-interface Acc {
-  adverts: number;
-  tempSum: number;
-  tempN: number;
-  tempMax: number;
-  load: number;
-  mem: number;
-  battery: number;
-  thr: number;
-  state: number;
-  fuel: number;
-  tasks: number;
-}
-
-interface HistoryRow {
-  node_id: string; t: number; temp_avg: number | null; temp_max: number | null; load: number | null; mem_min: number | null;
-  battery: number | null; throttled: number | null; state: number | null; tasks: number; online: number; fuel_rate: number | null; reputation: number | null;
-}
-
-const nn = (x: number): number | null => (Number.isNaN(x) ? null : x);
-const round = (x: number | null, d = 2): number | null => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
-
-function newAcc(): Acc {
-  return { adverts: 0, tempSum: 0, tempN: 0, tempMax: NaN, load: NaN, mem: NaN, battery: NaN, thr: NaN, state: NaN, fuel: NaN, tasks: 0 };
-}
 
 export class History {
   readonly stepMs: number;
@@ -100,7 +65,7 @@ export class History {
   private readonly acc = new Map<string, Acc>();
   private ticks = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly s: Record<string, Statement>;
+  private readonly rows: HistoryRows;
   /** Time of the last minute and hour rolled up (so a late tick does not roll up twice). */
   private lastMinute = 0;
   private lastHour = 0;
@@ -109,7 +74,7 @@ export class History {
   /** Called after each bucket closes (the console pushes the new points live). */
   onTick: (() => void) | null = null;
 
-  constructor(private readonly db: Db, private readonly source: HistorySource, o: HistoryOptions = {}, private readonly log?: Logger) {
+  constructor(db: Db, private readonly source: HistorySource, o: HistoryOptions = {}, private readonly log?: Logger) {
     this.stepMs = o.stepMs ?? 5000;
     this.points = o.points ?? 240;
     this.minuteKeepMs = o.minuteKeepMs ?? 12 * HOUR;
@@ -118,23 +83,8 @@ export class History {
     if (!Number.isInteger(this.points) || this.points < 12 || this.points > 100_000) throw new Error('history points must be an integer from 12 to 100000');
     if (this.points * this.stepMs < MINUTE) throw new Error('the history ring must span at least a minute');
     this.times = new Float64Array(this.points).fill(NaN);
-    const p = (sql: string) => db.prepare(sql);
-    this.s = {
-      ins: p(`INSERT OR REPLACE INTO node_history (node_id, res, t, temp_avg, temp_max, load, mem_min, battery, throttled, state, tasks, online, fuel_rate, reputation)
-        VALUES (?, ${MINUTE}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      hour: p(`INSERT OR REPLACE INTO node_history (node_id, res, t, temp_avg, temp_max, load, mem_min, battery, throttled, state, tasks, online, fuel_rate, reputation)
-        SELECT node_id, ${HOUR}, ?, AVG(temp_avg), MAX(temp_max), AVG(load), MIN(mem_min), MIN(battery),
-          MAX(throttled & 1) | MAX(throttled & 2) | MAX(throttled & 4) | MAX(throttled & 8), MAX(state), SUM(tasks), AVG(online), AVG(fuel_rate), AVG(reputation)
-        FROM node_history WHERE res = ${MINUTE} AND t >= ? AND t < ? GROUP BY node_id`),
-      prune: p('DELETE FROM node_history WHERE res = ? AND t < ?'),
-      nodeRows: p('SELECT * FROM node_history WHERE node_id = ? AND res = ? AND t >= ? AND t < ? ORDER BY t'),
-      fleetRows: p(`SELECT t, COUNT(*) AS nodes, SUM(online) AS online, AVG(temp_avg) AS temp_avg, MAX(temp_max) AS temp_max, SUM(tasks) AS tasks,
-        SUM(CASE WHEN state >= 2 THEN 1 ELSE 0 END) AS hot, SUM(CASE WHEN state >= 3 THEN 1 ELSE 0 END) AS critical,
-        SUM(CASE WHEN throttled > 0 THEN 1 ELSE 0 END) AS throttled
-        FROM node_history WHERE res = ? AND t >= ? AND t < ? GROUP BY t ORDER BY t`),
-      lastHour: p(`SELECT MAX(t) AS t FROM node_history WHERE res = ${HOUR}`),
-    };
-    const last = (this.s.lastHour!.get() as { t: number | null } | undefined)?.t;
+    this.rows = new HistoryRows(db);
+    const last = this.rows.lastHour();
     this.lastHour = last ? last + HOUR : 0;
   }
 
@@ -167,18 +117,7 @@ export class History {
   onAdvert(a: CapacityAdvert): void {
     let x = this.acc.get(a.nodeId);
     if (!x) this.acc.set(a.nodeId, (x = newAcc()));
-    x.adverts++;
-    if (a.tempC !== null) {
-      x.tempSum += a.tempC;
-      x.tempN++;
-      x.tempMax = Number.isNaN(x.tempMax) ? a.tempC : Math.max(x.tempMax, a.tempC);
-    }
-    x.load = a.load;
-    x.mem = a.memFreeMb;
-    x.battery = a.power.batteryPct ?? NaN;
-    if (a.throttled) x.thr = (Number.isNaN(x.thr) ? 0 : x.thr) | (a.throttled.now & THROTTLE_MASK);
-    x.state = Number.isNaN(x.state) ? STATE_RANK[a.state] : Math.max(x.state, STATE_RANK[a.state]);
-    x.fuel = a.fuelRate;
+    accAdvert(x, a);
   }
 
   /** `n` results of this node were accepted into the store. */
@@ -204,7 +143,7 @@ export class History {
     for (const [id, ring] of this.rings) {
       if (seen.has(id)) continue;
       if (this.ticks - (this.lastData.get(id) ?? 0) >= this.points) { this.rings.delete(id); this.lastData.delete(id); continue; }
-      for (let f = 0; f < FIELDS; f++) ring[f * this.points + idx] = f === F_TASKS || f === F_ONLINE ? 0 : NaN;
+      writeAbsent(ring, this.points, idx);
     }
     this.acc.clear();
     if (end % MINUTE === 0 && end > this.lastMinute) this.rollupMinute(end);
@@ -220,23 +159,11 @@ export class History {
     let ring = this.rings.get(id);
     if (!ring) {
       if (!has) return;
-      ring = new Float32Array(FIELDS * this.points).fill(NaN);
+      ring = newRing(this.points);
       this.rings.set(id, ring);
     }
     if (has) this.lastData.set(id, this.ticks);
-    const P = this.points;
-    const a = online ? advert : null;
-    const fromAdverts = x !== undefined && x.adverts > 0;
-    ring[F_TEMP * P + idx] = fromAdverts && x.tempN > 0 ? x.tempMax : a?.tempC ?? NaN;
-    ring[F_LOAD * P + idx] = fromAdverts ? x.load : a ? a.load : NaN;
-    ring[F_MEM * P + idx] = fromAdverts ? x.mem : a ? a.memFreeMb : NaN;
-    ring[F_BATT * P + idx] = fromAdverts ? x.battery : a?.power.batteryPct ?? NaN;
-    ring[F_THR * P + idx] = fromAdverts ? x.thr : a?.throttled ? a.throttled.now & THROTTLE_MASK : NaN;
-    ring[F_STATE * P + idx] = fromAdverts ? x.state : a ? STATE_RANK[a.state] : NaN;
-    ring[F_TASKS * P + idx] = x?.tasks ?? 0;
-    ring[F_ONLINE * P + idx] = online ? 1 : 0;
-    ring[F_FUEL * P + idx] = fromAdverts ? x.fuel : a ? a.fuelRate : NaN;
-    ring[F_REP * P + idx] = online || has ? this.source.reputation(id) : NaN;
+    writeBucket(ring, this.points, idx, online, advert, x, has ? this.source.reputation(id) : NaN);
   }
 
   /** Ring indices whose bucket starts in [from, to), oldest first. */
@@ -254,52 +181,26 @@ export class History {
     const started = performance.now();
     const from = end - MINUTE;
     const idx = this.indices(from, end);
-    let rows = 0;
     const P = this.points;
-    const ins = this.s.ins!;
-    this.db.transaction(() => {
-      for (const [id, ring] of this.rings) {
-        let online = 0, tasks = 0, tempSum = 0, tempN = 0, tempMax = NaN, loadSum = 0, loadN = 0, mem = NaN, batt = NaN, thr = NaN, state = NaN, fuelSum = 0, fuelN = 0, rep = NaN;
-        for (const i of idx) {
-          // NaN: the ring did not exist yet at that bucket (the node appeared later).
-          if (Number.isNaN(ring[F_ONLINE * P + i]!)) continue;
-          online += ring[F_ONLINE * P + i]!;
-          tasks += ring[F_TASKS * P + i]!;
-          const tc = ring[F_TEMP * P + i]!;
-          if (!Number.isNaN(tc)) { tempSum += tc; tempN++; tempMax = Number.isNaN(tempMax) ? tc : Math.max(tempMax, tc); }
-          const l = ring[F_LOAD * P + i]!;
-          if (!Number.isNaN(l)) { loadSum += l; loadN++; }
-          const m = ring[F_MEM * P + i]!;
-          if (!Number.isNaN(m)) mem = Number.isNaN(mem) ? m : Math.min(mem, m);
-          const b = ring[F_BATT * P + i]!;
-          if (!Number.isNaN(b)) batt = Number.isNaN(batt) ? b : Math.min(batt, b);
-          const th = ring[F_THR * P + i]!;
-          if (!Number.isNaN(th)) thr = (Number.isNaN(thr) ? 0 : thr) | th;
-          const st = ring[F_STATE * P + i]!;
-          if (!Number.isNaN(st)) state = Number.isNaN(state) ? st : Math.max(state, st);
-          const fu = ring[F_FUEL * P + i]!;
-          if (!Number.isNaN(fu)) { fuelSum += fu; fuelN++; }
-          const r = ring[F_REP * P + i]!;
-          if (!Number.isNaN(r)) rep = r;
-        }
-        if (online === 0 && tasks === 0 && tempN === 0) continue;
-        ins.run(id, from, round(tempN ? tempSum / tempN : null), round(nn(tempMax)), round(loadN ? loadSum / loadN : null), nn(mem), round(nn(batt)), nn(thr), nn(state),
-          tasks, round(idx.length ? online / idx.length : 0, 3), round(fuelN ? fuelSum / fuelN : null, 0), round(nn(rep), 4));
-        rows++;
+    const rings = this.rings;
+    function* summaries(): Generator<[string, MinuteSummary]> {
+      for (const [id, ring] of rings) {
+        const m = minuteSummary(ring, P, idx);
+        if (m) yield [id, m];
       }
-    })();
+    }
+    const rows = this.rows.insertMinute(from, summaries());
     this.lastMinute = end;
     this.lastRollup = { rows, ms: performance.now() - started };
   }
 
   private rollupHour(end: number): void {
-    this.s.hour!.run(end - HOUR, end - HOUR, end);
+    this.rows.rollupHour(end - HOUR);
     this.lastHour = end;
   }
 
   private prune(now: number): void {
-    this.s.prune!.run(MINUTE, now - this.minuteKeepMs);
-    this.s.prune!.run(HOUR, now - this.hourKeepMs);
+    this.rows.prune(now, this.minuteKeepMs, this.hourKeepMs);
   }
 
   // ---- reading -----------------------------------------------------------------------
@@ -350,7 +251,7 @@ export class History {
     for (const part of plan.parts) {
       if (part.res !== 'ring') {
         const res = part.res;
-        for (const r of this.s.nodeRows!.all(nodeId, res, part.a, part.b) as HistoryRow[]) {
+        for (const r of this.rows.node(nodeId, res, part.a, part.b)) {
           push(r.t, {
             temp: r.temp_avg, tempMax: r.temp_max, load: r.load, mem: r.mem_min, battery: r.battery, throttled: r.throttled, state: r.state,
             tasksPerMin: round(r.tasks * (MINUTE / res)), online: r.online, fuelRate: r.fuel_rate, reputation: r.reputation,
@@ -359,40 +260,9 @@ export class History {
         continue;
       }
       if (!ring) continue;
-      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, this.nodePoint(ring, i));
+      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, nodePoint(ring, this.points, i, this.stepMs));
     }
     return out;
-  }
-
-  private nodePoint(ring: Float32Array, i: number): Record<SeriesColumn, number | null> {
-    const P = this.points;
-    const tc = round(nn(ring[F_TEMP * P + i]!));
-    return {
-      temp: tc, tempMax: tc, load: round(nn(ring[F_LOAD * P + i]!)), mem: nn(ring[F_MEM * P + i]!), battery: round(nn(ring[F_BATT * P + i]!)),
-      throttled: nn(ring[F_THR * P + i]!), state: nn(ring[F_STATE * P + i]!), tasksPerMin: ring[F_TASKS * P + i]! * (MINUTE / this.stepMs),
-      online: ring[F_ONLINE * P + i]!, fuelRate: round(nn(ring[F_FUEL * P + i]!), 0), reputation: round(nn(ring[F_REP * P + i]!), 4),
-    };
-  }
-
-  private fleetPoint(i: number): Record<FleetColumn, number | null> {
-    const P = this.points;
-    let nodes = 0, online = 0, tSum = 0, tN = 0, tMax = NaN, tasks = 0, hot = 0, critical = 0, thr = 0;
-    for (const ring of this.rings.values()) {
-      const on = ring[F_ONLINE * P + i]!;
-      const tk = ring[F_TASKS * P + i]!;
-      const tc = ring[F_TEMP * P + i]!;
-      // NaN: this node's ring began after that bucket; 0s and no temperature: nothing to count.
-      if (Number.isNaN(on) || (on === 0 && tk === 0 && Number.isNaN(tc))) continue;
-      nodes++;
-      online += on;
-      tasks += tk;
-      if (!Number.isNaN(tc)) { tSum += tc; tN++; tMax = Number.isNaN(tMax) ? tc : Math.max(tMax, tc); }
-      const st = ring[F_STATE * P + i]!;
-      if (st >= 2) hot++;
-      if (st >= 3) critical++;
-      if (ring[F_THR * P + i]! > 0) thr++;
-    }
-    return { nodes, online, tempAvg: round(tN ? tSum / tN : null), tempMax: round(nn(tMax)), tasksPerMin: tasks * (MINUTE / this.stepMs), hot, critical, throttled: thr };
   }
 
   /**
@@ -404,14 +274,12 @@ export class History {
     const t = this.times[i]!;
     if (Number.isNaN(t)) return null;
     const nodes: Record<string, Array<number | null>> = {};
-    const P = this.points;
     for (const [id, ring] of this.rings) {
-      const on = ring[F_ONLINE * P + i]!;
-      if (Number.isNaN(on) || (on === 0 && ring[F_TASKS * P + i] === 0 && Number.isNaN(ring[F_TEMP * P + i]!))) continue;
-      const v = this.nodePoint(ring, i);
+      if (!bucketHasData(ring, this.points, i)) continue;
+      const v = nodePoint(ring, this.points, i, this.stepMs);
       nodes[id] = SERIES_COLUMNS.map((c) => v[c]);
     }
-    return { t, stepMs: this.stepMs, fleet: this.fleetPoint(i), nodes };
+    return { t, stepMs: this.stepMs, fleet: fleetPoint(this.rings.values(), this.points, i, this.stepMs), nodes };
   }
 
   fleetSeries(from: number, to: number): FleetSeries {
@@ -424,12 +292,12 @@ export class History {
     for (const part of plan.parts) {
       if (part.res !== 'ring') {
         const res = part.res;
-        for (const r of this.s.fleetRows!.all(res, part.a, part.b) as Array<{ t: number; nodes: number; online: number; temp_avg: number | null; temp_max: number | null; tasks: number; hot: number; critical: number; throttled: number }>) {
+        for (const r of this.rows.fleet(res, part.a, part.b)) {
           push(r.t, { nodes: r.nodes, online: round(r.online), tempAvg: round(r.temp_avg), tempMax: round(r.temp_max), tasksPerMin: round(r.tasks * (MINUTE / res)), hot: r.hot, critical: r.critical, throttled: r.throttled });
         }
         continue;
       }
-      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, this.fleetPoint(i));
+      for (const i of this.indices(part.a, part.b)) push(this.times[i]!, fleetPoint(this.rings.values(), this.points, i, this.stepMs));
     }
     return out;
   }
