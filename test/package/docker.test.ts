@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,12 @@ test('Dockerfile.arm copies paths that exist, runs as non-root, and has a health
   assert.ok(user && user !== 'root' && user !== '0', 'runs as a non-root user');
   assert.match(df, /^HEALTHCHECK /m);
   assert.match(df, /--platform linux\/arm64,linux\/arm\/v7,linux\/amd64/);
+  // The entrypoint is the launcher bin (sh sets the agent's malloc settings, then execs node), executable as copied.
+  const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(df)?.[1] ?? 'null') as string[] | null;
+  assert.deepEqual(entry, ['/app/bin/swarmlet.js']);
+  const bin = join(ROOT, 'bin/swarmlet.js');
+  assert.ok(readFileSync(bin, 'utf8').startsWith('#!/bin/sh\n'), 'the bin starts as a shell script');
+  assert.ok((statSync(bin).mode & 0o111) !== 0, 'the bin is executable');
 });
 
 test('compose.yaml: real Dockerfile, flags the CLI has, files `up` writes, the fleet waits for a healthy gateway', async () => {
